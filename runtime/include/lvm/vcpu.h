@@ -1,0 +1,76 @@
+/* lvm/vcpu.h: the shared vCPU page, the one contract between guest and host.
+ *
+ * The page lives at LVM_VCPU_ADDR, the top page of the guest's 4 GiB space, so a
+ * rewritten kernel reaches it with an absolute address whether paging is on or off
+ * and whatever address the kernel is linked at.  The monitor keeps it mapped in
+ * every shadow address space and makes it inaccessible while guest user code runs.
+ *
+ * Rewritten code touches it in two ways (see toolchain/lvm/templates/):
+ *   - inline: `cli` becomes a store to `vif`, reads of control, debug and segment
+ *     registers become loads from `cr`, `dr` and `sel`;
+ *   - through the guest-side subroutines (runtime/guest/), which end in a far call
+ *     to `monitor_entry` when they cannot finish on this page.
+ * The Python toolchain derives every offset from this file with pycparser
+ * (toolchain/lvm/vcpu.py); nothing is copied by hand.  This header is parsed by
+ * both C compilers and pycparser: keep it free of includes and of bit-fields.
+ */
+#ifndef LVM_VCPU_H
+#define LVM_VCPU_H
+
+typedef unsigned int lvm_u32;
+typedef unsigned short lvm_u16;
+typedef unsigned char lvm_u8;
+
+enum lvm_abi {
+	LVM_VCPU_ADDR = 0xfffff000,   /* guest-linear address of struct lvm_vcpu */
+	LVM_VCPU_MAGIC = 0x4d564c21,  /* "!LVM" */
+	LVM_ABI_VERSION = 1,
+	LVM_EFLAGS_IF = 0x200,
+	/* EFLAGS bits the guest owns virtually: IF, IOPL, NT, AC.  Everything else
+	 * is the real EFLAGS of the CPU running guest code. */
+	LVM_EFLAGS_VIRTUAL = 0x200 | 0x3000 | 0x4000 | 0x40000,
+	LVM_TRAP_MARKER = 0xf4,       /* trap mode: `hlt` placed before the original */
+	/* Why a guest-side subroutine far-called the monitor.  The monitor finds, on
+	 * the guest stack: far return (8 bytes), the reason (4), the near return of
+	 * the rewritten site (4), then the guest's stack as it was before the site. */
+	LVM_ENTRY_EMULATE = 0,        /* emulate the instruction at the near return */
+	LVM_ENTRY_IRQ_WINDOW = 1      /* IF became 1 with an interrupt pending */
+};
+
+/* Segment register numbers, in the CPU's encoding order (ModRM.reg of mov sreg). */
+enum lvm_sreg { LVM_ES, LVM_CS, LVM_SS, LVM_DS, LVM_FS, LVM_GS, LVM_LDTR, LVM_TR, LVM_NSEL };
+
+/* Far pointer as `lcall *m16:32` reads it. */
+struct lvm_farptr {
+	lvm_u32 offset;
+	lvm_u32 selector;
+};
+
+/* Register save area, pushal order reversed: the order the monitor's entry stub
+ * stores them in. */
+struct lvm_regs {
+	lvm_u32 eax, ecx, edx, ebx, esp, ebp, esi, edi;
+	lvm_u32 eip, eflags;
+};
+
+struct lvm_vcpu {
+	lvm_u32 magic;          /* LVM_VCPU_MAGIC once the monitor set the page up */
+	lvm_u32 abi_version;    /* LVM_ABI_VERSION */
+	/* Read and written by rewritten code without entering the monitor. */
+	lvm_u32 vif;            /* virtual EFLAGS.IF: 0 or LVM_EFLAGS_IF */
+	lvm_u32 vflags;         /* the other LVM_EFLAGS_VIRTUAL bits (IOPL, NT, AC) */
+	lvm_u32 pending;        /* non-zero: an interrupt waits for vif */
+	lvm_u32 cpl;            /* current privilege level of the guest */
+	lvm_u32 cr[5];          /* cr0 .. cr4 as the guest sees them (cr1 unused) */
+	lvm_u32 dr[8];          /* dr0 .. dr7 */
+	lvm_u32 sel[LVM_NSEL];  /* selectors as the guest sees them, zero-extended */
+	struct lvm_farptr monitor_entry;  /* far-call target: the monitor's 64-bit entry */
+	lvm_u32 reserved0[6];
+	/* Written by the monitor's entry stub on a far call, private to the host. */
+	struct lvm_regs saved;
+	lvm_u32 reserved1[6];
+	/* Stack for subroutines that need one before the guest has set up its own. */
+	lvm_u8 boot_stack[2048];
+};
+
+#endif

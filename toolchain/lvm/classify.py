@@ -1,0 +1,132 @@
+"""Match an AT&T instruction statement against the rules table (isa.py).
+
+classify() answers one of three things: the statement is not interesting (None), it
+is (a Match naming the rule and the template family to use), or it cannot be told
+from the text (UNDECIDED: a macro parameter stands where the answer lies, as in
+`mov \\src, \\dst`).  Undecided statements are left as written; the object lvm-as
+produces is then disassembled by `lvm check`, which decides on the real bytes.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import isa
+
+GP32 = frozenset("eax ecx edx ebx esp ebp esi edi".split())
+GP16 = frozenset("ax cx dx bx sp bp si di".split())
+UNDECIDED = "undecided"
+
+
+@dataclass
+class Match:
+    rule: isa.Rule
+    family: str                  # template to use in call mode
+    load: dict = field(default_factory=dict)  # vcpu_load details: op, member, index, dst
+
+
+def _reg(op):
+    """Register name of a `%reg` operand, '?' for `%\\param`, None otherwise."""
+    op = op.strip()
+    if op.startswith("%"):
+        name = op[1:].lower()
+        if "\\" in name:
+            return "?"
+        if re.fullmatch(r"[a-z][a-z0-9]*", name):
+            return name
+    return None
+
+
+def _param(op):
+    return "\\" in op
+
+
+def _is_sreg(op):
+    return _reg(op) in isa.SEGMENT_REGS
+
+
+def _is_ctl(op):
+    r = _reg(op)
+    return r in isa.CONTROL_REGS or r in isa.DEBUG_REGS or (r or "").startswith(("cr", "dr", "db"))
+
+
+def _pred(rule, insn):
+    """True, False or UNDECIDED: is this operand form the interesting one?"""
+    ops = insn.operands
+    kind = rule.operands
+    if kind in ("any", "sel_read"):
+        return True
+    if kind == "ctl":
+        return True if any(_is_ctl(o) for o in ops) else (UNDECIDED if any(map(_param, ops)) else False)
+    if kind == "seg":
+        return True if any(_is_sreg(o) for o in ops) else (UNDECIDED if any(map(_param, ops)) else False)
+    if kind == "seg1":
+        if len(ops) == 1 and _is_sreg(ops[0]):
+            return True
+        return UNDECIDED if any(map(_param, ops)) else False
+    if kind == "far":
+        if len(ops) == 2:
+            return True
+        return UNDECIDED if any(map(_param, ops)) else False
+    raise AssertionError(kind)
+
+
+def _load(rule, insn):
+    """For vcpu_load rules: the inline load, or None when only emulation will do."""
+    if insn.prefixes:
+        return None
+    ops, m = insn.operands, insn.mnemonic.lower()
+    if rule.name == "mov_cr":
+        src, dst = (ops + ["", ""])[:2]
+        r, d = _reg(src), _reg(dst)
+        if len(ops) != 2 or d not in GP32 and d != "?":
+            return None
+        if r in isa.CONTROL_REGS:
+            return dict(op="movl", member="cr", index=int(r[2]), dst=dst.strip())
+        if r and r[:2] in ("dr", "db") and r[2:] in ("0", "1", "2", "3", "6", "7"):
+            return dict(op="movl", member="dr", index=int(r[2]), dst=dst.strip())
+        return None
+    if rule.name == "mov_seg":
+        if len(ops) != 2 or not _is_sreg(ops[0]):
+            return None
+        d = _reg(ops[1])
+        width = "l" if d in GP32 else "w" if d in GP16 else None
+        if width is None or (m == "movw" and width == "l") or (m == "movl" and width == "w"):
+            return None
+        return dict(op="mov" + width, member="sel", index=isa.SEGMENT_REGS.index(_reg(ops[0])),
+                    dst=ops[1].strip())
+    if rule.name == "push_seg":
+        op = "pushw" if m == "pushw" else "pushl"
+        return dict(op=op, member="sel", index=isa.SEGMENT_REGS.index(_reg(ops[0])), dst="")
+    if rule.name in ("sldt", "str", "smsw"):
+        if len(ops) != 1:
+            return None
+        d = _reg(ops[0])
+        width = "l" if d in GP32 else "w" if d in GP16 else None
+        if width is None or (m.endswith("w") and width == "l"):
+            return None
+        member, index = ("cr", 0) if rule.name == "smsw" else ("sel", 6 if rule.name == "sldt" else 7)
+        return dict(op="mov" + width, member=member, index=index, dst=ops[0].strip())
+    return None
+
+
+def classify(insn) -> Optional[object]:
+    """None, UNDECIDED or a Match for an Instruction (see asmsyntax.parse_instruction)."""
+    rules = isa.BY_SPELLING.get(insn.mnemonic.lower())
+    if not rules:
+        return UNDECIDED if insn.mnemonic.startswith("\\") else None
+    undecided = False
+    for rule in rules:
+        p = _pred(rule, insn)
+        if p is UNDECIDED:
+            undecided = True
+        elif p:
+            family = rule.family
+            load = {}
+            if family == "vcpu_load":
+                load = _load(rule, insn)
+                if load is None:
+                    family = "emulate"
+            elif family != "emulate" and insn.prefixes:
+                family = "emulate"  # prefixed forms are rare: let the decoder handle them
+            return Match(rule=rule, family=family, load=load or {})
+    return UNDECIDED if undecided else None

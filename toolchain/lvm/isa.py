@@ -1,0 +1,190 @@
+"""The rules table: which IA-32 instructions are *interesting* and how each is rewritten.
+
+An instruction is interesting when it is privileged, or when it behaves differently
+in ring 3 of a Linux process than in ring 0 of a bare machine (it reads or changes
+state that lvm emulates: IF, IOPL, segment selectors, descriptor tables, control
+registers, ports, MSRs...).  Each row names the instruction, the AT&T spellings GNU as
+accepts for it, the capstone mnemonics that disassemble from it, and the *family*,
+i.e. the jinja2 template (templates/<family>.j2) that rewrites it in call mode.  In
+trap mode every family uses the same marker template.
+
+This file is data.  The logic that matches statements against it lives in
+classify.py; the logic that disassembles objects against it lives in check.py.
+"""
+from dataclasses import dataclass, field
+from typing import Tuple
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str                   # canonical name (also the call-mode subroutine suffix)
+    spellings: Tuple[str, ...]  # AT&T mnemonics as written in assembly source
+    capstone: Tuple[str, ...]   # capstone (AT&T syntax) mnemonics of the same instruction
+    family: str                 # template used in call mode
+    operands: str = "any"       # predicate name: which operand forms make it interesting
+    why: str = ""               # why it is interesting (or, for NATIVE rows, why not)
+
+
+def _sfx(base, suffixes):
+    return tuple(base + s for s in suffixes)
+
+
+# Families (templates/<family>.j2):
+#   vcpu_store  - the whole effect is one store to the shared vCPU page (cli)
+#   vcpu_load   - the whole effect is one load from the shared vCPU page (reads of
+#                 control/debug/segment registers, smsw/str/sldt to a register)
+#   fast_call   - a call to a guest-side subroutine that finishes on the vCPU page
+#                 without leaving guest code (sti, pushf, popf)
+#   emulate     - `call __lvm_emulate` followed by the original instruction, which the
+#                 monitor decodes and emulates (entered by far call, no signal)
+RULES = (
+    # --- interrupt flag and EFLAGS -------------------------------------------------
+    Rule("cli", ("cli",), ("cli",), "vcpu_store", why="clears the virtual IF"),
+    Rule("sti", ("sti",), ("sti",), "fast_call", why="sets the virtual IF, may deliver a pending interrupt"),
+    Rule("pushf", ("pushf", "pushfl"), ("pushfl", "pushf"), "fast_call",
+         why="ring 3 pushf shows the host's IF and IOPL, not the guest's"),
+    Rule("pushfw", ("pushfw",), ("pushfw",), "emulate", why="16-bit pushf"),
+    Rule("popf", ("popf", "popfl"), ("popfl", "popf"), "fast_call",
+         why="ring 3 popf silently ignores IF and IOPL"),
+    Rule("popfw", ("popfw",), ("popfw",), "emulate", why="16-bit popf"),
+    Rule("iret", ("iret", "iretl", "iretw"), ("iretl", "iretw", "iret"), "emulate",
+         why="returns through the guest's descriptors and privilege levels"),
+    Rule("hlt", ("hlt",), ("hlt",), "emulate", why="privileged; blocks until an interrupt"),
+    # --- port I/O ------------------------------------------------------------------
+    Rule("in", ("in",) + _sfx("in", "bwl"), ("inb", "inw", "inl", "in"), "emulate",
+         why="ports are emulated devices"),
+    Rule("out", ("out",) + _sfx("out", "bwl"), ("outb", "outw", "outl", "out"), "emulate",
+         why="ports are emulated devices"),
+    Rule("ins", ("ins",) + _sfx("ins", "bwl"), ("insb", "insw", "insl", "insd", "ins"), "emulate",
+         why="string port input"),
+    Rule("outs", ("outs",) + _sfx("outs", "bwl"), ("outsb", "outsw", "outsl", "outsd", "outs"),
+         "emulate", why="string port output"),
+    # --- descriptor tables and task register ------------------------------------------
+    Rule("lgdt", _sfx("lgdt", ("", "l", "w")), ("lgdtl", "lgdtw", "lgdt"), "emulate", why="privileged"),
+    Rule("lidt", _sfx("lidt", ("", "l", "w")), ("lidtl", "lidtw", "lidt"), "emulate", why="privileged"),
+    Rule("lldt", _sfx("lldt", ("", "w")), ("lldtw", "lldt"), "emulate", why="privileged"),
+    Rule("ltr", _sfx("ltr", ("", "w")), ("ltrw", "ltr"), "emulate", why="privileged"),
+    Rule("sgdt", _sfx("sgdt", ("", "l", "w")), ("sgdtl", "sgdtw", "sgdt"), "emulate",
+         why="unprivileged but shows the host's GDT (or faults under UMIP)"),
+    Rule("sidt", _sfx("sidt", ("", "l", "w")), ("sidtl", "sidtw", "sidt"), "emulate",
+         why="unprivileged but shows the host's IDT (or faults under UMIP)"),
+    Rule("sldt", _sfx("sldt", ("", "w", "l")), ("sldtw", "sldtl", "sldt"), "vcpu_load",
+         operands="sel_read", why="shows the host's LDT selector"),
+    Rule("str", _sfx("str", ("", "w", "l")), ("strw", "strl", "str"), "vcpu_load",
+         operands="sel_read", why="shows the host's task register"),
+    Rule("smsw", _sfx("smsw", ("", "w", "l")), ("smsww", "smswl", "smsw"), "vcpu_load",
+         operands="sel_read", why="shows the host's CR0"),
+    Rule("lmsw", _sfx("lmsw", ("", "w")), ("lmsww", "lmsw"), "emulate", why="privileged"),
+    Rule("clts", ("clts",), ("clts",), "emulate", why="privileged"),
+    Rule("invlpg", ("invlpg",), ("invlpg",), "emulate", why="privileged; shadow TLB"),
+    Rule("invd", ("invd",), ("invd",), "emulate", why="privileged"),
+    Rule("wbinvd", ("wbinvd",), ("wbinvd",), "emulate", why="privileged"),
+    Rule("wbnoinvd", ("wbnoinvd",), ("wbnoinvd",), "emulate", why="privileged"),
+    Rule("invpcid", ("invpcid",), ("invpcid",), "emulate", why="privileged"),
+    # --- control and debug registers --------------------------------------------------
+    Rule("mov_cr", ("mov", "movl"), ("movl", "mov"), "vcpu_load", operands="ctl",
+         why="control/debug registers are virtual (reads come from the vCPU page)"),
+    # --- model-specific registers, identification -------------------------------------
+    Rule("rdmsr", ("rdmsr",), ("rdmsr",), "emulate", why="privileged"),
+    Rule("wrmsr", ("wrmsr",), ("wrmsr",), "emulate", why="privileged"),
+    Rule("rdpmc", ("rdpmc",), ("rdpmc",), "emulate", why="privileged unless CR4.PCE"),
+    Rule("cpuid", ("cpuid",), ("cpuid",), "emulate",
+         why="must advertise only what lvm emulates, not the host CPU"),
+    Rule("rdtscp", ("rdtscp",), ("rdtscp",), "emulate", why="returns the host's TSC_AUX"),
+    Rule("rdpid", ("rdpid",), ("rdpid",), "emulate", why="returns the host's TSC_AUX"),
+    Rule("wrpkru", ("wrpkru",), ("wrpkru",), "emulate",
+         why="would change the host's protection keys that lvm relies on"),
+    Rule("rdpkru", ("rdpkru",), ("rdpkru",), "emulate", why="shows the host's PKRU"),
+    # --- segment registers ------------------------------------------------------------
+    Rule("mov_seg", ("mov", "movl", "movw"), ("movl", "movw", "mov"), "vcpu_load", operands="seg",
+         why="guest selectors are virtual; the host's GDT must not be reached"),
+    Rule("push_seg", ("push", "pushl", "pushw"), ("pushl", "pushw", "push"), "vcpu_load",
+         operands="seg1", why="pushes the host's selector"),
+    Rule("pop_seg", ("pop", "popl", "popw"), ("popl", "popw", "pop"), "emulate", operands="seg1",
+         why="loads a selector"),
+    Rule("lseg", _sfx("lds", ("", "l", "w")) + _sfx("les", ("", "l", "w")) + _sfx("lfs", ("", "l", "w"))
+         + _sfx("lgs", ("", "l", "w")) + _sfx("lss", ("", "l", "w")),
+         ("ldsl", "ldsw", "lesl", "lesw", "lfsl", "lfsw", "lgsl", "lgsw", "lssl", "lssw",
+          "lds", "les", "lfs", "lgs", "lss"), "emulate", why="loads a selector"),
+    # --- far control transfers --------------------------------------------------------
+    Rule("ljmp", _sfx("ljmp", ("", "l", "w")), ("ljmpl", "ljmpw", "ljmp"), "emulate",
+         why="far transfers go through the guest's descriptors"),
+    Rule("lcall", _sfx("lcall", ("", "l", "w")), ("lcalll", "lcallw", "lcall"), "emulate",
+         why="far transfers go through the guest's descriptors"),
+    Rule("far_jmp", ("jmp", "jmpl", "jmpw"), (), "emulate", operands="far",
+         why="`jmp $seg,$off` is a far jump"),
+    Rule("far_call", ("call", "calll", "callw"), (), "emulate", operands="far",
+         why="`call $seg,$off` is a far call"),
+    Rule("lret", _sfx("lret", ("", "l", "w")) + _sfx("retf", ("", "l", "w")), ("lretl", "lretw", "lret"), "emulate",
+         why="far return through the guest's descriptors"),
+    # --- software interrupts and fast system calls -------------------------------------
+    Rule("int", ("int",), ("int",), "emulate", why="delivered through the guest's IDT"),
+    Rule("int3", ("int3",), ("int3",), "emulate", why="delivered through the guest's IDT"),
+    Rule("into", ("into",), ("into",), "emulate", why="delivered through the guest's IDT"),
+    Rule("int1", ("int1",), ("int1",), "emulate", why="delivered through the guest's IDT"),
+    Rule("sysenter", ("sysenter",), ("sysenter",), "emulate", why="#UD on AMD hosts; guest MSRs"),
+    Rule("sysexit", ("sysexit",), ("sysexitl", "sysexit"), "emulate", why="privileged"),
+    Rule("syscall", ("syscall",), ("syscall",), "emulate", why="would enter the host kernel"),
+    Rule("sysret", ("sysret", "sysretl"), ("sysretl", "sysret"), "emulate", why="privileged"),
+    # --- descriptor queries -----------------------------------------------------------
+    Rule("lar", _sfx("lar", ("", "l", "w")), ("larl", "larw", "lar"), "emulate", why="reads the host's GDT"),
+    Rule("lsl", _sfx("lsl", ("", "l", "w")), ("lsll", "lslw", "lsl"), "emulate", why="reads the host's GDT"),
+    Rule("verr", _sfx("verr", ("", "w")), ("verr",), "emulate", why="reads the host's GDT"),
+    Rule("verw", _sfx("verw", ("", "w")), ("verw",), "emulate", why="reads the host's GDT"),
+    Rule("arpl", _sfx("arpl", ("", "w")), ("arpl",), "emulate", why="compares against the host's RPL"),
+    # --- newer system instructions ----------------------------------------------------
+    Rule("clac", ("clac",), ("clac",), "emulate", why="ring 0 only; AC is virtual"),
+    Rule("stac", ("stac",), ("stac",), "emulate", why="ring 0 only; AC is virtual"),
+    Rule("monitor", ("monitor",), ("monitor",), "emulate", why="ring 0 only"),
+    Rule("mwait", ("mwait",), ("mwait",), "emulate", why="ring 0 only; idles like hlt"),
+    Rule("xsetbv", ("xsetbv",), ("xsetbv",), "emulate", why="ring 0 only"),
+)
+
+
+@dataclass(frozen=True)
+class Native:
+    spellings: Tuple[str, ...]
+    why: str
+
+
+# Instructions one might expect in the table that deliberately run natively.
+NATIVE = (
+    Native(("rdtsc",), "the host leaves CR4.TSD clear; the guest sees the host's TSC, which is "
+           "invariant, and calibrates it against emulated timers like real hardware"),
+    Native(("xgetbv",), "reads XCR0, which describes exactly the state the guest's code can use natively"),
+    Native(("ud2", "ud0", "ud1"), "raises #UD natively; the fault arrives as a signal and is delivered "
+           "through the guest's IDT"),
+    Native(("bound",), "raises #BR natively; delivered through the guest's IDT like any fault"),
+    Native(("rsm",), "raises #UD outside SMM, exactly what the guest would see"),
+    Native(("vmcall", "vmmcall"), "raise #UD without VMX/SVM, exactly what the guest would see"),
+    Native(("fxsave", "fxrstor", "xsave", "xsaveopt", "xrstor", "fninit", "fwait"),
+           "FPU/SSE state is the guest's own; lvm preserves it across every trap"),
+    Native(("pause", "lfence", "mfence", "sfence", "clflush", "clflushopt", "prefetcht0"),
+           "no privileged effect"),
+)
+
+SEGMENT_REGS = ("es", "cs", "ss", "ds", "fs", "gs")
+CONTROL_REGS = ("cr0", "cr2", "cr3", "cr4")
+DEBUG_REGS = tuple("dr%d" % i for i in range(8)) + tuple("db%d" % i for i in range(8))
+
+# Instruction prefixes as written before a mnemonic (or as a statement of their own).
+PREFIXES = frozenset(
+    "rep repe repz repne repnz lock data16 data32 addr16 addr32 cs ds es fs gs ss "
+    "notrack bnd xacquire xrelease".split()
+)
+
+# Markers placed in front of the original instruction.  A rewritten instruction is
+# `<marker> <original>`: the marker either enters the emulator (call mode) or faults
+# (trap mode), and the original is skipped once it has been emulated.
+EMULATE_SYMBOL = "__lvm_emulate"
+# Trap mode marker: `hlt` (f4).  Measured on these machines a privileged-instruction
+# fault costs ~3.3 us against ~5.5 us for ud2; int3 (~3.1 us) would take SIGTRAP away
+# from gdb, which debugs the monitor and guest in the same process.
+TRAP_MARKER_BYTE = 0xF4
+RUNTIME_PREFIX = "__lvm_"
+
+BY_SPELLING = {}
+for _r in RULES:
+    for _s in _r.spellings:
+        BY_SPELLING.setdefault(_s, []).append(_r)
+NATIVE_SPELLINGS = frozenset(s for n in NATIVE for s in n.spellings)
