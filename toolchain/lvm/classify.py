@@ -102,7 +102,8 @@ def _load(rule, insn):
             return None
         d = _reg(ops[0])
         width = "l" if d in GP32 else "w" if d in GP16 else None
-        if width is None or (m.endswith("w") and width == "l"):
+        suffix = m[len(rule.name):]
+        if width is None or (suffix == "w" and width == "l") or (suffix == "l" and width == "w"):
             return None
         member, index = ("cr", 0) if rule.name == "smsw" else ("sel", 6 if rule.name == "sldt" else 7)
         return dict(op="mov" + width, member=member, index=index, dst=ops[0].strip())

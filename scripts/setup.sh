@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install what lvm needs on a fresh Debian machine: system packages (only those
+# missing) and the Python package, editable, in .venv.  Idempotent and quiet when
+# everything is there already; safe with no terminal (CI).
+set -eu
+cd "$(dirname "$0")/.."
+PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing system packages:$missing"
+	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+	echo "setup: creating .venv"
+	$PY -m venv .venv
+fi
+stamp=.venv/.lvm-installed
+if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
+	echo "setup: installing the lvm package (editable) and test dependencies"
+	.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $stamp
+fi

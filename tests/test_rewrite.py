@@ -1,0 +1,273 @@
+"""Table-driven tests of the rewriting rules: every family, every operand form.
+
+Each case is one source statement and what call mode must make of it; trap mode is
+always `.byte 0xf4; <original>`.  Every rewritten case must assemble with `as --32`
+and leave `lvm check` nothing to report; every non-interesting statement must come
+out byte-identical.
+"""
+import re
+import subprocess
+
+import pytest
+
+from conftest import assemble, text_bytes
+from lvm.check import check_file
+from lvm.errors import AsmError
+from lvm.rewrite import rewrite_text
+from lvm import vcpu
+
+LAY = vcpu.layout()
+EMU = "call __lvm_emulate; "
+
+
+def load(op, member, index, dst=""):
+    return "%s %#x%s" % (op, LAY.addr(member, index), ", " + dst if dst else "")
+
+
+SEL = dict(es=0, cs=1, ss=2, ds=3, fs=4, gs=5)
+
+# (statement, expected call-mode text; EMU + statement when None)
+CASES = [
+    ("cli", "movl $0, %#x" % LAY.addr("vif")),
+    ("sti", "call __lvm_sti"),
+    ("pushf", "call __lvm_pushf"), ("pushfl", "call __lvm_pushf"), ("pushfw", None),
+    ("popf", "call __lvm_popf"), ("popfl", "call __lvm_popf"), ("popfw", None),
+    ("iret", None), ("iretl", None), ("iretw", None), ("hlt", None),
+    # port I/O, every size and port form
+    ("inb $0x60, %al", None), ("inw $0x60, %ax", None), ("inl $0x60, %eax", None),
+    ("inb %dx, %al", None), ("inb (%dx), %al", None), ("in %dx, %eax", None), ("in $0x21, %al", None),
+    ("outb %al, $0x80", None), ("outw %ax, %dx", None), ("outl %eax, (%dx)", None), ("out %al, %dx", None),
+    ("insb", None), ("insw", None), ("insl", None), ("rep insb", None), ("rep insl (%dx), %es:(%edi)", None),
+    ("outsb", None), ("outsw %ds:(%esi), (%dx)", None), ("rep outsl", None), ("rep outsb %fs:(%esi), (%dx)", None),
+    ("addr16 insb", None), ("data16 outsl", None),
+    # descriptor tables and task register
+    ("lgdt (%eax)", None), ("lgdt 4(%esp)", None), ("lgdtl gdt_desc", None), ("lgdtw (%eax)", None),
+    ("lgdt %fs:8(%esp,%ecx,4)", None), ("data16 lgdt (%eax)", None),
+    ("lidt idt_desc", None), ("lidtl -6(%ebp)", None), ("sgdt (%esp)", None), ("sidt 2(%eax)", None),
+    ("lldt %ax", None), ("lldt 2(%esp)", None), ("ltr %ax", None), ("ltrw (%eax)", None),
+    ("sldt %eax", load("movl", "sel", 6, "%eax")), ("sldt %ax", load("movw", "sel", 6, "%ax")),
+    ("sldt (%eax)", None),
+    ("str %eax", load("movl", "sel", 7, "%eax")), ("str %cx", load("movw", "sel", 7, "%cx")), ("str (%esp)", None),
+    ("smsw %eax", load("movl", "cr", 0, "%eax")), ("smsw %ax", load("movw", "cr", 0, "%ax")), ("smsw (%eax)", None),
+    ("lmsw %ax", None), ("lmsw (%eax)", None), ("clts", None),
+    ("invlpg (%eax)", None), ("invlpg 4(%esp)", None), ("invlpg %gs:(%ebx,%esi,2)", None),
+    ("invd", None), ("wbinvd", None),
+    # control and debug registers
+    ("mov %cr0, %eax", load("movl", "cr", 0, "%eax")), ("mov %cr2, %edx", load("movl", "cr", 2, "%edx")),
+    ("movl %cr3, %ebx", load("movl", "cr", 3, "%ebx")), ("mov %cr4, %esp", load("movl", "cr", 4, "%esp")),
+    ("mov %eax, %cr0", None), ("movl %esp, %cr3", None), ("mov %ecx, %cr4", None), ("mov %ebx, %cr2", None),
+    ("mov %dr7, %eax", load("movl", "dr", 7, "%eax")), ("mov %db0, %ecx", load("movl", "dr", 0, "%ecx")),
+    ("mov %dr6, %esi", load("movl", "dr", 6, "%esi")),
+    ("mov %dr4, %eax", None), ("mov %eax, %dr7", None), ("movl %edi, %dr0", None),
+    # MSRs and identification
+    ("rdmsr", None), ("wrmsr", None), ("rdpmc", None), ("cpuid", None), ("rdtscp", None),
+    ("rdpid %eax", None), ("wrpkru", None), ("rdpkru", None),
+    # segment registers
+    ("mov %ds, %eax", load("movl", "sel", SEL["ds"], "%eax")), ("movl %ss, %ebx", load("movl", "sel", SEL["ss"], "%ebx")),
+    ("mov %cs, %ax", load("movw", "sel", SEL["cs"], "%ax")), ("movw %gs, %dx", load("movw", "sel", SEL["gs"], "%dx")),
+    ("mov %ds, (%eax)", None), ("movw %es, 4(%esp)", None),
+    ("mov %eax, %ds", None), ("movw %ax, %ss", None), ("mov (%esp), %es", None), ("movw 4(%esp), %fs", None),
+    ("movl %ecx, %gs", None),
+    ("push %ds", load("pushl", "sel", SEL["ds"])), ("pushl %cs", load("pushl", "sel", SEL["cs"])),
+    ("pushw %gs", load("pushw", "sel", SEL["gs"])), ("push %ss", load("pushl", "sel", SEL["ss"])),
+    ("pop %ds", None), ("popw %es", None), ("popl %fs", None), ("pop %ss", None), ("pop %gs", None),
+    ("lds (%eax), %ebx", None), ("les 4(%esp), %edi", None), ("lfs (%eax), %ecx", None),
+    ("lgs 8(%esp), %edx", None), ("lss (%eax), %esp", None), ("lssw (%eax), %sp", None),
+    # far transfers
+    ("ljmp $0x10, $0x1000", None), ("ljmpw $0x10, $0x1000", None), ("ljmp *(%eax)", None),
+    ("ljmpl *4(%esp)", None), ("lcall $0x10, $0x1000", None), ("lcall *(%eax)", None),
+    ("lcallw *(%ebx)", None), ("jmp $0x10, $0x1000", None), ("call $0x8, $0x1000", None),
+    ("lret", None), ("lret $4", None), ("lretw", None), ("retf", None), ("lretl $8", None),
+    # software interrupts, fast system calls
+    ("int $0x80", None), ("int $3", None), ("int3", None), ("into", None), ("int1", None),
+    ("sysenter", None), ("sysexit", None), ("syscall", None), ("sysret", None),
+    # descriptor queries
+    ("lar %eax, %ebx", None), ("larw %ax, %bx", None), ("lar (%eax), %ecx", None),
+    ("lsl %eax, %ebx", None), ("lsl 4(%esp), %edx", None), ("verr %ax", None), ("verw (%eax)", None),
+    ("arpl %ax, %bx", None), ("arpl %ax, (%ebx)", None),
+    # newer system instructions
+    ("clac", None), ("stac", None), ("monitor", None), ("mwait", None), ("xsetbv", None),
+    # prefixes force the generic path
+    ("data16 pushf", None), ("cs cli", None),
+]
+
+PRELUDE = ".text\ngdt_desc: .long 0, 0\nidt_desc: .long 0, 0\n"
+
+
+def _ids(c):
+    return c[0].replace(" ", "_")
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_rule(case, mode, tmp_path):
+    stmt, call_text = case
+    expected = ".byte 0xf4; " + stmt if mode == "trap" else (call_text or EMU + stmt)
+    res = rewrite_text("\t%s\n" % stmt, mode)
+    first = res.text.split("\n")[0]
+    assert first == "\t" + expected
+    assert res.rewritten == 1
+    obj = assemble(PRELUDE + res.text, tmp_path / "t")
+    assert check_file(str(obj)) == []
+    # and the original, unrewritten, is a finding: the table and the check agree
+    raw = assemble(PRELUDE + "\t%s\n" % stmt, tmp_path / "raw")
+    assert len(check_file(str(raw))) == 1
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] is None], ids=_ids)
+def test_emulated_original_is_byte_identical(case, tmp_path):
+    """Behind the marker the original instruction is assembled exactly as written."""
+    stmt = case[0]
+    plain = text_bytes(assemble(PRELUDE + "\t%s\n" % stmt, tmp_path / "p"))
+    trap = text_bytes(assemble(PRELUDE + rewrite_text("\t%s\n" % stmt, "trap").text, tmp_path / "t"))
+    start = len(text_bytes(assemble(PRELUDE, tmp_path / "e")))
+    assert trap[start] == 0xF4
+    assert trap[start + 1:] == plain[start:]
+
+
+UNINTERESTING = [
+    "movl %eax, %ebx", "mov 4(%esp), %eax", "push %eax", "pushl $cli", "pop %ebx", "popl 4(%esp)",
+    "jmp *%eax", "jmp *(%eax)", "call *(%eax)", "call *%edx", "jmp 1f\n1:", "ret", "ret $4",
+    "rdtsc", "ud2", "pause", "lfence", "xgetbv", "movl $cli, %eax", "call sti_wrapper\nsti_wrapper: ret",
+    "int_handler: nop", ".globl cli_entry\ncli_entry: nop", "inc %eax", "insertps $0, %xmm1, %xmm2",
+    "movl %eax, %cr_table", "leal in(%eax), %ebx\nin: .long 0", ".ascii \"cli; sti # int $3\"",
+    "movl $'#, %eax", "/* cli */ nop", "# cli", "nop # hlt", "rep movsl", "rep; stosb", "lock incl (%eax)",
+    "movw $0x10, %ax", "movzwl %ax, %eax", "push %es_save\nes_save: .long 0", "xchg %eax, %ebx",
+    "out_label: ret", "str_table: .long 0", "bswap %eax", "fxsave (%eax)",
+]
+
+
+@pytest.mark.parametrize("stmt", UNINTERESTING)
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_uninteresting_left_alone(stmt, mode):
+    src = "\t.text\n%s\n" % stmt
+    res = rewrite_text(src, mode)
+    assert res.text == src
+    assert res.rewritten == 0
+
+
+def test_compiler_output_without_interesting_is_identical(tmp_path):
+    c = tmp_path / "x.c"
+    c.write_text("""
+        struct s { int a; char b[10]; };
+        static int helper(struct s *p, int n) { int t = 0; for (int i = 0; i < n; i++) t += p[i].a * i; return t; }
+        int f(struct s *p, int n) { if (n > 3) return helper(p, n) ^ 0x5a; return p->b[1]; }
+        const char *msg = "cli; sti # in out";
+        double g(double x) { return x * 3.5 + f(0, 0); }
+    """)
+    for opt in ("-O0", "-O2"):
+        s = subprocess.run(["gcc", "-m32", opt, "-g", "-S", "-o", "-", str(c)], check=True,
+                           capture_output=True, text=True).stdout
+        res = rewrite_text(s, "call")
+        assert res.text == s and res.rewritten == 0
+
+
+def test_lines_and_labels_kept():
+    src = "a: b: cli ; 1: sti # c\n\tnop\n2:\tmov %cr3, %eax\n"
+    out = rewrite_text(src, "call").text.split("\n")
+    assert out[0] == "a: b: movl $0, %#x ; 1: call __lvm_sti # c" % LAY.addr("vif")
+    assert out[1] == "\tnop"
+    assert out[2] == "2:\tmovl %#x, %%eax" % LAY.addr("cr", 3)
+
+
+def test_prefix_on_its_own_line_gets_the_marker_in_front(tmp_path):
+    src = "\t.text\n\trep\n\tinsb\n\tlock\n\tincl (%eax)\n"
+    for mode, marker in (("call", "call __lvm_emulate; "), ("trap", ".byte 0xf4; ")):
+        res = rewrite_text(src, mode)
+        lines = res.text.split("\n")
+        assert lines[1] == "\t" + marker + "rep"
+        assert lines[2] == "\tinsb"
+        assert lines[3] == "\tlock" and lines[4] == "\tincl (%eax)"
+        assert check_file(str(assemble(res.text, tmp_path / mode))) == []
+
+
+def test_label_between_prefix_and_instruction_is_an_error():
+    with pytest.raises(AsmError, match=r"x.s:2: error: a label separates"):
+        rewrite_text("\trep\n1:\tinsb\n", "call", "x.s")
+
+
+def test_macro_bodies_are_rewritten(tmp_path):
+    src = """\t.text
+\t.macro load_cr3 reg
+\tmov %\\reg, %cr3
+\tmov %cr3, %\\reg
+\tcli
+\t.endm
+\t.macro many
+\t.rept 3
+\tinb $0x60, %al
+\t.endr
+\t.irp r, eax, ebx
+\tmov %cr0, %\\r
+\t.endr
+\t.endm
+\tload_cr3 eax
+\tmany
+"""
+    for mode in ("call", "trap"):
+        res = rewrite_text(src, mode)
+        assert res.rewritten == 5
+        assert check_file(str(assemble(res.text, tmp_path / mode))) == []
+
+
+def test_undecided_macro_parameters_are_caught_by_the_check(tmp_path):
+    src = "\t.text\n\t.macro op insn a b\n\t\\insn \\a, \\b\n\t.endm\n\top mov %cr0, %eax\n\top mov %eax, %ebx\n"
+    res = rewrite_text(src, "call")
+    assert res.undecided == [3]
+    findings = check_file(str(assemble(res.text, tmp_path / "u")))
+    assert [f.rule for f in findings] == ["mov_cr"]
+
+
+def test_code16_is_left_alone_and_marked(tmp_path):
+    src = "\t.text\n\t.code16\n\tcli\n\tlgdt (%si)\n\t.code32\n\tcli\n"
+    res = rewrite_text(src, "call")
+    lines = res.text.split("\n")
+    assert lines[2] == "\tcli" and lines[3] == "\tlgdt (%si)"
+    assert lines[5].startswith("\tmovl $0,")
+    obj = assemble(res.text, tmp_path / "c16")
+    assert len(check_file(str(obj))) == 2
+    assert check_file(str(obj), allow_code16=True) == []
+
+
+def test_pushsection_popsection(tmp_path):
+    src = "\t.text\n1:\tcli\n\t.pushsection .fixup, \"ax\"\n2:\tsti\n\tjmp 1b\n\t.popsection\n\thlt\n"
+    res = rewrite_text(src, "call")
+    assert res.rewritten == 3
+    assert check_file(str(assemble(res.text, tmp_path / "p"))) == []
+
+
+def test_rewriting_twice_changes_nothing():
+    src = "\t.text\n" + "\n".join("\t" + c[0] for c in CASES) + "\n"
+    for mode in ("call", "trap"):
+        once = rewrite_text(src, mode).text
+        assert rewrite_text(once, mode).text == once
+
+
+@pytest.mark.parametrize("src,message", [
+    ("\t.intel_syntax noprefix\n\tcli\n", "x.s:2: error: cannot rewrite `cli` in Intel syntax"),
+    ("\t.intel_syntax noprefix\n\tmov eax, cr0\n", "x.s:2: error: cannot rewrite `mov eax, cr0`"),
+    ("\t.intel_syntax noprefix\n\tjmp far ptr [eax]\n", "x.s:2: error: cannot rewrite"),
+    ("\t.macro m\n\tcli\n", "x.s:3: error: end of file inside .macro m"),
+    ("\t.rept 2\n\tcli\n", "x.s:3: error: end of file inside .rept"),
+    ("\t.endr\n", "x.s:1: error: .endr without a matching"),
+    ("\t.ascii \"cli\n", "x.s:1: error: unterminated string"),
+])
+def test_bad_input_is_a_located_error(src, message):
+    with pytest.raises(AsmError) as e:
+        rewrite_text(src, "call", "x.s")
+    assert str(e.value).startswith(message)
+
+
+def test_intel_syntax_without_interesting_instructions_passes(tmp_path):
+    src = "\t.text\n\t.intel_syntax noprefix\n\tmov eax, ebx\n\tadd eax, 4\n\t.att_syntax prefix\n\tcli\n"
+    res = rewrite_text(src, "call")
+    assert res.rewritten == 1
+    assert check_file(str(assemble(res.text, tmp_path / "i"))) == []
+
+
+def test_hidden_byte_is_a_check_finding(tmp_path):
+    src = "\t.text\n\tnop\n\t.byte 0xfa\n\tnop\n"
+    res = rewrite_text(src, "call")
+    assert res.rewritten == 0
+    findings = check_file(str(assemble(res.text, tmp_path / "b")))
+    assert [(f.rule, f.offset) for f in findings] == [("cli", 1)]

@@ -1,0 +1,171 @@
+"""lvm-as: a drop-in for GNU as that rewrites interesting instructions first.
+
+It takes as's command line unchanged, reads the inputs (files, or standard input for
+`-` or none, as gcc -pipe uses it), rewrites them (rewrite.py), runs the real
+assembler (LVM_AS, or the first `as` on PATH that is not this wrapper), passes its
+output and exit status through, and then disassembles the object it produced with
+`lvm check`: an interesting instruction that escaped rewriting (`.byte`, `.insn`, a
+macro whose mnemonic is a parameter) fails the assembly, and no object is left.
+
+Settings (environment, or the same-named options, which are removed before as runs):
+  LVM_MODE=call|trap     --lvm-mode=...   rewriting mode (default call)
+  LVM_CHECK=1|0|code16   --lvm-check=...  run the check; `code16` accepts 16-bit code
+  LVM_KEEP_ASM=1|DIR     keep the rewritten source (next to the object, or in DIR)
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import AsmError, LvmError
+from .toolpath import expand_response_files, find_real_tool
+
+# as options whose value is the next argument.
+_WITH_ARG = {"-o", "-I", "--defsym", "--MD", "--debug-prefix-map", "-MD", "--gdwarf-cie-version",
+             "-march", "-mtune"}
+_INFO_ONLY = {"--version", "-v", "-V", "--help", "--target-help"}
+
+
+def _parse(args):
+    """Split as's arguments into (options with inputs replaced by None slots, inputs)."""
+    opts, inputs, out, include, i = [], [], None, [], 0
+    syntax = "att"
+    while i < len(args):
+        a = args[i]
+        if a in _WITH_ARG and i + 1 < len(args):
+            opts += [a, args[i + 1]]
+            if a == "-o":
+                out = args[i + 1]
+            elif a == "-I":
+                include.append(args[i + 1])
+            i += 2
+            continue
+        if a.startswith("-o") and len(a) > 2:
+            out = a[2:]
+        elif a.startswith("-I") and len(a) > 2:
+            include.append(a[2:])
+        elif a in ("-msyntax=intel", "-mmnemonic=intel"):
+            syntax = "intel"
+        if a == "-" or not a.startswith("-"):
+            inputs.append(a)
+            opts.append(None)
+        else:
+            opts.append(a)
+        i += 1
+    return opts, inputs, out or "a.out", include, syntax
+
+
+def _settings(args):
+    mode = os.environ.get("LVM_MODE", "call")
+    check = os.environ.get("LVM_CHECK", "1")
+    rest = []
+    for a in args:
+        if a.startswith("--lvm-mode="):
+            mode = a.split("=", 1)[1]
+        elif a.startswith("--lvm-check="):
+            check = a.split("=", 1)[1]
+        else:
+            rest.append(a)
+    if mode not in ("call", "trap"):
+        raise LvmError("LVM_MODE must be `call` or `trap`, not %r" % mode)
+    if check not in ("0", "1", "code16"):
+        raise LvmError("LVM_CHECK must be 0, 1 or code16, not %r" % check)
+    return mode, check, rest
+
+
+def _read(name):
+    if name == "-":
+        return sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "{standard input}"
+    try:
+        return Path(name).read_bytes().decode("utf-8", "surrogateescape"), name
+    except OSError as e:
+        raise LvmError("can't open %s for reading: %s" % (name, e.strerror))
+
+
+def rewrite_inputs(inputs, mode, include, syntax):
+    """Rewrite every input; returns one text, each part introduced by a line marker."""
+    from .rewrite import Rewriter, render_runtime
+    parts, runtime, present = [], set(), set()
+    for name in inputs or ["-"]:
+        text, shown = _read(name)
+        rw = Rewriter(mode, shown, include, syntax)
+        res = rw.rewrite(text)
+        syntax = rw.syntax
+        runtime |= res.runtime
+        present |= rw.present
+        parts.append('# 1 "%s"\n%s' % (shown.replace('"', '\\"'), res.text))
+    text = "\n".join(parts)
+    if runtime - present:
+        text += "\n" + render_runtime(runtime - present)
+    return text
+
+
+def _keep(text, out):
+    where = os.environ.get("LVM_KEEP_ASM")
+    if not where or where == "0":
+        return
+    dest = Path(where) / (Path(out).name + ".lvm.s") if Path(where).is_dir() else Path(out + ".lvm.s")
+    dest.write_text(text, errors="surrogateescape")
+
+
+def _check(out, policy):
+    if policy == "0" or not os.path.isfile(out):
+        return 0
+    from .check import check_file, format_finding
+    findings = check_file(out, allow_code16=(policy == "code16"))
+    for f in findings:
+        sys.stderr.write("lvm-as: error: %s\n" % format_finding(f))
+    if findings:
+        sys.stderr.write("lvm-as: %d interesting instruction(s) escaped rewriting; %s removed "
+                         "(LVM_CHECK=0 disables this check, LVM_CHECK=code16 accepts 16-bit code)\n"
+                         % (len(findings), out))
+        os.unlink(out)
+        return 1
+    return 0
+
+
+def run(argv):
+    args = expand_response_files(argv)
+    mode, policy, args = _settings(args)
+    real = find_real_tool("as", "LVM_AS")
+    if not args or set(args) & _INFO_ONLY and not [a for a in args if not a.startswith("-")]:
+        return subprocess.call([real] + args)
+    if "--32" not in args:
+        # Not assembling for i386 (as defaults to 64-bit here): nothing of ours applies.
+        return subprocess.call([real] + args)
+    opts, inputs, out, include, syntax = _parse(args)
+    try:
+        text = rewrite_inputs(inputs, mode, include, syntax)
+    except LvmError:
+        if os.path.isfile(out) and out not in inputs:
+            os.unlink(out)  # like as: a failed assembly leaves no (stale) object
+        raise
+    _keep(text, out)
+    with tempfile.NamedTemporaryFile("w", suffix=".s", prefix="lvm-as-", delete=False,
+                                     errors="surrogateescape") as tmp:
+        tmp.write(text)
+    try:
+        cmd = [real] + [a for a in opts if a is not None] + [tmp.name]
+        rc = subprocess.call(cmd)
+    finally:
+        os.unlink(tmp.name)
+    if rc != 0:
+        return rc
+    return _check(out, policy)
+
+
+def main(argv=None):
+    try:
+        sys.exit(run(sys.argv[1:] if argv is None else argv))
+    except AsmError as e:
+        sys.stderr.write("%s\n" % e)
+        sys.exit(1)
+    except LvmError as e:
+        sys.stderr.write("lvm-as: error: %s\n" % e)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
