@@ -1,0 +1,162 @@
+"""lvm-as as a drop-in for GNU as: command line, diagnostics, exit codes, bad input."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, text_bytes
+
+LVM_AS = [sys.executable, "-m", "lvm.asdriver"]
+ENV = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
+
+
+def lvm_as(args, cwd, stdin=None, env=None):
+    return subprocess.run(LVM_AS + args, cwd=cwd, input=stdin, capture_output=True, text=True,
+                          env=dict(ENV, **(env or {})))
+
+
+def real_as(args, cwd, stdin=None):
+    return subprocess.run(["as"] + args, cwd=cwd, input=stdin, capture_output=True, text=True)
+
+
+def write(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    return name
+
+
+def test_rewrites_and_assembles(tmp_path):
+    write(tmp_path, "k.s", "\t.text\n\tcli\n\tmov %cr3, %eax\n\tinb $0x60, %al\n")
+    r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    dis = subprocess.run(["objdump", "-d", "k.o"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "movl   $0x0,0xfffff008" in dis
+    assert "<__lvm_emulate>" in dis and "in     $0x60,%al" in dis
+
+
+def test_trap_mode_from_environment_and_option(tmp_path):
+    write(tmp_path, "k.s", "\t.text\n\tcli\n")
+    for extra, env in (([], {"LVM_MODE": "trap"}), (["--lvm-mode=trap"], {})):
+        r = lvm_as(["--32", "-o", "k.o", "k.s"] + extra, tmp_path, env=env)
+        assert r.returncode == 0, r.stderr
+        assert text_bytes(tmp_path / "k.o") == b"\xf4\xfa"
+
+
+def test_bad_mode_is_an_error(tmp_path):
+    write(tmp_path, "k.s", "\tcli\n")
+    r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env={"LVM_MODE": "fast"})
+    assert r.returncode == 1 and "LVM_MODE must be `call` or `trap`" in r.stderr
+
+
+def test_uninteresting_object_identical_to_real_as(tmp_path):
+    src = "\t.text\n\t.globl f\nf:\tpushl %ebp\n\tmovl %esp, %ebp\n\tmovl 8(%ebp), %eax\n\tpopl %ebp\n\tret\n"
+    write(tmp_path, "u.s", src)
+    assert lvm_as(["--32", "-o", "a.o", "u.s"], tmp_path).returncode == 0
+    assert real_as(["--32", "-o", "b.o", "u.s"], tmp_path).returncode == 0
+    assert (tmp_path / "a.o").read_bytes() == (tmp_path / "b.o").read_bytes()
+
+
+def test_stdin_input_as_with_gcc_pipe(tmp_path):
+    for args in (["--32", "-o", "s.o"], ["--32", "-o", "s.o", "-"]):
+        r = lvm_as(args, tmp_path, stdin="\t.text\n\tsti\n")
+        assert r.returncode == 0, r.stderr
+        assert b"\xe8" == text_bytes(tmp_path / "s.o")[:1]        # call __lvm_sti
+
+
+def test_diagnostics_name_the_original_file_and_line(tmp_path):
+    write(tmp_path, "e.s", "\t.text\n\tcli\n\tmov %cr0, %eax\n\tsti\n\tbogus %eax\n")
+    r = lvm_as(["--32", "-o", "e.o", "e.s"], tmp_path)
+    ref = real_as(["--32", "-o", "r.o", "e.s"], tmp_path)
+    assert r.returncode == ref.returncode == 1
+    assert "e.s:5: Error: no such instruction: `bogus %eax'" in r.stderr
+    assert r.stderr.splitlines()[-1] == ref.stderr.splitlines()[-1]
+    assert not (tmp_path / "e.o").exists()
+
+
+def test_debug_lines_point_at_the_original(tmp_path):
+    write(tmp_path, "g.s", "\t.text\n\tnop\n\tcli\n\tmov %cr0, %eax\n\tin $0x60, %al\n\tnop\n")
+    assert lvm_as(["--32", "-g", "-o", "g.o", "g.s"], tmp_path).returncode == 0
+    dump = subprocess.run(["objdump", "--dwarf=decodedline", "g.o"], cwd=tmp_path,
+                          capture_output=True, text=True).stdout
+    rows = [l.split() for l in dump.splitlines() if l.startswith("g.s")]
+    assert [int(r[1]) for r in rows][:5] == [2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("src,line,message", [
+    ("\t.text\n\tcli\n\t.intel_syntax noprefix\n\tmov eax, cr0\n", 4, "cannot rewrite `mov eax, cr0` in Intel syntax"),
+    ("\t.text\n\t.macro m\n\tcli\n", 4, "end of file inside .macro m"),
+    ("\t.text\n\t.ascii \"abc\n\tcli\n", 2, "unterminated string"),
+])
+def test_rewriter_errors_leave_no_object(tmp_path, src, line, message):
+    write(tmp_path, "b.s", src)
+    (tmp_path / "b.o").write_text("stale")
+    r = lvm_as(["--32", "-o", "b.o", "b.s"], tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip() == "b.s:%d: error: %s" % (line, message)
+    assert not (tmp_path / "b.o").exists()
+
+
+def test_truncated_file_and_unknown_mnemonic_next_to_interesting_ones(tmp_path):
+    write(tmp_path, "t.s", "\t.text\n\tcli; frobnicate %eax; sti\n\tmovl $1,")
+    r = lvm_as(["--32", "-o", "t.o", "t.s"], tmp_path)
+    assert r.returncode == 1
+    assert "t.s:2: Error: no such instruction: `frobnicate %eax'" in r.stderr
+    assert "t.s:3: Error:" in r.stderr
+    assert not (tmp_path / "t.o").exists()
+
+
+def test_hidden_instruction_fails_the_check(tmp_path):
+    write(tmp_path, "h.s", "\t.text\nf:\tnop\n\t.byte 0x0f, 0x22, 0xd8\n\tret\n")  # mov %eax,%cr3
+    r = lvm_as(["--32", "-o", "h.o", "h.s"], tmp_path)
+    assert r.returncode == 1
+    assert "<f+0x1>" in r.stderr and "%cr3" in r.stderr
+    assert not (tmp_path / "h.o").exists()
+    r = lvm_as(["--32", "-o", "h.o", "h.s"], tmp_path, env={"LVM_CHECK": "0"})
+    assert r.returncode == 0 and (tmp_path / "h.o").exists()
+
+
+def test_code16_needs_the_opt_out(tmp_path):
+    write(tmp_path, "r.s", "\t.text\n\t.code16\n\tcli\n\tlgdt (%si)\n\t.code32\n\tcli\n")
+    r = lvm_as(["--32", "-o", "r.o", "r.s"], tmp_path)
+    assert r.returncode == 1 and r.stderr.count("lvm-as: error:") == 2
+    r = lvm_as(["--32", "-o", "r.o", "r.s", "--lvm-check=code16"], tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def test_keep_asm(tmp_path):
+    write(tmp_path, "k.s", "\t.text\n\tcli\n")
+    r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env={"LVM_KEEP_ASM": "1"})
+    assert r.returncode == 0
+    kept = (tmp_path / "k.o.lvm.s").read_text()
+    assert "movl $0, 0xfffff008" in kept
+
+
+def test_response_file_and_version_pass_through(tmp_path):
+    write(tmp_path, "k.s", "\t.text\n\tsti\n")
+    write(tmp_path, "args", "--32 -o k.o k.s")
+    assert lvm_as(["@args"], tmp_path).returncode == 0
+    assert lvm_as(["--version"], tmp_path).stdout == real_as(["--version"], tmp_path).stdout
+
+
+def test_64bit_assembly_is_passed_through_unchanged(tmp_path):
+    write(tmp_path, "x.s", "\t.text\n\tmovq %rax, %rbx\n\tcli\n")
+    assert lvm_as(["-o", "a.o", "x.s"], tmp_path).returncode == 0
+    assert real_as(["-o", "b.o", "x.s"], tmp_path).returncode == 0
+    assert text_bytes(tmp_path / "a.o") == text_bytes(tmp_path / "b.o")
+
+
+def test_never_calls_itself(tmp_path):
+    write(tmp_path, "k.s", "\tnop\n")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shim = bindir / "as"
+    shim.write_text((ROOT / "toolchain/lvm/libexec/as").read_text())
+    shim.chmod(0o755)
+    env = {"PATH": "%s:%s" % (bindir, os.environ["PATH"]), "LVM_PYTHON": sys.executable}
+    r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env=env)
+    assert r.returncode == 0, r.stderr                      # skipped the shim, found the real as
+    r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env={"LVM_AS": str(shim)})
+    assert r.returncode == 1 and "points back to an lvm wrapper" in r.stderr
+    r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env={"LVM_AS": "/nonexistent/as"})
+    assert r.returncode == 1 and "LVM_AS=/nonexistent/as: no such program" in r.stderr
