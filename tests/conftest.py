@@ -25,10 +25,14 @@ def assemble(text, path, extra=()):
 
 
 def text_bytes(obj):
-    """The bytes of .text of an object."""
-    out = Path(str(obj) + ".bin")
-    subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(obj), str(out)], check=True)
-    return out.read_bytes()
+    """The bytes of the object's own .text (not the runtime's COMDAT .text groups)."""
+    from elftools.elf.elffile import ELFFile
+    SHF_GROUP = 0x200
+    with open(obj, "rb") as f:
+        for sec in ELFFile(f).iter_sections():
+            if sec.name == ".text" and not sec["sh_flags"] & SHF_GROUP:
+                return sec.data()
+    raise AssertionError("%s has no .text" % obj)
 
 
 @pytest.fixture

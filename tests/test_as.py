@@ -79,13 +79,16 @@ def test_debug_lines_point_at_the_original(tmp_path):
     assert lvm_as(["--32", "-g", "-o", "g.o", "g.s"], tmp_path).returncode == 0
     dump = subprocess.run(["objdump", "--dwarf=decodedline", "g.o"], cwd=tmp_path,
                           capture_output=True, text=True).stdout
-    rows = [l.split() for l in dump.splitlines() if l.startswith("g.s")]
-    assert [int(r[1]) for r in rows][:5] == [2, 3, 4, 5, 6]
+    rows = [l.split() for l in dump.splitlines() if l.startswith("g.s") and l.split()[1] != "-"]
+    assert [int(r[1]) for r in rows] == [2, 3, 4, 5, 6]
+    assert "<lvm-runtime>" in dump                     # the appended subroutines are not blamed on g.s
 
 
 @pytest.mark.parametrize("src,line,message", [
     ("\t.text\n\tcli\n\t.intel_syntax noprefix\n\tmov eax, cr0\n", 4, "cannot rewrite `mov eax, cr0` in Intel syntax"),
     ("\t.text\n\t.macro m\n\tcli\n", 4, "end of file inside .macro m"),
+    # gas would continue the string on the next line (with a warning), so `cli` there
+    # is string data, not an instruction: refuse rather than guess
     ("\t.text\n\t.ascii \"abc\n\tcli\n", 2, "unterminated string"),
 ])
 def test_rewriter_errors_leave_no_object(tmp_path, src, line, message):
@@ -93,7 +96,7 @@ def test_rewriter_errors_leave_no_object(tmp_path, src, line, message):
     (tmp_path / "b.o").write_text("stale")
     r = lvm_as(["--32", "-o", "b.o", "b.s"], tmp_path)
     assert r.returncode == 1
-    assert r.stderr.strip() == "b.s:%d: error: %s" % (line, message)
+    assert r.stderr.strip().startswith("b.s:%d: error: %s" % (line, message))
     assert not (tmp_path / "b.o").exists()
 
 

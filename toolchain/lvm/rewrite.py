@@ -76,7 +76,8 @@ def render_one_line(template, **kw):
 def render_runtime(names):
     """The guest subroutines `names` (without prefix), each in its own COMDAT group."""
     ctx = _context()
-    out = ["", "\t.att_syntax prefix", "\t.code32"]
+    # The line marker keeps debuggers and as's messages from blaming the user's file.
+    out = ["", '# 1 "<lvm-runtime>"', "\t.att_syntax prefix", "\t.code32"]
     for name in sorted(names):
         sym = isa.RUNTIME_PREFIX + name
         body = _Env.get().get_template(name + ".s.j2").render(**ctx)
@@ -112,7 +113,9 @@ class Rewriter:
         hot = self._hot_lines(text)
         last_stmt_line = -1
         for i, line in enumerate(lines):
-            if i not in hot and not self.in_comment and self.syntax == "att":
+            # Lines with strings are scanned too: gas continues an unterminated string
+            # on the next line, which would hide that line's instructions from us.
+            if i not in hot and '"' not in line and not self.in_comment and self.syntax == "att":
                 if (self.prev_marker or self.pending_prefix) and _has_code(line):
                     self.prev_marker, self.pending_prefix = False, None
                 continue
@@ -227,11 +230,11 @@ class Rewriter:
             self.macros.add(name)
             self.blocks.append(".macro " + name)
         elif word in (".endm", ".endmacro"):
-            self._close(".macro", word, idx)
+            self._close((".macro",), word, idx)
         elif word in (".rept", ".irp", ".irpc"):
             self.blocks.append(word)
         elif word == ".endr":
-            self._close(".r", word, idx)
+            self._close((".rept", ".irp", ".irpc"), word, idx)
         elif word == ".purgem":
             self.macros.discard(arg)
         elif word in (".code16", ".code16gcc", ".code64", ".code32"):
@@ -259,8 +262,8 @@ class Rewriter:
             return self._include(raw, arg, idx)
         return raw
 
-    def _close(self, kind, word, idx):
-        if not self.blocks or not self.blocks[-1].startswith(kind):
+    def _close(self, kinds, word, idx):
+        if not self.blocks or self.blocks[-1].split()[0] not in kinds:
             raise AsmError(self.filename, idx + 1, "%s without a matching opening directive" % word)
         self.blocks.pop()
 

@@ -19,7 +19,7 @@ _WRAPPERS = {"lvm-as", "lvm-cc", "lvm"}
 
 def _is_wrapper(path):
     p = Path(path)
-    if p.name in _WRAPPERS or p.resolve().parent == LIBEXEC:
+    if p.name in _WRAPPERS or p.resolve().name in _WRAPPERS or p.resolve().parent == LIBEXEC:
         return True
     try:
         with open(p, "rb") as f:
