@@ -5,8 +5,23 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 OUT     := out
 PYTEST_ARGS ?=
 
-.PHONY: all setup demo test bench clean kernels
-all: setup kernels
+.PHONY: all setup demo test bench clean kernels monitor
+all: setup monitor kernels
+
+# The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
+MON_SRC  := $(wildcard runtime/host/*.c runtime/host/devices/*.c) runtime/host/switch.S
+MON_HDR  := $(wildcard runtime/host/*.h runtime/include/lvm/*.h)
+MON_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 -fno-stack-protector \
+              -Iruntime/include -Iruntime/host -I$(OUT)/gen
+monitor: setup $(OUT)/bin/lvm-monitor
+
+$(OUT)/gen/vcpu-offsets.h: runtime/include/lvm/vcpu.h toolchain/lvm/vcpu.py
+	@mkdir -p $(@D)
+	$(BIN)/lvm layout --c-header > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bin/lvm-monitor: $(MON_SRC) $(MON_HDR) $(OUT)/gen/vcpu-offsets.h
+	@mkdir -p $(@D)
+	gcc $(MON_CFLAGS) -o $@ $(MON_SRC)
 
 setup:
 	@scripts/setup.sh
@@ -15,7 +30,7 @@ setup:
 kernels: setup
 	@$(MAKE) --no-print-directory -C tests/kernels OUT=$(CURDIR)/$(OUT)/kernels
 
-demo: kernels
+demo: monitor kernels
 	@echo "== lvm check of the sample kernel, call mode"
 	@$(BIN)/lvm check --summary $(OUT)/kernels/call/hello.elf
 	@echo "== lvm check of the sample kernel, trap mode"
@@ -24,7 +39,7 @@ demo: kernels
 	@! $(BIN)/lvm check --summary $(OUT)/kernels/native/hello.elf
 	@echo "demo: OK"
 
-test: setup
+test: setup monitor kernels
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -5,6 +5,9 @@ import click
 
 from .errors import LvmError
 
+# `lvm check` exit statuses besides 0 (2 is also click's status for a usage error).
+CHECK_FINDINGS, CHECK_TROUBLE = 1, 2
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lvm")
@@ -13,25 +16,31 @@ def main():
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.option("--allow-code16", is_flag=True, help="Accept interesting instructions in 16-bit code.")
 @click.option("--summary", is_flag=True, help="Print a one-line summary per file.")
 def check(files, allow_code16, summary):
-    """List interesting instructions left outside the runtime (exit 1 if any)."""
+    """List interesting instructions left outside the runtime.
+
+    FILES are ELF objects, executables or ar archives (IA-32).  Exit status, as for
+    cmp and diff: 0 nothing found, 1 findings, 2 trouble (a file missing or not an
+    IA-32 ELF, reported as `lvm: error: ...`; the other files are still checked)."""
     from .check import check_file, format_finding
-    total = 0
+    total, failed = 0, False
     for path in files:
         try:
             findings = check_file(path, allow_code16=allow_code16)
         except LvmError as e:
-            raise click.ClickException(str(e))
+            click.echo("lvm: error: %s" % e, err=True)
+            failed = True
+            continue
         for f in findings:
             click.echo(format_finding(f))
         total += len(findings)
         if summary:
             click.echo("%s: %s" % (path, "%d finding(s)" % len(findings) if findings
                                    else "clean: no interesting instruction outside the runtime"))
-    sys.exit(1 if total else 0)
+    sys.exit(CHECK_TROUBLE if failed else CHECK_FINDINGS if total else 0)
 
 
 @main.command()

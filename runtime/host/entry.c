@@ -1,0 +1,77 @@
+/* entry.c: where guest subroutines land when they far-call the monitor.
+ *
+ * The frame (lvm/vcpu.h): far return (8 bytes), reason (4), the near return
+ * of the rewritten site (4), then the guest's stack as it was before the site.
+ * We unwind it, so the guest's registers are exactly those of the original
+ * instruction, act on the reason, and resume the guest directly.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "monitor.h"
+
+extern char entry_stub[], entry_stub_end[], entry_stub_rsp[], entry_stub_handler[], entry_stub_fpu[];
+
+/* x87/SSE state of guest code while the monitor runs (call-mode entries). */
+u8 guest_fpu[512] __attribute__((aligned(16)));
+
+static u8 monitor_stack[256 * 1024] __attribute__((aligned(16)));
+
+static void monitor_entry(void);
+
+int entry_init(void)
+{
+	void *page = mmap((void *)(uintptr_t)TRAMPOLINE_ADDR, 0x2000, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (page != (void *)(uintptr_t)TRAMPOLINE_ADDR) {
+		perror("lvm: mapping the vCPU page");
+		return -1;
+	}
+	size_t n = entry_stub_end - entry_stub;
+	u8 *t = page;
+	memcpy(t, entry_stub, n);
+	u64 rsp = (u64)(uintptr_t)(monitor_stack + sizeof monitor_stack);
+	u64 handler = (u64)(uintptr_t)monitor_entry;
+	memcpy(t + (entry_stub_rsp - entry_stub), &rsp, 8);
+	memcpy(t + (entry_stub_handler - entry_stub), &handler, 8);
+	u64 fpu = (u64)(uintptr_t)guest_fpu;
+	memcpy(t + (entry_stub_fpu - entry_stub), &fpu, 8);
+	/* The guest starts with the FPU state of a reset CPU after FNINIT: the
+	 * monitor's own state, as good as any (MXCSR all masked, x87 default). */
+	asm volatile("fninit; fxsave64 %0" : "=m"(guest_fpu));
+	if (mprotect(page, 0x1000, PROT_READ | PROT_EXEC) < 0) {
+		perror("lvm: trampoline");
+		return -1;
+	}
+	struct lvm_vcpu *v = VCPU;
+	memset(v, 0, sizeof *v);
+	v->magic = LVM_VCPU_MAGIC;
+	v->abi_version = LVM_ABI_VERSION;
+	v->monitor_entry.offset = TRAMPOLINE_ADDR;
+	v->monitor_entry.selector = HOST_CS;
+	return 0;
+}
+
+static void monitor_entry(void)
+{
+	struct lvm_regs r = VCPU->saved;
+	u32 frame[4];
+	if (!guest_read(r.esp, frame, sizeof frame))
+		kill_guest(&r, "monitor entry with an unreadable stack at %#x", r.esp);
+	u32 reason = frame[2], site_end = frame[3];
+	r.esp += 16;
+	r.eip = site_end;
+	switch (reason) {
+	case LVM_ENTRY_EMULATE:
+		if (!emulate(&r, site_end - 5))
+			kill_guest(&r, "instruction not emulated at %#x (see the bytes above)", site_end);
+		break;
+	case LVM_ENTRY_IRQ_WINDOW:
+		/* Interrupt delivery arrives with the interrupt controllers. */
+		VCPU->pending = 0;
+		break;
+	default:
+		kill_guest(&r, "monitor entered with unknown reason %u", reason);
+	}
+	resume(&r);
+}

@@ -1,0 +1,172 @@
+/* loader.c: a Multiboot (v1) boot loader for ELF32 kernels, as GRUB or QEMU -kernel.
+ *
+ * The guest gets what the Multiboot specification promises (section 3.2): its
+ * PT_LOAD segments at their physical addresses, bss zeroed, EAX = 0x2BADB002,
+ * EBX = the physical address of a Multiboot information structure carrying the
+ * memory sizes, a BIOS-style memory map and the command line.  Every way a file
+ * can fail to be such a kernel is one line naming the problem, before the guest
+ * runs; the caller exits non-zero.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "monitor.h"
+
+#define MB_HEADER_MAGIC 0x1badb002
+#define MB_BOOT_MAGIC   0x2badb002
+#define MB_SEARCH       8192          /* the header lies in the first 8 KiB */
+#define MB_FLAG_AOUT_KLUDGE (1u << 16)
+
+/* Multiboot information, where we put it: low memory, below the EBDA, as GRUB does. */
+#define MBI_ADDR     0x9000u
+#define MBI_CMDLINE  (MBI_ADDR + 0x100)
+#define MBI_MMAP     (MBI_ADDR + 0x900)
+#define MBI_LOADER   (MBI_ADDR + 0xa00)
+
+struct mb_info {
+	u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	u32 syms[4], mmap_length, mmap_addr;
+	u32 drives_length, drives_addr, config_table, boot_loader_name;
+} __attribute__((packed));
+
+struct mb_mmap { u32 size; u64 addr, len; u32 type; } __attribute__((packed));
+
+static int fail(const char *path, const char *msg)
+{
+	fprintf(stderr, "lvm: %s: %s\n", path, msg);
+	return -1;
+}
+
+static u8 *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "lvm: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(path, "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	u8 *buf = malloc(st.st_size ? st.st_size : 1);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, st.st_size - got);
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+static const u32 *find_header(const u8 *img, size_t len)
+{
+	for (size_t off = 0; off + 12 <= len && off < MB_SEARCH; off += 4) {
+		const u32 *h = (const u32 *)(img + off);
+		if (h[0] == MB_HEADER_MAGIC && h[0] + h[1] + h[2] == 0)
+			return h;
+	}
+	return NULL;
+}
+
+static int load_segments(const char *path, const u8 *img, size_t len)
+{
+	const Elf32_Ehdr *eh = (const Elf32_Ehdr *)img;
+	if (eh->e_machine != EM_386 || eh->e_type != ET_EXEC)
+		return fail(path, "not an i386 executable (ELF e_machine/e_type)");
+	if (eh->e_phoff > len || eh->e_phnum > (len - eh->e_phoff) / sizeof(Elf32_Phdr))
+		return fail(path, "truncated ELF program headers");
+	const Elf32_Phdr *ph = (const Elf32_Phdr *)(img + eh->e_phoff);
+	int loaded = 0;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+			continue;
+		if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > len ||
+		    ph[i].p_filesz > len - ph[i].p_offset)
+			return fail(path, "a PT_LOAD segment lies outside the file");
+		u8 *dst = gpa_ptr(ph[i].p_paddr, ph[i].p_memsz);
+		if (!dst || ph[i].p_paddr < 0x1000) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "kernel segment %#x-%#x does not fit in guest memory "
+				 "(%u MiB; use -m)", ph[i].p_paddr, ph[i].p_paddr + ph[i].p_memsz,
+				 mem_size() >> 20);
+			return fail(path, msg);
+		}
+		memcpy(dst, img + ph[i].p_offset, ph[i].p_filesz);
+		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+		loaded++;
+	}
+	if (!loaded)
+		return fail(path, "no loadable segment");
+	return 0;
+}
+
+static void build_info(const char *path, const char *cmdline)
+{
+	struct mb_info *mbi = gpa_ptr(MBI_ADDR, sizeof *mbi);
+	memset(mbi, 0, sizeof *mbi);
+	mbi->flags = 1 << 0 | 1 << 2 | 1 << 6 | 1 << 9;   /* mem, cmdline, mmap, loader name */
+	mbi->mem_lower = 639;
+	mbi->mem_upper = (mem_size() >> 10) - 1024;
+
+	char *cl = gpa_ptr(MBI_CMDLINE, 0x800);
+	snprintf(cl, 0x800, "%s%s%s", path, cmdline && *cmdline ? " " : "", cmdline ? cmdline : "");
+	mbi->cmdline = MBI_CMDLINE;
+
+	struct mb_mmap map[] = {
+		{ 20, 0, 0x9fc00, 1 },                              /* conventional memory */
+		{ 20, 0x9fc00, 0x400, 2 },                          /* EBDA */
+		{ 20, 0xf0000, 0x10000, 2 },                        /* BIOS */
+		{ 20, 0x100000, mem_size() - 0x100000, 1 },         /* extended memory */
+	};
+	memcpy(gpa_ptr(MBI_MMAP, sizeof map), map, sizeof map);
+	mbi->mmap_addr = MBI_MMAP;
+	mbi->mmap_length = sizeof map;
+	strcpy(gpa_ptr(MBI_LOADER, 16), "lvm");
+	mbi->boot_loader_name = MBI_LOADER;
+}
+
+int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r)
+{
+	size_t len;
+	u8 *img = read_file(path, &len);
+	if (!img)
+		return -1;
+	int rc = -1;
+	const Elf32_Ehdr *eh = (const Elf32_Ehdr *)img;
+	if (len < 4 || memcmp(img, ELFMAG, SELFMAG))
+		fail(path, "not an ELF file (a Multiboot ELF32 kernel is expected)");
+	else if (len < sizeof *eh)
+		fail(path, "truncated ELF header");
+	else if (img[EI_CLASS] == ELFCLASS64)
+		fail(path, "64-bit ELF: lvm runs 32-bit (i386) kernels");
+	else if (img[EI_CLASS] != ELFCLASS32 || img[EI_DATA] != ELFDATA2LSB)
+		fail(path, "not a little-endian ELF32 file");
+	else if (!find_header(img, len))
+		fail(path, "no Multiboot header in the first 8 KiB (magic 0x1badb002)");
+	else if (find_header(img, len)[1] & MB_FLAG_AOUT_KLUDGE)
+		fail(path, "Multiboot a.out kludge (flag 16) is not supported: link an ELF kernel");
+	else if (load_segments(path, img, len) == 0) {
+		build_info(path, cmdline);
+		memset(r, 0, sizeof *r);
+		r->eax = MB_BOOT_MAGIC;
+		r->ebx = MBI_ADDR;
+		r->eip = eh->e_entry;
+		r->eflags = 0x2;
+		r->esp = 0x7000;        /* undefined by the spec; somewhere harmless */
+		rc = 0;
+	}
+	free(img);
+	return rc;
+}

@@ -1,0 +1,90 @@
+/* main.c: lvm-monitor's command line (QEMU's spelling) and the boot sequence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "monitor.h"
+#include "traps.h"
+
+static void usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+		"usage: lvm-monitor [options] KERNEL\n"
+		"  -m SIZE          guest memory (MiB, or with a K/M/G suffix; default 128M)\n"
+		"  -append CMDLINE  kernel command line (Multiboot)\n"
+		"  -serial stdio    COM1 on stdin/stdout (the default and only choice)\n"
+		"  -nographic, -no-reboot, -display none   accepted for QEMU compatibility\n"
+		"exit status: the guest's (port 0xf4: (value << 1) | 1), 0 on power-off,\n"
+		"  %d on a guest error (triple fault, not emulated), %d on usage errors\n",
+		EXIT_GUEST_ERROR, EXIT_USAGE);
+	exit(status);
+}
+
+static u32 parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'G': case 'g': v <<= 30; end++; break;
+	case 'M': case 'm': case 0: v <<= 20; if (*end) end++; break;
+	case 'K': case 'k': v <<= 10; end++; break;
+	}
+	if (*end || v < (2u << 20) || v > (3ull << 30)) {
+		fprintf(stderr, "lvm: -m %s: expected a size between 2M and 3G\n", s);
+		exit(EXIT_USAGE);
+	}
+	return (u32)(v & ~0xfffull);
+}
+
+int main(int argc, char **argv)
+{
+	u32 memsize = 128u << 20;
+	const char *kernel = NULL, *cmdline = "";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-' && a[1] == '-')
+			a++;                                   /* --m as -m, like QEMU */
+		bool has_arg = i + 1 < argc;
+		if (!strcmp(a, "-h") || !strcmp(a, "-help"))
+			usage(0);
+		else if (!strcmp(a, "-m") && has_arg)
+			memsize = parse_size(argv[++i]);
+		else if (!strcmp(a, "-append") && has_arg)
+			cmdline = argv[++i];
+		else if (!strcmp(a, "-kernel") && has_arg)
+			kernel = argv[++i];
+		else if (!strcmp(a, "-serial") && has_arg) {
+			if (strcmp(argv[++i], "stdio")) {
+				fprintf(stderr, "lvm: -serial %s: only 'stdio' is supported\n", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(a, "-display") && has_arg)
+			i++;
+		else if (!strcmp(a, "-nographic") || !strcmp(a, "-no-reboot"))
+			;
+		else if (a[0] == '-') {
+			fprintf(stderr, "lvm: unknown option %s (try -help)\n", argv[i]);
+			return EXIT_USAGE;
+		} else if (!kernel)
+			kernel = a;
+		else {
+			fprintf(stderr, "lvm: more than one kernel given (%s, %s)\n", kernel, a);
+			return EXIT_USAGE;
+		}
+	}
+	if (!kernel)
+		usage(EXIT_USAGE);
+
+	struct lvm_regs r;
+	if (mem_init(memsize) < 0 || entry_init() < 0)
+		return EXIT_HOST_BUG;
+	if (load_multiboot(kernel, cmdline, &r) < 0)
+		return EXIT_BAD_KERNEL;
+	segments_reset();
+	VCPU->cr[0] = 0x11;                /* PE, ET */
+	uart_init();
+	debugexit_init();
+	if (signals_init() < 0)
+		return EXIT_HOST_BUG;
+	fflush(stdout);
+	resume(&r);
+}

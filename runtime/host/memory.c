@@ -1,0 +1,74 @@
+/* memory.c: guest physical memory, one memfd seen twice.
+ *
+ * The monitor reaches guest RAM only through gpa_ptr(), which checks the range,
+ * via a view mapped above 4 GiB.  Guest code reaches it at its own linear
+ * addresses below 4 GiB: with paging off, linear == physical, so the same memfd
+ * is mapped there too (page 0 excepted: vm.mmap_min_addr forbids it without
+ * privilege).  Shadow paging replaces the low mapping once the guest turns
+ * CR0.PG on (not implemented yet).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "monitor.h"
+
+static int memfd = -1;
+static u8 *view;          /* host view of guest physical memory, above 4 GiB */
+static u32 size;
+
+u32 mem_size(void) { return size; }
+
+int mem_init(u32 bytes)
+{
+	size = bytes;
+	memfd = memfd_create("lvm-guest-ram", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, size) < 0) {
+		perror("lvm: guest memory");
+		return -1;
+	}
+	view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (view == MAP_FAILED) {
+		perror("lvm: mapping guest memory");
+		return -1;
+	}
+	if ((uintptr_t)view < (1ull << 32))
+		host_bug("guest memory view landed below 4 GiB (%p)", (void *)view);
+	/* Identity mapping for paging-off execution. */
+	void *low = mmap((void *)0x1000, size - 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC,
+			 MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, 0x1000);
+	if (low != (void *)0x1000) {
+		fprintf(stderr, "lvm: cannot map guest memory at its physical addresses: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void *gpa_ptr(u32 gpa, u32 len)
+{
+	if (len > size || gpa > size - len)
+		return NULL;
+	return view + gpa;
+}
+
+/* Paging is off: linear addresses are physical (segment bases are applied by callers). */
+bool guest_read(u32 linear, void *dst, u32 len)
+{
+	void *p = gpa_ptr(linear, len);
+	if (!p)
+		return false;
+	memcpy(dst, p, len);
+	return true;
+}
+
+bool guest_write(u32 linear, const void *src, u32 len)
+{
+	void *p = gpa_ptr(linear, len);
+	if (!p)
+		return false;
+	memcpy(p, src, len);
+	return true;
+}

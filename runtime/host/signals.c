@@ -1,0 +1,233 @@
+/* signals.c: what the host kernel tells us about guest code running natively.
+ *
+ * Everything guest code does that a ring-3 process may not do arrives as a signal:
+ * the trap-mode marker (`hlt`, #GP -> SIGSEGV), privileged instructions and faults
+ * of guest user code (SIGSEGV, SIGILL, SIGFPE, SIGTRAP), and system calls, which a
+ * seccomp filter turns into SIGSYS for any 32-bit system-call entry so that none
+ * reaches the host kernel.  Each becomes what the guest's CPU would do: an
+ * emulated instruction or an exception through the guest's IDT.  The handler runs
+ * on its own stack; it resumes the guest by rewriting the signal's ucontext, so the
+ * kernel's sigreturn restores every register, the FPU/SSE state included.  A signal
+ * raised by the monitor's own 64-bit code is a host bug, reported as such.
+ */
+#define _GNU_SOURCE
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "emulate.h"
+
+static jmp_buf *resume_point;       /* set while a handler for guest code runs */
+static struct lvm_regs resume_regs;
+static u8 altstack[256 * 1024] __attribute__((aligned(16)));
+
+enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_UD = 6, TRAP_NP = 11,
+       TRAP_SS = 12, TRAP_GP = 13, TRAP_PF = 14, TRAP_MF = 16, TRAP_AC = 17, TRAP_XM = 19 };
+
+void resume(struct lvm_regs *r)
+{
+	cpu.fault_regs = NULL;
+	if (resume_point) {
+		resume_regs = *r;
+		longjmp(*resume_point, 1);
+	}
+	lvm_enter_guest(r);
+}
+
+static void regs_from(const mcontext_t *m, struct lvm_regs *r)
+{
+	r->eax = m->gregs[REG_RAX], r->ecx = m->gregs[REG_RCX];
+	r->edx = m->gregs[REG_RDX], r->ebx = m->gregs[REG_RBX];
+	r->esp = m->gregs[REG_RSP], r->ebp = m->gregs[REG_RBP];
+	r->esi = m->gregs[REG_RSI], r->edi = m->gregs[REG_RDI];
+	r->eip = m->gregs[REG_RIP], r->eflags = m->gregs[REG_EFL];
+}
+
+static void regs_to(mcontext_t *m, const struct lvm_regs *r)
+{
+	m->gregs[REG_RAX] = r->eax, m->gregs[REG_RCX] = r->ecx;
+	m->gregs[REG_RDX] = r->edx, m->gregs[REG_RBX] = r->ebx;
+	m->gregs[REG_RSP] = r->esp, m->gregs[REG_RBP] = r->ebp;
+	m->gregs[REG_RSI] = r->esi, m->gregs[REG_RDI] = r->edi;
+	m->gregs[REG_RIP] = r->eip;
+	m->gregs[REG_EFL] = (r->eflags & ~LVM_EFLAGS_VIRTUAL) | 0x202;
+	/* CS and SS (the kernel restores SS with UC_STRICT_RESTORE_SS semantics). */
+	u64 csgsfs = m->gregs[REG_CSGSFS];
+	csgsfs = (csgsfs & ~0xffffull) | GUEST_CS;
+	csgsfs = (csgsfs & ~(0xffffull << 48)) | (u64)GUEST_DS << 48;
+	m->gregs[REG_CSGSFS] = csgsfs;
+}
+
+static u8 byte_at(u32 addr)
+{
+	u8 b = 0;
+	guest_read(addr, &b, 1);
+	return b;
+}
+
+/* A trap-mode marker: emulate the instruction after it; a real `hlt` of user code
+ * (nothing we emulate follows) is the #GP the CPU raises. */
+static __attribute__((noreturn)) void marker(struct lvm_regs *r)
+{
+	u32 site = r->eip;
+	r->eip = site + 1;
+	if (!emulate(r, site)) {
+		r->eip = site;
+		raise_fault(r, EXC_GP, 0);
+	}
+	resume(r);
+}
+
+/* #GP from the host: a privileged instruction, or `int n` through a host gate
+ * with DPL 0 (error code n*8+2), or a trap-mode marker. */
+static void general_protection(struct lvm_regs *r, u32 err)
+{
+	u32 lin = cpu.seg[LVM_CS].base + r->eip;
+	u8 b = byte_at(lin);
+	if (b == LVM_TRAP_MARKER)
+		marker(r);
+	if (b == 0xcd && (err & 7) == 2) {
+		r->eip += 2;
+		cpu.fault_regs = NULL;
+		struct lvm_regs at = *r;
+		at.eip -= 2;
+		cpu.fault_regs = &at;
+		raise_interrupt(r, byte_at(lin + 1), true);
+	}
+	if (err & 2)                          /* an IDT error code: the host's IDT, not a guest fact */
+		err = 0;
+	raise_fault(r, EXC_GP, err);
+}
+
+/* SIGSYS from our seccomp filter: a 32-bit system call entry in guest code. */
+static __attribute__((noreturn)) void system_call(struct lvm_regs *r)
+{
+	u32 lin = cpu.seg[LVM_CS].base + r->eip;
+	u8 b0 = byte_at(lin - 2), b1 = byte_at(lin - 1);
+	struct lvm_regs at = *r;
+	at.eip -= 2;
+	if (b0 == 0xcd) {                         /* int $n (0x80, or any vector the host routes) */
+		cpu.fault_regs = &at;
+		raise_interrupt(r, b1, true);
+	}
+	if (b0 == 0x0f && b1 == 0x34) {           /* sysenter */
+		struct insn in = { .twobyte = true, .op = 0x34 };
+		cpu.fault_regs = &at;
+		emulate_flow(r, &in);
+		resume(r);
+	}
+	/* syscall (0f 05) and anything else: we advertise no SYSCALL, so #UD. */
+	raise_fault(&at, EXC_UD, NO_ERROR_CODE);
+}
+
+static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs *r)
+{
+	u32 trapno = m->gregs[REG_TRAPNO], err = m->gregs[REG_ERR];
+	switch (sig) {
+	case SIGSYS:
+		system_call(r);
+	case SIGSEGV:
+		if (trapno == TRAP_GP)
+			general_protection(r, err);
+		if (trapno == TRAP_NP || trapno == TRAP_SS)
+			raise_fault(r, trapno, err);
+		if (trapno == TRAP_PF)
+			kill_guest(r, "access to %#lx (%s): outside guest memory", (unsigned long)si->si_addr,
+				   err & 2 ? "write" : "read");
+		break;
+	case SIGILL:
+		if (byte_at(cpu.seg[LVM_CS].base + r->eip) == 0x0f &&
+		    byte_at(cpu.seg[LVM_CS].base + r->eip + 1) == 0x34) {
+			r->eip += 2;
+			system_call(r);
+		}
+		raise_fault(r, EXC_UD, NO_ERROR_CODE);
+	case SIGFPE:
+		raise_fault(r, trapno == TRAP_MF ? EXC_MF : trapno == TRAP_XM ? EXC_XM : EXC_DE,
+			    NO_ERROR_CODE);
+	case SIGTRAP:
+		if (trapno == TRAP_BP) {
+			struct lvm_regs at = *r;
+			at.eip -= 1;
+			cpu.fault_regs = &at;
+			raise_interrupt(r, EXC_BP, true);
+		}
+		if (trapno == TRAP_OF)
+			raise_interrupt(r, EXC_OF, true);
+		raise_fault(r, EXC_DB, NO_ERROR_CODE);
+	}
+	kill_guest(r, "unexpected signal %d (trap %u, error %#x) from guest code", sig, trapno, err);
+}
+
+static void handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	mcontext_t *m = &uc->uc_mcontext;
+	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
+	if (cs != GUEST_CS || resume_point) {
+		/* The monitor itself: our bug.  Say where, then die with the signal. */
+		fprintf(stderr, "lvm: internal error: signal %d (%s) at %#llx in the monitor, address %p\n",
+			sig, strsignal(sig), (unsigned long long)m->gregs[REG_RIP], si->si_addr);
+		signal(SIGABRT, SIG_DFL);
+		abort();
+	}
+	jmp_buf jb;
+	struct lvm_regs r;
+	regs_from(m, &r);
+	if (setjmp(jb) == 0) {
+		resume_point = &jb;
+		guest_signal(sig, si, m, &r);
+		host_bug("guest_signal returned");
+	}
+	resume_point = NULL;
+	regs_to(m, &resume_regs);
+}
+
+static int seccomp_init(void)
+{
+	/* Every system call made through a 32-bit entry (int 0x80, sysenter, syscall
+	 * from compat mode) is the guest's: SIGSYS.  The monitor's are x86-64. */
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+	};
+	struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		perror("lvm: seccomp (guest system calls must not reach the host)");
+		return -1;
+	}
+	return 0;
+}
+
+int signals_init(void)
+{
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+	if (sigaltstack(&ss, NULL) < 0) {
+		perror("lvm: sigaltstack");
+		return -1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS };
+	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0) {
+			perror("lvm: sigaction");
+			return -1;
+		}
+	return seccomp_init();
+}

@@ -1,0 +1,74 @@
+/* switch.S: the two world switches between the 64-bit monitor and 32-bit guest code.
+ *
+ * Into the guest: iretq to the host's 32-bit user code selector (compat mode)
+ * with DS/ES loaded first (a null DS faults every access in compat mode).
+ * Out of the guest: the guest's `lcall *monitor_entry` lands on entry_stub,
+ * which the monitor copies to a page below 4 GiB (a far pointer has a 32-bit
+ * offset).  The stub saves the guest's registers in the vCPU page, switches to the
+ * monitor stack and calls the C handler; it never returns to the caller, the
+ * handler resumes the guest with lvm_enter_guest.
+ */
+#include "vcpu-offsets.h"
+#define VCPU_ADDR 0xfffff000
+#define GUEST_CS 0x23
+#define GUEST_DS 0x2b
+#define R(x) VCPU_SAVED_##x(%rax)
+
+	.text
+	.code64
+/* void lvm_enter_guest(const struct lvm_regs *r) -- noreturn */
+	.globl lvm_enter_guest
+	.type lvm_enter_guest, @function
+lvm_enter_guest:
+	fxrstor64 guest_fpu(%rip)       /* the guest's x87/SSE state, as saved on entry */
+	movl $GUEST_DS, %eax
+	movl %eax, %ds
+	movl %eax, %es
+	pushq $GUEST_DS                 /* SS */
+	movl 16(%rdi), %eax             /* esp */
+	pushq %rax
+	movl 36(%rdi), %eax             /* eflags */
+	orl $0x202, %eax
+	pushq %rax
+	pushq $GUEST_CS
+	movl 32(%rdi), %eax             /* eip */
+	pushq %rax
+	movl 0(%rdi), %eax
+	movl 4(%rdi), %ecx
+	movl 8(%rdi), %edx
+	movl 12(%rdi), %ebx
+	movl 20(%rdi), %ebp
+	movl 24(%rdi), %esi
+	movl 28(%rdi), %edi
+	iretq
+	.size lvm_enter_guest, .-lvm_enter_guest
+
+/* Position-independent; copied to TRAMPOLINE_ADDR with its two data words filled. */
+	.globl entry_stub, entry_stub_end, entry_stub_rsp, entry_stub_handler, entry_stub_fpu
+	.p2align 4
+entry_stub:
+	movabsl %eax, VCPU_ADDR + VCPU_SAVED_EAX
+	movl $VCPU_ADDR, %eax
+	movl %ecx, R(ECX)
+	movl %edx, R(EDX)
+	movl %ebx, R(EBX)
+	movl %esp, R(ESP)
+	movl %ebp, R(EBP)
+	movl %esi, R(ESI)
+	movl %edi, R(EDI)
+	pushfq                          /* 8 bytes below the guest's %esp: free there */
+	popq %rcx
+	movl %ecx, R(EFLAGS)
+	movq entry_stub_rsp(%rip), %rsp
+	movq entry_stub_fpu(%rip), %rcx
+	fxsave64 (%rcx)                 /* the monitor's C code may use SSE */
+	cld
+	callq *entry_stub_handler(%rip)
+	ud2
+	.p2align 3
+entry_stub_rsp:     .quad 0
+entry_stub_handler: .quad 0
+entry_stub_fpu:     .quad 0
+entry_stub_end:
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,34 @@
+/* traps.h: exceptions, interrupts and the segment helpers they need. */
+#ifndef LVM_TRAPS_H
+#define LVM_TRAPS_H
+#include "monitor.h"
+
+enum {
+	EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
+	EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13,
+	EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+	NO_ERROR_CODE = -1,
+};
+
+/* traps.c: deliver through the guest's IDT and resume it; never return. */
+void raise_fault(struct lvm_regs *r, int vector, int error_code) __attribute__((noreturn));
+void raise_interrupt(struct lvm_regs *r, int vector, bool software) __attribute__((noreturn));
+/* Deliver without resuming: r becomes the state at the handler's first instruction. */
+void deliver(struct lvm_regs *r, int vector, int error_code, bool software);
+u32 guest_eflags(const struct lvm_regs *r);
+void set_guest_eflags(struct lvm_regs *r, u32 value, u32 writable);
+
+/* segments.c */
+bool read_descriptor(u16 sel, u64 *d, u32 *where);
+void segment_from_descriptor(struct segment *s, u16 sel, u64 d);
+void load_segment(struct lvm_regs *r, int sreg, u16 sel);
+void set_cs(u16 sel, u64 d, u32 cpl);
+void far_transfer(struct lvm_regs *r, u16 sel, u32 off);
+u64 return_descriptor(struct lvm_regs *r, u16 sel);
+void null_inaccessible_segments(void);
+void load_system_segment(struct lvm_regs *r, int which, u16 sel);
+bool descriptor_visible(u16 sel, u64 *d, int what);
+
+/* hostseg.c: the host selectors that make guest segments work natively */
+void hostseg_update(int sreg);
+#endif
