@@ -1,0 +1,64 @@
+"""The differential oracle: each test kernel, built with lvm-cc and booted by lvm in
+call and trap mode, must print exactly what the same source built with plain gcc
+prints under qemu-system-i386, and end with the same exit status.
+
+A kernel is a directory of tests/kernels/ (see tests/kernels/README.md); adding one
+is adding a directory and its name to KERNELS in tests/kernels/Makefile.
+"""
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+OUT = ROOT / "out" / "kernels"
+LVM = ROOT / ".venv" / "bin" / "lvm"
+TIMEOUT = 60
+
+
+def kernel_names():
+    text = (ROOT / "tests" / "kernels" / "Makefile").read_text()
+    return re.search(r"^KERNELS\s*:=\s*(.*)$", text, re.M).group(1).split()
+
+
+@pytest.fixture(scope="session")
+def built():
+    r = subprocess.run(["make", "-s", "monitor", "kernels"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return OUT
+
+
+def qemu(kernel):
+    r = subprocess.run(["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
+                        "-no-reboot", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                        "-kernel", str(kernel)], capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout
+
+
+def lvm(kernel, *args):
+    r = subprocess.run([str(LVM), "run", str(kernel), *args], capture_output=True, timeout=TIMEOUT,
+                       stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout, r.stderr
+
+
+_reference = {}
+
+
+def reference(name):
+    if name not in _reference:
+        _reference[name] = qemu(OUT / "native" / (name + ".elf"))
+    return _reference[name]
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+@pytest.mark.parametrize("name", kernel_names())
+def test_transcript_matches_qemu(built, name, mode):
+    want_status, want = reference(name)
+    assert want, "QEMU printed nothing for %s" % name
+    assert want_status & 1, "the QEMU reference did not end through isa-debug-exit (status %d)" % want_status
+    status, got, err = lvm(OUT / mode / (name + ".elf"))
+    assert got.decode(errors="replace") == want.decode(errors="replace"), err.decode(errors="replace")
+    assert status == want_status, err.decode(errors="replace")

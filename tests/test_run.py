@@ -1,0 +1,104 @@
+"""`lvm run` on bad input: each case is one line naming the problem and exit status 3."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+LVM = ROOT / ".venv" / "bin" / "lvm"
+# Its own data section, placed first (see build()): in .text its checksum bytes
+# would disassemble as `in`/`sti` for `lvm check`.
+HEADER = "\t.section .multiboot, \"a\"\n\t.long 0x1badb002, 0, -0x1badb002\n"
+START = "\t.text\n\t.globl _start\n_start:\n\tmovl $0x3f8, %edx\n\tmovb $0x41, %al\n\toutb %al, %dx\n" \
+        "\tmovl $0xf4, %edx\n\toutb %al, %dx\n"
+
+
+def build(tmp_path, name, source, extra_ld=()):
+    src = tmp_path / (name + ".S")
+    src.write_text(source)
+    out = tmp_path / (name + ".elf")
+    r = subprocess.run(["lvm-cc", "-m32", "-nostdlib", "-static", "-no-pie", "-Wl,--section-start=.multiboot=0x100000",
+                        "-Wl,-Ttext=0x100100", "-Wl,--build-id=none", *extra_ld, "-o", str(out), str(src)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def monitor():
+    r = subprocess.run(["make", "-s", "monitor"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def run(*args):
+    r = subprocess.run([str(LVM), "run", *map(str, args)], capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout, r.stderr
+
+
+def one_line(err, *words):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for w in words:
+        assert w in lines[0], err
+
+
+def test_minimal_kernel_boots(tmp_path):
+    status, out, err = run(build(tmp_path, "ok", HEADER + START))
+    assert (status, out) == ((0x41 << 1 | 1) & 0xff, "A"), err
+
+
+def test_not_elf(tmp_path):
+    f = tmp_path / "k.bin"
+    f.write_bytes(b"\x00" * 4096)
+    status, _, err = run(f)
+    assert status == 3
+    one_line(err, "k.bin", "not an ELF file")
+
+
+def test_64_bit_elf():
+    status, _, err = run("/bin/true")
+    assert status == 3
+    one_line(err, "64-bit ELF")
+
+
+def test_no_multiboot_header(tmp_path):
+    status, _, err = run(build(tmp_path, "nohdr", START))
+    assert status == 3
+    one_line(err, "no Multiboot header")
+
+
+def test_kernel_larger_than_memory(tmp_path):
+    k = build(tmp_path, "big", HEADER + START + "\t.bss\n\t.skip 200 * 1024 * 1024\n")
+    status, _, err = run(k)
+    assert status == 3
+    one_line(err, "does not fit in guest memory", "-m")
+    status, out, err = run(k, "-m", "256")
+    assert (status, out) == ((0x41 << 1 | 1) & 0xff, "A"), err
+
+
+def test_kernel_built_without_lvm_cc(tmp_path):
+    src = tmp_path / "plain.S"
+    src.write_text(HEADER + START + "\tcli\n\thlt\n")
+    out = tmp_path / "plain.elf"
+    subprocess.run(["gcc", "-m32", "-nostdlib", "-static", "-no-pie", "-Wl,-Ttext=0x100000",
+                    "-o", str(out), str(src)], check=True)
+    status, _, err = run(out)
+    assert status == 3
+    one_line(err, "not built with lvm-cc", "first:", "CC=lvm-cc")
+
+
+def test_missing_file(tmp_path):
+    status, _, err = run(tmp_path / "nope.elf")
+    assert status == 3
+    one_line(err, "nope.elf", "no such file")
+
+
+def test_guest_error_report(tmp_path):
+    # A kernel that loads an IDT-less #GP: triple fault, a report and status 4.
+    k = build(tmp_path, "tf", HEADER + "\t.text\n\t.globl _start\n_start:\n\tmovl $0x1234, %eax\n"
+              "\tmovl %eax, %ds\n")
+    status, _, err = run(k)
+    assert status == 4
+    assert "triple fault" in err and "eip=" in err and "last events" in err
