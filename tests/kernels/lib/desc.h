@@ -1,0 +1,31 @@
+/* desc.h: GDT, IDT and TSS for the test kernels, laid out like the host's where it
+ * matters (user code 0x23, user data 0x2b), and the trap frame of vectors.S. */
+#ifndef DESC_H
+#define DESC_H
+#include "k.h"
+
+#define KCODE 0x08
+#define KDATA 0x10
+#define UCODE 0x23
+#define UDATA 0x2b
+#define TSSSEL 0x30
+#define SPARE 0x38          /* GDT slots 7.. are free for tests */
+
+struct frame {
+	u32 edi, esi, ebp, esp0, ebx, edx, ecx, eax;   /* pushal */
+	u32 ds, es;
+	u32 vector, err;
+	u32 eip, cs, eflags;
+	u32 uesp, uss;                                  /* only from CPL 3 */
+};
+
+extern unsigned long long gdt[16];
+extern struct tss { u32 link, esp0, ss0, esp1, ss1, esp2, ss2, rest[19]; u16 t, iomap; } tss;
+
+void desc_init(void);                      /* GDT, TSS, IDT: every vector to trap() */
+void set_gate(int vector, int type, int dpl);   /* type 0xe interrupt, 0xf trap */
+void set_gate_present(int vector, int present);
+void set_gdt(int index, u32 base, u32 limit, int type, int dpl);   /* type: 0x9a code, 0x92 data... */
+extern void (*trap_hook)(struct frame *f);
+void enter_user(u32 eip, u32 esp) __attribute__((noreturn));
+#endif
