@@ -52,7 +52,7 @@ bool guest_write(u32 linear, const void *src, u32 len);
 int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r);
 
 /* switch.S + entry.c: world switches */
-void lvm_enter_guest(const struct lvm_regs *r) __attribute__((noreturn));
+void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) __attribute__((noreturn));
 void resume(struct lvm_regs *r) __attribute__((noreturn));
 int entry_init(void);
 

@@ -30,7 +30,7 @@ static jmp_buf *resume_point;       /* set while a handler for guest code runs *
 static struct lvm_regs resume_regs;
 static u8 altstack[256 * 1024] __attribute__((aligned(16)));
 
-enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_UD = 6, TRAP_NP = 11,
+enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_BR = 5, TRAP_UD = 6, TRAP_NP = 11,
        TRAP_SS = 12, TRAP_GP = 13, TRAP_PF = 14, TRAP_MF = 16, TRAP_AC = 17, TRAP_XM = 19 };
 
 void resume(struct lvm_regs *r)
@@ -40,7 +40,7 @@ void resume(struct lvm_regs *r)
 		resume_regs = *r;
 		longjmp(*resume_point, 1);
 	}
-	lvm_enter_guest(r);
+	lvm_enter_guest(r, host_sel[LVM_DS] | (u32)host_sel[LVM_ES] << 16);
 }
 
 static void regs_from(const mcontext_t *m, struct lvm_regs *r)
@@ -87,8 +87,10 @@ static __attribute__((noreturn)) void marker(struct lvm_regs *r)
 	resume(r);
 }
 
-/* #GP from the host: a privileged instruction, or `int n` through a host gate
- * with DPL 0 (error code n*8+2), or a trap-mode marker. */
+/* #GP from the host: a privileged instruction, `int n` through a host gate with
+ * DPL 0 (error code n*8+2), a segment load the host's GDT refuses, or a trap-mode
+ * marker.  Whatever we emulate is emulated with the guest's rules (I/O bitmap,
+ * the guest's descriptors); the rest is the guest's #GP. */
 static void general_protection(struct lvm_regs *r, u32 err)
 {
 	u32 lin = cpu.seg[LVM_CS].base + r->eip;
@@ -96,13 +98,13 @@ static void general_protection(struct lvm_regs *r, u32 err)
 	if (b == LVM_TRAP_MARKER)
 		marker(r);
 	if (b == 0xcd && (err & 7) == 2) {
-		r->eip += 2;
-		cpu.fault_regs = NULL;
 		struct lvm_regs at = *r;
-		at.eip -= 2;
+		r->eip += 2;
 		cpu.fault_regs = &at;
 		raise_interrupt(r, byte_at(lin + 1), true);
 	}
+	if (emulate(r, r->eip))
+		resume(r);
 	if (err & 2)                          /* an IDT error code: the host's IDT, not a guest fact */
 		err = 0;
 	raise_fault(r, EXC_GP, err);
@@ -134,12 +136,23 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 	u32 trapno = m->gregs[REG_TRAPNO], err = m->gregs[REG_ERR];
 	switch (sig) {
 	case SIGSYS:
+		if (m->gregs[REG_RIP] >> 32)
+			kill_guest(r, "guest code executed SYSCALL in 32-bit mode; this host reported no "
+				   "usable return address (%#llx), so #UD cannot be delivered (the host "
+				   "kernel did not run the call)", (unsigned long long)m->gregs[REG_RIP]);
 		system_call(r);
 	case SIGSEGV:
 		if (trapno == TRAP_GP)
 			general_protection(r, err);
-		if (trapno == TRAP_NP || trapno == TRAP_SS)
+		if (trapno == TRAP_NP || trapno == TRAP_SS) {
+			if (emulate(r, r->eip))      /* a segment load the guest's GDT may allow */
+				resume(r);
 			raise_fault(r, trapno, err);
+		}
+		if (trapno == TRAP_OF)               /* into: a trap, eip is past it */
+			raise_interrupt(r, EXC_OF, true);
+		if (trapno == TRAP_BR)
+			raise_fault(r, EXC_BR, NO_ERROR_CODE);
 		if (trapno == TRAP_PF)
 			kill_guest(r, "access to %#lx (%s): outside guest memory", (unsigned long)si->si_addr,
 				   err & 2 ? "write" : "read");
@@ -190,6 +203,10 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	}
 	resume_point = NULL;
 	regs_to(m, &resume_regs);
+	/* 64-bit code ignores DS and ES, and sigreturn restores neither: set the
+	 * guest's here, for the guest code sigreturn goes back to. */
+	asm volatile("movl %0, %%ds; movl %1, %%es" : : "r"((u32)host_sel[LVM_DS]),
+		     "r"((u32)host_sel[LVM_ES]));
 }
 
 static int seccomp_init(void)

@@ -16,14 +16,15 @@
 
 	.text
 	.code64
-/* void lvm_enter_guest(const struct lvm_regs *r) -- noreturn */
+/* void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) -- noreturn
+ * ds_es: host selectors for DS (low 16 bits) and ES (high 16 bits). */
 	.globl lvm_enter_guest
 	.type lvm_enter_guest, @function
 lvm_enter_guest:
 	fxrstor64 guest_fpu(%rip)       /* the guest's x87/SSE state, as saved on entry */
-	movl $GUEST_DS, %eax
-	movl %eax, %ds
-	movl %eax, %es
+	movl %esi, %ds
+	shrl $16, %esi
+	movl %esi, %es
 	pushq $GUEST_DS                 /* SS */
 	movl 16(%rdi), %eax             /* esp */
 	pushq %rax

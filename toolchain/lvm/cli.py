@@ -63,6 +63,36 @@ def rewrite(source, mode, no_runtime):
                err=True)
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("kernel", type=click.Path(dir_okay=False))
+@click.option("-m", "--memory", metavar="SIZE", help="Guest memory (MiB or K/M/G suffix; default 128M).")
+@click.option("-a", "--append", metavar="CMDLINE", help="Kernel command line (Multiboot).")
+@click.option("--no-check", is_flag=True, help="Boot even if `lvm check` finds unrewritten instructions.")
+@click.argument("monitor_args", nargs=-1, type=click.UNPROCESSED)
+def run(kernel, memory, append, no_check, monitor_args):
+    """Boot KERNEL (Multiboot ELF32 built with lvm-cc) as this process; serial on stdio.
+
+    Extra QEMU-style options (-no-reboot, -serial stdio, -nographic) go to the monitor.
+    Exit status: the guest's through port 0xf4 ((value << 1) | 1), 0 on power-off,
+    3 for a kernel that cannot boot, 4 for a guest error (triple fault, not emulated).
+    """
+    import os
+    from . import runner
+    if not os.path.exists(kernel):
+        click.echo("lvm: %s: no such file" % kernel, err=True)
+        sys.exit(runner.EXIT_BAD_KERNEL)
+    if not no_check:
+        problem = runner.preflight(kernel)
+        if problem:
+            click.echo("lvm: " + problem, err=True)
+            sys.exit(runner.EXIT_BAD_KERNEL)
+    argv = runner.monitor_argv(kernel, memory, append, monitor_args)
+    if not os.access(argv[0], os.X_OK):
+        raise click.ClickException("%s is missing: run `make monitor` in %s" % (argv[0], runner.ROOT))
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
+
+
 @main.command()
 def rules():
     """Print the rules table: interesting instructions, families, reasons."""

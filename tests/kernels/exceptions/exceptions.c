@@ -59,10 +59,10 @@ void kmain(void)
 	CASE("not-present DS", "movl $0x38, %%eax\n2:\tmovl %%eax, %%ds", "eax");
 	CASE("not-present SS", "movl $0x38, %%eax\n2:\tmovl %%eax, %%ss", "eax");
 	CASE("DPL 3 data in SS", "movl $0x2b, %%eax\n2:\tmovl %%eax, %%ss", "eax");
-	CASE("RPL 3 code in SS", "movl $0x0b, %%eax\n2:\tmovl %%eax, %%ss", "eax");
+	CASE("RPL 3 code in SS", "movl $0x13, %%eax\n2:\tmovl %%eax, %%ss", "eax");
 	CASE("null SS", "xorl %%eax, %%eax\n2:\tmovl %%eax, %%ss", "eax");
-	CASE("null FS is fine", "xorl %%eax, %%eax\n2:\tmovl %%eax, %%fs\n\tmovl $0x10, %%eax\n\tmovl %%eax, %%fs", "eax");
-	CASE("far jump to data", "2:\tljmp $0x10, $0");
+	CASE("null FS is fine", "xorl %%eax, %%eax\n2:\tmovl %%eax, %%fs\n\tmovl $0x18, %%eax\n\tmovl %%eax, %%fs", "eax");
+	CASE("far jump to data", "2:\tljmp $0x18, $0");
 	CASE("far jump to null", "2:\tljmp $0, $0");
 	CASE("pop into CS-less DS", "pushl $0x1234\n2:\tpopl %%ds\n\taddl $4, %%esp");
 	CASE("lds from memory", "pushl $0x38\n\tpushl $0\n2:\tlds (%%esp), %%eax\n\taddl $8, %%esp", "eax");

@@ -35,8 +35,8 @@ struct pseudo { u16 limit; u32 base; } __attribute__((packed));
 
 void desc_init(void)
 {
-	set_gdt(1, 0, 0xfffff, 0x9a, 0);
-	set_gdt(2, 0, 0xfffff, 0x92, 0);
+	set_gdt(2, 0, 0xfffff, 0x9a, 0);
+	set_gdt(3, 0, 0xfffff, 0x92, 0);
 	set_gdt(4, 0, 0xfffff, 0x9a, 3);
 	set_gdt(5, 0, 0xfffff, 0x92, 3);
 	tss.ss0 = KDATA;

@@ -1,11 +1,11 @@
 /* desc.h: GDT, IDT and TSS for the test kernels, laid out like the host's where it
- * matters (user code 0x23, user data 0x2b), and the trap frame of vectors.S. */
+ * matters (kernel 0x10/0x18, user code 0x23, user data 0x2b), and the trap frame of vectors.S. */
 #ifndef DESC_H
 #define DESC_H
 #include "k.h"
 
-#define KCODE 0x08
-#define KDATA 0x10
+#define KCODE 0x10          /* with KDATA, UCODE, UDATA: SYSENTER_CS = KCODE works */
+#define KDATA 0x18
 #define UCODE 0x23
 #define UDATA 0x2b
 #define TSSSEL 0x30
@@ -20,7 +20,7 @@ struct frame {
 };
 
 extern unsigned long long gdt[16];
-extern struct tss { u32 link, esp0, ss0, esp1, ss1, esp2, ss2, rest[19]; u16 t, iomap; } tss;
+extern struct tss { u32 link, esp0, ss0, esp1, ss1, esp2, ss2, rest[18]; u16 t, iomap; } tss;
 
 void desc_init(void);                      /* GDT, TSS, IDT: every vector to trap() */
 void set_gate(int vector, int type, int dpl);   /* type 0xe interrupt, 0xf trap */

@@ -24,7 +24,7 @@ common:
 	pushl %es
 	pushl %ds
 	pushal
-	movl $0x10, %eax
+	movl $0x18, %eax
 	movl %eax, %ds
 	movl %eax, %es
 	pushl %esp
