@@ -67,9 +67,7 @@ static void monitor_entry(void)
 			kill_guest(&r, "instruction not emulated at %#x (see the bytes above)", site_end);
 		break;
 	case LVM_ENTRY_IRQ_WINDOW:
-		/* Interrupt delivery arrives with the interrupt controllers. */
-		VCPU->pending = 0;
-		break;
+		break;                /* resume() delivers what is pending */
 	default:
 		kill_guest(&r, "monitor entered with unknown reason %u", reason);
 	}

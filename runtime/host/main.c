@@ -4,6 +4,7 @@
 #include <string.h>
 #include "monitor.h"
 #include "traps.h"
+#include "irq.h"
 
 static void usage(int status)
 {
@@ -83,6 +84,8 @@ int main(int argc, char **argv)
 	VCPU->cr[0] = 0x11;                /* PE, ET */
 	uart_init();
 	debugexit_init();
+	if (irq_init() < 0)
+		return EXIT_HOST_BUG;
 	if (signals_init() < 0)
 		return EXIT_HOST_BUG;
 	fflush(stdout);

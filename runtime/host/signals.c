@@ -25,6 +25,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "emulate.h"
+#include "irq.h"
 
 static jmp_buf *resume_point;       /* set while a handler for guest code runs */
 static struct lvm_regs resume_regs;
@@ -36,6 +37,8 @@ enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_BR = 5, TRAP_UD 
 void resume(struct lvm_regs *r)
 {
 	cpu.fault_regs = NULL;
+	traps_resumed();
+	check_interrupts(r);
 	if (resume_point) {
 		resume_regs = *r;
 		longjmp(*resume_point, 1);
@@ -135,6 +138,8 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 {
 	u32 trapno = m->gregs[REG_TRAPNO], err = m->gregs[REG_ERR];
 	switch (sig) {
+	case SIGALRM:
+		resume(r);                   /* an interrupt, if IF allows, at this boundary */
 	case SIGSYS:
 		if (m->gregs[REG_RIP] >> 32)
 			kill_guest(r, "guest code executed SYSCALL in 32-bit mode; this host reported no "
@@ -186,6 +191,11 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	mcontext_t *m = &uc->uc_mcontext;
 	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
+	if (sig == SIGALRM) {
+		irq_timer_signal();
+		if (cs != GUEST_CS || resume_point)
+			return;              /* in the monitor: handled before it resumes the guest */
+	}
 	if (cs != GUEST_CS || resume_point) {
 		/* The monitor itself: our bug.  Say where, then die with the signal. */
 		fprintf(stderr, "lvm: internal error: signal %d (%s) at %#llx in the monitor, address %p\n",
@@ -240,7 +250,7 @@ int signals_init(void)
 	sa.sa_sigaction = handler;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS };
+	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGALRM };
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0) {
 			perror("lvm: sigaction");

@@ -68,6 +68,12 @@ void raise_fault(struct lvm_regs *r, int vector, int error_code)
 	resume(r);
 }
 
+/* The guest is about to run again: any delivery in progress has completed. */
+void traps_resumed(void)
+{
+	delivering = -1;
+}
+
 void raise_interrupt(struct lvm_regs *r, int vector, bool software)
 {
 	int outer = delivering;

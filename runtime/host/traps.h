@@ -14,6 +14,7 @@ enum {
 void raise_fault(struct lvm_regs *r, int vector, int error_code) __attribute__((noreturn));
 void raise_interrupt(struct lvm_regs *r, int vector, bool software) __attribute__((noreturn));
 /* Deliver without resuming: r becomes the state at the handler's first instruction. */
+void traps_resumed(void);
 void deliver(struct lvm_regs *r, int vector, int error_code, bool software);
 u32 guest_eflags(const struct lvm_regs *r);
 void set_guest_eflags(struct lvm_regs *r, u32 value, u32 writable);
