@@ -167,10 +167,13 @@ bool decode(struct insn *in, const struct lvm_regs *r, bool code16)
 	in->eip = r->eip;
 	in->seg = -1;
 	/* Fetch up to 15 bytes; a shorter fetch is fine if the instruction fits. */
-	unsigned got = 0;
-	u32 base = cpu.seg[LVM_CS].base;
-	while (got < 15 && guest_read(base + r->eip + got, &in->bytes[got], 1))
-		got++;
+	unsigned got = 15;
+	u32 lin = cpu.seg[LVM_CS].base + r->eip;
+	if (!guest_read(lin, in->bytes, 15)) {           /* near the end of memory: bytewise */
+		got = 0;
+		while (got < 15 && guest_read(lin + got, &in->bytes[got], 1))
+			got++;
+	}
 	struct cursor c = { in->bytes, 0, got, true };
 	bool osz = false, asz = false;
 	for (;;) {

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 	VCPU->cr[0] = 0x11;                /* PE, ET */
 	uart_init();
 	debugexit_init();
+	post_init();
 	if (irq_init() < 0)
 		return EXIT_HOST_BUG;
 	if (signals_init() < 0)

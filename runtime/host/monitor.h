@@ -53,6 +53,7 @@ int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r);
 
 /* switch.S + entry.c: world switches */
 void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) __attribute__((noreturn));
+void lvm_enter_guest_fast(const struct lvm_regs *r, u32 ds_es) __attribute__((noreturn));
 void resume(struct lvm_regs *r) __attribute__((noreturn));
 int entry_init(void);
 
@@ -78,6 +79,7 @@ void io_out(u16 port, u32 value, int size);
 /* devices */
 void uart_init(void);
 void debugexit_init(void);
+void post_init(void);
 
 /* report.c: one error path for a misbehaving guest, another for our own bugs */
 void kill_guest(const struct lvm_regs *r, const char *fmt, ...)

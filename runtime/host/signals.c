@@ -43,7 +43,10 @@ void resume(struct lvm_regs *r)
 		resume_regs = *r;
 		longjmp(*resume_point, 1);
 	}
-	lvm_enter_guest(r, host_sel[LVM_DS] | (u32)host_sel[LVM_ES] << 16);
+	u32 ds_es = host_sel[LVM_DS] | (u32)host_sel[LVM_ES] << 16;
+	if (cpu.seg[LVM_SS].base == 0 && r->esp >= 24 && gpa_ptr(r->esp - 24, 24))
+		lvm_enter_guest_fast(r, ds_es);
+	lvm_enter_guest(r, ds_es);
 }
 
 static void regs_from(const mcontext_t *m, struct lvm_regs *r)

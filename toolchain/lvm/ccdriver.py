@@ -13,14 +13,19 @@ files are its own (lvm-cc ends by exec'ing the compiler).
 Calls that never assemble run the compiler untouched (no -B): -E, -M/-MM without
 -MD/-MMD, -fsyntax-only, --version, --help, -dumpversion/-dumpfullversion/-dumpmachine/
 -dumpspecs, -print-*, -### and calls without a source input (link-only, or only -v).
-Kbuild's `-Wp,-MMD,file` is an ordinary compile.
+So `-print-prog-name=as` prints the real as, and `-###` shows no shim.  Kbuild's
+`-Wp,-MMD,file` is an ordinary compile.  What stays different: COLLECT_GCC (in -v
+output) is the real compiler's full path; with clang, lvm-cc is `clang
+-fno-integrated-as`, so `-c -o -` fails as it does with gcc (GNU as cannot write an
+object to stdout) and `-Wa,--version` prints GNU as's version.
 
 `-S` writes the compiler's assembly *unrewritten*, i.e. exactly what lvm-as gets in
 a `-c`, so `lvm-cc -S x.c; lvm-cc -c x.s` gives the same object as `lvm-cc -c x.c`
 (-save-temps keeps the same unrewritten .s).  To see the rewritten text, use
 --lvm-keep-asm or `lvm-as`.
 
-Our own options, removed before the compiler runs and handed to lvm-as as environment:
+Our own options (a value follows `=`, never a space), removed before the compiler runs and
+handed to lvm-as as environment:
   --lvm-mode=call|trap      LVM_MODE       --lvm-check=0|1|code16   LVM_CHECK
   --lvm-keep-asm[=DIR]      LVM_KEEP_ASM   (the rewritten .s next to the object, or in DIR)
 `@file` response files are expanded to look at the arguments; the compiler gets the
@@ -64,6 +69,9 @@ def split_own(args):
     env, rest = {}, []
     for a in args:
         name, eq, value = a.partition("=")
+        if name in _OWN and not eq and name != "--lvm-keep-asm":
+            # `--lvm-mode trap` would hand `trap` to the compiler as an input file
+            raise LvmError("%s needs a value: %s=%s" % (name, name, "|".join(_CHOICES[_OWN[name]])))
         if name in _OWN and (eq or name == "--lvm-keep-asm"):
             if name == "--lvm-keep-asm":
                 value = os.path.abspath(value) if eq and value not in ("0", "1") else value or "1"

@@ -7,7 +7,20 @@ such instruction left in a guest kernel misbehaves silently in ring 3 (a `cli` t
 does nothing, a `pushf` that shows the host's IF), so the build runs this check on
 every object: it disassembles the real bytes against the rules table (isa.RULES) and
 reports each interesting instruction that is neither behind a rewrite marker
-(`call __lvm_emulate` or the trap byte) nor part of the runtime (`__lvm_*`).
+(`call __lvm_emulate` or the trap byte) nor part of the runtime.
+
+What counts as what:
+- the runtime is the guest subroutines lvm-as appends (runtime/guest/*.s.j2): in an
+  object their COMDAT groups, once linked the extent of their function symbols.  A
+  guest function that merely has a `__lvm_` name is guest code and is checked.
+- a trap marker is a lone `hlt` right before an interesting instruction, so a raw
+  `hlt` followed by one reads as a rewritten site: nothing in the bytes tells them
+  apart (and at run time the monitor treats them alike).
+- 16-bit code is what lies between lvm-as's `__lvm_code16_begin_N`/`_end_N` symbols;
+  it is decoded as 16-bit code, never rewritten, and reported unless allowed.  Plain
+  `.code16` assembled without lvm-as has no markers and is decoded as 32-bit code.
+- the source is the DWARF line of the instruction (as -g gives rows to instructions
+  only: a `.byte` shares the row before it), else the STT_FILE name (`.file`).
 
 ELF headers, symbols and relocations are read with `struct` (pyelftools costs ~50 us
 a section); pyelftools is used only for DWARF line tables, and only when there is
@@ -15,6 +28,7 @@ something to report.  Measured on this machine: 100 KB of gcc -O2 code (~30k
 instructions, one object) checks in ~19 ms, of which capstone's decoding is ~13 ms.
 """
 import bisect
+import functools
 import io
 import os
 import re
@@ -43,7 +57,7 @@ class Finding:
     address: Optional[int]    # virtual address, for linked files
     symbol: str               # nearest preceding symbol, or the section name
     symbol_offset: int
-    source: Optional[str]     # `file:line` from .debug_line
+    source: Optional[str]     # `file:line` from .debug_line, else the file from STT_FILE
     text: str                 # the instruction, AT&T syntax (capstone)
     rule: str                 # isa.Rule.name
     code16: bool = False
@@ -108,8 +122,19 @@ def _sweep(code, lo, hi, bits, is_emulate_call):
     pos = lo
     while pos < hi:
         nxt, marker = pos, None          # marker: None, "call", or a pending lone-hlt finding
+        resync = False
         for off, size, mnem, ops in md.disasm_lite(view[pos:hi], pos):
             nxt = off + size
+            if mnem in _UD_MODRM and not ops and nxt < hi:
+                # capstone 5 decodes ud1 (0f b9 /r) and ud0 (0f ff /r) without their ModRM
+                # byte; gas and objdump include it.  Linux ends every static call
+                # trampoline with `.byte 0x0f, 0xb9, 0xcc` (ud1 %esp,%ecx), whose ModRM
+                # byte would otherwise show as an int3.  Resume after the real instruction.
+                nxt = min(hi, nxt + _modrm_length(code, nxt, bits))
+                if marker not in (None, "call"):
+                    found.append(marker)
+                marker, resync = None, True
+                break
             rule = match(mnem, ops) if mnem in TABLE or " " in mnem else None
             if rule is None:
                 if marker not in (None, "call"):
@@ -126,8 +151,29 @@ def _sweep(code, lo, hi, bits, is_emulate_call):
                 found.append((off, (mnem + " " + ops).rstrip(), rule))
         if marker not in (None, "call"):
             found.append(marker)
-        pos = nxt + 1                                   # past the undecodable byte (or hi)
+        pos = nxt if resync else nxt + 1                # past the undecodable byte (or hi)
     return found
+
+
+_UD_MODRM = frozenset(("ud1", "ud0"))
+
+
+def _modrm_length(code, p, bits):
+    """Bytes taken by the ModRM byte at code[p] and the SIB/displacement it implies."""
+    modrm = code[p]
+    mod, rm = modrm >> 6, modrm & 7
+    if mod == 3:
+        return 1
+    if bits == 16:
+        return 1 + (2 if mod == 2 or (mod == 0 and rm == 6) else mod)
+    n = 1
+    if rm == 4:                                         # SIB
+        n += 1
+        if mod == 0 and p + 1 < len(code) and code[p + 1] & 7 == 5:
+            n += 4
+    elif mod == 0 and rm == 5:
+        n += 4
+    return n + (1 if mod == 1 else 4 if mod == 2 else 0)
 
 
 # -- reading ELF and ar ----------------------------------------------------------------
@@ -172,10 +218,14 @@ def _reject_foreign(name, data):
         raise LvmError("%s: not an ELF file or ar archive" % name if data else "%s: empty file" % name)
     if len(data) < 52:
         raise LvmError("%s: truncated ELF header" % name)
-    bits = {1: 32, 2: 64}.get(data[4], "?")
+    bits = {1: 32, 2: 64}.get(data[4])
+    if bits is None or data[5] not in (1, 2):
+        raise LvmError("%s: malformed ELF header (class %d, data encoding %d)" % (name, data[4], data[5]))
     machine = struct.unpack_from("<H" if data[5] == 1 else ">H", data, 18)[0]
     if machine == EM_386 and bits == 32 and data[5] == 1:
         return
+    if data[5] == 2:
+        raise LvmError("%s: is a big-endian ELF; lvm guests are 32-bit IA-32 (EM_386)" % name)
     if machine == EM_X86_64:
         what = "a 64-bit x86-64 ELF" if bits == 64 else "an x32 (ILP32 x86-64) ELF"
     else:
@@ -186,7 +236,7 @@ def _reject_foreign(name, data):
     raise LvmError("%s: is %s; lvm guests are 32-bit IA-32 (EM_386)" % (name, what))
 
 
-def _sections(data):
+def _sections(name, data):
     e_type, = struct.unpack_from("<H", data, 16)
     e_shoff, = struct.unpack_from("<I", data, 32)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 46)
@@ -194,6 +244,9 @@ def _sections(data):
         shnum = struct.unpack_from("<I", data, e_shoff + 20)[0]
     if shstrndx == 0xFFFF:
         shstrndx = struct.unpack_from("<I", data, e_shoff + 24)[0]
+    if shnum and (shentsize < 40 or e_shoff + shnum * shentsize > len(data)):
+        raise LvmError("%s: truncated ELF (%d section headers at %#x, file is %#x bytes)"
+                       % (name, shnum, e_shoff, len(data)))
     raw = [struct.unpack_from("<10I", data, e_shoff + i * shentsize) for i in range(shnum)]
     strtab = data[raw[shstrndx][4]:raw[shstrndx][4] + raw[shstrndx][5]] if shstrndx < shnum else b""
     secs = [_Section(i, strtab[h[0]:strtab.find(b"\0", h[0])].decode(errors="replace"),
@@ -229,32 +282,65 @@ def _relocations(data, sec):
 def _archive_members(path, data):
     """(member name, member bytes) of an ar archive; thin members are read from disk."""
     thin, pos, names = data.startswith(b"!<thin>\n"), 8, b""
-    while pos + 60 <= len(data):
+
+    def malformed(what):
+        return LvmError("%s: malformed ar archive (%s at %#x)" % (path, what, pos))
+
+    while pos < len(data):
         head = data[pos:pos + 60]
-        if head[58:60] != b"`\n" or not head[48:58].strip().isdigit():
-            raise LvmError("%s: malformed ar archive (bad member header at %#x)" % (path, pos))
+        if head in (b"\n", b""):                        # padding after the last member
+            break
+        if len(head) < 60 or head[58:60] != b"`\n" or not head[48:58].strip().isdigit():
+            raise malformed("bad member header")
         raw, size, body = head[:16].decode(errors="replace").rstrip(), int(head[48:58]), pos + 60
         index = raw in ("/", "//", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED")
+        stored = index or not thin                      # thin archives store only the tables
+        if stored and body + size > len(data):
+            raise malformed("member truncated")
         if raw == "//":
             names = data[body:body + size]
         elif not index:
             content = None
-            if raw.startswith("#1/"):                   # BSD: the name precedes the data
-                n = int(raw[3:])
-                member, content = data[body:body + n].rstrip(b"\0").decode(), data[body + n:body + size]
-            elif raw[1:].isdigit():
-                start = int(raw[1:])
-                member = names[start:names.index(b"\n", start)].decode().rstrip("/")
-            else:
-                member = raw[:-1] if raw.endswith("/") else raw
+            try:
+                if raw.startswith("#1/"):               # BSD: the name precedes the data
+                    n = int(raw[3:])
+                    member, content = data[body:body + n].rstrip(b"\0").decode(), data[body + n:body + size]
+                elif raw[1:].isdigit():
+                    start = int(raw[1:])
+                    member = names[start:names.index(b"\n", start)].decode().rstrip("/")
+                else:
+                    member = raw[:-1] if raw.endswith("/") else raw
+            except (ValueError, UnicodeDecodeError):
+                raise malformed("bad member name")
             if thin:
                 content = _read(os.path.join(os.path.dirname(path), member))
             yield member, content if content is not None else data[body:body + size]
-        pos = body + (size if index or not thin else 0)
+        pos = body + (size if stored else 0)
         pos += pos & 1
 
 
 # -- checking one ELF --------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def runtime_symbols():
+    """`__lvm_<name>` for every guest subroutine lvm-as can append (runtime/guest/<name>.s.j2),
+    or None when that directory is not there (then every `__lvm_` name counts)."""
+    from .rewrite import GUEST
+    try:
+        return frozenset(isa.RUNTIME_PREFIX + e.name[:-len(".s.j2")] for e in os.scandir(GUEST)
+                         if e.name.endswith(".s.j2"))
+    except OSError:
+        return None
+
+
+def is_runtime_symbol(name):
+    """Is `name` one of the guest subroutines (whose code is interesting on purpose)?
+
+    Only the subroutines lvm-as really appends count, not any `__lvm_` name: a guest
+    function called `__lvm_foo` holding a raw `cli` is guest code and is reported."""
+    names = runtime_symbols()
+    return name in names if names is not None else name.startswith(isa.RUNTIME_PREFIX)
+
+
 def _paint(intervals, lo, hi, value):
     """Set [lo, hi) to value in a sorted list of (start, end, value)."""
     out = []
@@ -270,29 +356,44 @@ def _paint(intervals, lo, hi, value):
     return out
 
 
-def _code16_ranges(syms, sec, base):
-    """[(start, end)] of 16-bit regions in a section, from lvm-as's marker symbols."""
-    marks = sorted((s.file, s.value - base, s.name.startswith(CODE16_BEGIN)) for s in syms
-                   if s.shndx == sec.index and s.name.startswith((CODE16_BEGIN, CODE16_END)))
-    ranges, open_at = [], None
-    for i, (file, off, begin) in enumerate(marks):
-        if begin and open_at is None:
-            open_at = off
-        elif not begin and open_at is not None:
-            ranges.append((open_at, off))
-            open_at = None
-        elif not begin and base == 0 and i == 0:        # entered the section in .code16
-            ranges.append((0, off))
-        if open_at is not None and (i + 1 == len(marks) or marks[i + 1][0] != file):
-            ranges.append((open_at, sec.size))          # a begin without an end
-            open_at = None
-    return ranges
+def _code16_ranges(syms, sec, base, relocatable):
+    """[(start, end)] of 16-bit regions in a section, from lvm-as's marker symbols.
+
+    lvm-as numbers its regions: `.code16` defines `__lvm_code16_begin_N`, the next
+    `.code32` defines `__lvm_code16_end_N`.  Markers pair by that number (per object
+    in a linked file: the STT_FILE a local symbol follows), not by sorting offsets:
+    an empty region (`.code16` right before `.code32`) puts both markers at the same
+    offset, and sorting would then open a region there that never closes."""
+    marks = {}
+    for s in syms:
+        if s.shndx == sec.index and s.name.startswith((CODE16_BEGIN, CODE16_END)):
+            begin = s.name.startswith(CODE16_BEGIN)
+            n = s.name[len(CODE16_BEGIN if begin else CODE16_END):]
+            marks.setdefault((s.file, n), ([], []))[0 if begin else 1].append(s.value - base)
+    ranges, first = [], min((b for begins, _ in marks.values() for b in begins), default=sec.size)
+    for begins, ends in marks.values():
+        ends.sort()
+        for b in sorted(begins):
+            e = next((e for e in ends if e >= b), None)
+            if e is None:
+                ranges.append((b, sec.size))            # a begin without an end: to the end
+            else:
+                ends.remove(e)
+                ranges.append((b, e))
+        for e in ends:
+            # An end without its begin: the `.code16` was in another section and this
+            # one was entered in 16-bit mode.  Only in an object (a linked section has
+            # other objects' code before it), and only before every region that starts
+            # here: from the start of the section.
+            if relocatable and e <= first:
+                ranges.append((0, e))
+    return sorted((lo, hi) for lo, hi in ranges if hi > lo)
 
 
 def _check_elf(name, data, allow_code16):
     _reject_foreign(name, data)
     try:
-        e_type, secs = _sections(data)
+        e_type, secs = _sections(name, data)
         symtab, syms = _symbols(data, secs)
         linked = e_type != ET_REL
         if linked and symtab is None:
@@ -300,7 +401,7 @@ def _check_elf(name, data, allow_code16):
                            "runtime and rewritten call sites from guest code" % name)
         runtime_groups = set()
         for g in secs:
-            if g.type == SHT_GROUP and g.info < len(syms) and syms[g.info].name.startswith(isa.RUNTIME_PREFIX):
+            if g.type == SHT_GROUP and g.info < len(syms) and is_runtime_symbol(syms[g.info].name):
                 runtime_groups.update(struct.unpack_from("<%dI" % (g.size // 4), _body(data, g))[1:])
         emulate = [i for i, s in enumerate(syms) if s.name == isa.EMULATE_SYMBOL]
         targets = {syms[i].value for i in emulate}
@@ -320,10 +421,13 @@ def _check_elf(name, data, allow_code16):
                          if sym in emulate and kind in (R_386_PC32, R_386_PLT32)}
                 is_emulate_call = sites and (lambda off, sites=sites: off + 1 in sites)
             parts = [(0, sec.size, 32)]
-            for lo, hi in _code16_ranges(syms, sec, base):
+            for lo, hi in _code16_ranges(syms, sec, base, not linked):
                 parts = _paint(parts, lo, hi, 16)
-            for s in syms:
-                if s.shndx == sec.index and s.type == STT_FUNC and s.name.startswith(isa.RUNTIME_PREFIX):
+            # Linking dissolves the COMDAT groups: there the runtime is known by its
+            # function symbols (their extent).  In an object only the groups count, so
+            # that a function the guest itself names `__lvm_something` is checked.
+            for s in syms if linked else ():
+                if s.shndx == sec.index and s.type == STT_FUNC and is_runtime_symbol(s.name):
                     parts = _paint(parts, s.value - base, s.value - base + s.size, None)
             for lo, hi, bits in parts:
                 if bits and not (bits == 16 and allow_code16):
@@ -340,16 +444,31 @@ def _check_elf(name, data, allow_code16):
 
 def _annotate(name, sec, off, text, rule, code16, syms, lines, linked):
     where = sec.addr + off if linked else off
-    best = None
+    best = local = None
     for s in syms:
         if (s.shndx == sec.index and s.type in (STT_NOTYPE, STT_OBJECT, STT_FUNC) and s.name
                 and not s.name.startswith((CODE16_BEGIN, CODE16_END)) and s.value <= where):
             key = (s.value, s.type == STT_FUNC, s.type == STT_OBJECT, s.bind != 0)
             if best is None or key > best[0]:
                 best = (key, s)
+            if s.bind == 0 and (local is None or s.value >= local.value):
+                local = s
     symbol, sym_off = (best[1].name, where - best[1].value) if best else (sec.name, off)
+    source = _lookup_line(lines, None if linked else sec.index, where) or _source_file(syms, local, linked)
     return Finding(name, sec.name, off, where if linked else None, symbol, sym_off,
-                   _lookup_line(lines, None if linked else sec.index, where), text, rule.name, code16)
+                   source, text, rule.name, code16)
+
+
+def _source_file(syms, local, linked):
+    """Without line info, the source file from the STT_FILE symbol (`.file "x.c"`, which
+    gcc always emits): the object's only one, or in a linked file the one that a local
+    symbol near the instruction follows (globals come after every file's locals)."""
+    if not linked:
+        files = {s.name for s in syms if s.type == STT_FILE and s.name}
+        return files.pop() if len(files) == 1 else None
+    if local is not None and local.file and syms[local.file].name:
+        return syms[local.file].name
+    return None
 
 
 # -- source lines ------------------------------------------------------------------------
@@ -359,7 +478,6 @@ def _line_table(data, secs, syms, linked):
     Relocatable objects have one sequence per text section, all starting at 0; the
     k-th DW_LNE_set_address carries the k-th relocation of .rel.debug_line against a
     code section, which tells whose sequence it is.  Best effort: {} on any doubt."""
-    from elftools.common.exceptions import DWARFError, ELFError
     from elftools.dwarf.constants import DW_LNE_set_address
     from elftools.elf.elffile import ELFFile
     if not any(s.name == ".debug_line" for s in secs):
@@ -399,8 +517,8 @@ def _line_table(data, secs, syms, linked):
         for rows in table.values():
             rows.sort(key=lambda r: r[:2])
         return table
-    except (ELFError, DWARFError, StopIteration, ValueError, KeyError, IndexError, struct.error):
-        return {}
+    except Exception:       # noqa: BLE001 -- pyelftools fails on bad DWARF with asserts,
+        return {}           # AttributeErrors...; lines are a courtesy, the findings stand
 
 
 def _lookup_line(lines, key, where):

@@ -55,7 +55,12 @@ def expand_response_files(args, _depth=0):
     for a in args:
         if a.startswith("@") and len(a) > 1 and os.path.isfile(a[1:]) and _depth < 10:
             with open(a[1:], errors="surrogateescape") as f:
-                out += expand_response_files(shlex.split(f.read()), _depth + 1)
+                text = f.read()
+            try:
+                words = shlex.split(text)
+            except ValueError as e:      # an unclosed quote: we cannot know what the tool sees
+                raise LvmError("response file %s: %s" % (a[1:], e))
+            out += expand_response_files(words, _depth + 1)
         else:
             out.append(a)
     return out

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Cost of emulated operations, side by side: lvm call mode, lvm trap mode, QEMU TCG.
+
+Runs bench/kernels/opbench (built by `make kernels`: lvm-cc call/trap, plain gcc for
+QEMU), which prints TSC cycles per operation, and a host program measuring the TSC
+rate and one host signal round trip.  Prints ns per operation and the issue's goals.
+Each configuration is run RUNS times and the median is kept (the machine is shared).
+"""
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "out"
+RUNS = int(os.environ.get("RUNS", "3"))
+GOALS = {"cli+sti": ("< 20 ns per instruction", lambda ns, sig: ns / 2 < 20),
+         "pushf+popf": ("< 20 ns per instruction", lambda ns, sig: ns / 2 < 20),
+         "out-port-0x80": ("< 200 ns", lambda ns, sig: ns < 200),
+         "user-int80-roundtrip": ("< 2x a host signal round trip", lambda ns, sig: ns < 2 * sig)}
+
+
+def run(argv):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    ops = {}
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "op":
+            ops[parts[1]] = int(parts[2])
+    if "user-int80-roundtrip" not in ops:
+        sys.exit("%s failed (%d):\n%s%s" % (" ".join(argv), r.returncode, r.stdout, r.stderr))
+    return ops
+
+
+def median_run(argv):
+    runs = [run(argv) for _ in range(RUNS)]
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def main():
+    subprocess.run(["make", "-s", "-C", str(ROOT), "monitor", "kernels"], check=True)
+    helper = OUT / "bench" / "signal_rt"
+    helper.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["gcc", "-O2", "-o", str(helper), str(ROOT / "bench/host/signal_rt.c")], check=True)
+    host = dict(l.split() for l in subprocess.run([str(helper)], capture_output=True, text=True,
+                                                   check=True).stdout.splitlines())
+    ghz, sig = float(host["tsc_ghz"]), float(host["signal_roundtrip_ns"])
+    lvm = str(ROOT / ".venv/bin/lvm")
+    k = OUT / "kernels"
+    cols = {
+        "lvm call": median_run([lvm, "run", str(k / "call/opbench.elf")]),
+        "lvm trap": median_run([lvm, "run", str(k / "trap/opbench.elf")]),
+        "QEMU TCG": median_run(["qemu-system-i386", "-display", "none", "-monitor", "none",
+                                "-serial", "stdio", "-no-reboot", "-device",
+                                "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
+                                str(k / "native/opbench.elf")]),
+    }
+    print("TSC %.3f GHz; host signal round trip %.0f ns; median of %d runs; ns per operation"
+          % (ghz, sig, RUNS))
+    print("%-22s %10s %10s %10s   %s" % ("operation", *cols, "goal (call mode)"))
+    for op in cols["lvm call"]:
+        ns = {c: cols[c][op] / ghz for c in cols}
+        goal = GOALS.get(op)
+        verdict = ("%s: %s" % (goal[0], "met" if goal[1](ns["lvm call"], sig) else "NOT met")) if goal else ""
+        print("%-22s %10.1f %10.1f %10.1f   %s" % (op, *ns.values(), verdict))
+
+
+if __name__ == "__main__":
+    main()
