@@ -31,18 +31,21 @@ kernels: setup
 	@$(MAKE) --no-print-directory -C tests/kernels OUT=$(CURDIR)/$(OUT)/kernels
 
 demo: monitor kernels
-	@echo "== lvm check of the sample kernel, call mode"
-	@$(BIN)/lvm check --summary $(OUT)/kernels/call/hello.elf
-	@echo "== lvm check of the sample kernel, trap mode"
-	@$(BIN)/lvm check --summary $(OUT)/kernels/trap/hello.elf
-	@echo "== lvm check of the same kernel built with plain gcc (expected to fail)"
-	@! $(BIN)/lvm check --summary $(OUT)/kernels/native/hello.elf
+	@echo "== lvm check of the sample kernel (call and trap mode builds)"
+	@$(BIN)/lvm check --summary $(OUT)/kernels/call/hello.elf $(OUT)/kernels/trap/hello.elf
+	@echo "== the same kernel built with plain gcc is refused by lvm run:"
+	@! $(BIN)/lvm run $(OUT)/kernels/native/hello.elf
+	@echo "== lvm run, call mode"
+	@$(BIN)/lvm run $(OUT)/kernels/call/hello.elf; test $$? -eq 1
+	@echo "== lvm run, trap mode"
+	@$(BIN)/lvm run $(OUT)/kernels/trap/hello.elf; test $$? -eq 1
 	@echo "demo: OK"
 
 test: setup monitor kernels
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: setup monitor kernels
+	@$(BIN)/python bench/ops.py
 	@$(BIN)/python bench/build_speed.py
 
 clean:
