@@ -47,6 +47,8 @@ int entry_init(void)
 	memset(v, 0, sizeof *v);
 	v->magic = LVM_VCPU_MAGIC;
 	v->abi_version = LVM_ABI_VERSION;
+	v->dr[6] = 0xffff0ff0;              /* reset values (SDM 17.2) */
+	v->dr[7] = 0x400;
 	v->monitor_entry.offset = TRAMPOLINE_ADDR;
 	v->monitor_entry.selector = HOST_CS;
 	return 0;

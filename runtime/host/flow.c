@@ -72,8 +72,8 @@ static void far_call(struct lvm_regs *r, u16 sel, u32 off, int os)
 {
 	/* The pushes are checked first (writing below ESP is harmless), the target
 	 * next; only then does anything change. */
-	mem_write(r, LVM_SS, r->esp - os, r->eip, os);
-	mem_write(r, LVM_SS, r->esp - 2 * os, VCPU->sel[LVM_CS], os);
+	mem_write(r, LVM_SS, r->esp - os, VCPU->sel[LVM_CS], os);
+	mem_write(r, LVM_SS, r->esp - 2 * os, r->eip, os);
 	far_transfer(r, sel, off);
 	r->esp -= 2 * os;
 }
