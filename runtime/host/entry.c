@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "monitor.h"
+#include "traps.h"
 
-extern char entry_stub[], entry_stub_end[], entry_stub_rsp[], entry_stub_handler[], entry_stub_fpu[];
+extern char entry_stub[], entry_stub_end[], entry_stub_rsp[], entry_stub_handler[], entry_stub_fpu[],
+	entry_stub_fsbase[];
 
 /* x87/SSE state of guest code while the monitor runs (call-mode entries). */
 u8 guest_fpu[512] __attribute__((aligned(16)));
@@ -34,6 +36,7 @@ int entry_init(void)
 	u64 handler = (u64)(uintptr_t)monitor_entry;
 	memcpy(t + (entry_stub_rsp - entry_stub), &rsp, 8);
 	memcpy(t + (entry_stub_handler - entry_stub), &handler, 8);
+	memcpy(t + (entry_stub_fsbase - entry_stub), &host_fsbase, 8);
 	u64 fpu = (u64)(uintptr_t)guest_fpu;
 	memcpy(t + (entry_stub_fpu - entry_stub), &fpu, 8);
 	/* The guest starts with the FPU state of a reset CPU after FNINIT: the

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 		usage(EXIT_USAGE);
 
 	struct lvm_regs r;
-	if (mem_init(memsize) < 0 || entry_init() < 0)
+	if (hostseg_init() < 0 || mem_init(memsize) < 0 || entry_init() < 0)
 		return EXIT_HOST_BUG;
 	if (load_multiboot(kernel, cmdline, &r) < 0)
 		return EXIT_BAD_KERNEL;

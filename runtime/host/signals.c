@@ -189,7 +189,10 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 	kill_guest(r, "unexpected signal %d (trap %u, error %#x) from guest code", sig, trapno, err);
 }
 
-static void handler(int sig, siginfo_t *si, void *ucv)
+void signal_entry(int sig, siginfo_t *si, void *ucv);   /* switch.S */
+
+/* Returns non-zero when it resumes guest code (signal_entry then loads its FS/GS). */
+int signal_handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
 	mcontext_t *m = &uc->uc_mcontext;
@@ -197,7 +200,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	if (sig == SIGALRM) {
 		irq_timer_signal();
 		if (cs != GUEST_CS || resume_point)
-			return;              /* in the monitor: handled before it resumes the guest */
+			return 0;            /* in the monitor: handled before it resumes the guest */
 	}
 	if (cs != GUEST_CS || resume_point) {
 		/* The monitor itself: our bug.  Say where, then die with the signal. */
@@ -220,6 +223,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	 * guest's here, for the guest code sigreturn goes back to. */
 	asm volatile("movl %0, %%ds; movl %1, %%es" : : "r"((u32)host_sel[LVM_DS]),
 		     "r"((u32)host_sel[LVM_ES]));
+	return 1;
 }
 
 static int seccomp_init(void)
@@ -250,7 +254,7 @@ int signals_init(void)
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = handler;
+	sa.sa_sigaction = signal_entry;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGALRM };

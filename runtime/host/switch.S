@@ -25,6 +25,10 @@ lvm_enter_guest:
 	movl %esi, %ds
 	shrl $16, %esi
 	movl %esi, %es
+	movzwl host_sel+8(%rip), %esi   /* FS, GS: they replace the monitor's FS base */
+	movl %esi, %fs
+	movzwl host_sel+10(%rip), %esi
+	movl %esi, %gs
 	pushq $GUEST_DS                 /* SS */
 	movl 16(%rdi), %eax             /* esp */
 	pushq %rax
@@ -55,6 +59,10 @@ lvm_enter_guest_fast:
 	movl %esi, %ds
 	shrl $16, %esi
 	movl %esi, %es
+	movzwl host_sel+8(%rip), %esi   /* FS, GS: they replace the monitor's FS base */
+	movl %esi, %fs
+	movzwl host_sel+10(%rip), %esi
+	movl %esi, %gs
 	movl 16(%rdi), %eax             /* esp */
 	leaq -24(%rax), %rsp
 	movl 36(%rdi), %eax             /* eflags */
@@ -75,7 +83,7 @@ lvm_enter_guest_fast:
 	.size lvm_enter_guest_fast, .-lvm_enter_guest_fast
 
 /* Position-independent; copied to TRAMPOLINE_ADDR with its two data words filled. */
-	.globl entry_stub, entry_stub_end, entry_stub_rsp, entry_stub_handler, entry_stub_fpu
+	.globl entry_stub, entry_stub_end, entry_stub_rsp, entry_stub_handler, entry_stub_fpu, entry_stub_fsbase
 	.p2align 4
 entry_stub:
 	movabsl %eax, VCPU_ADDR + VCPU_SAVED_EAX
@@ -93,6 +101,8 @@ entry_stub:
 	movq entry_stub_rsp(%rip), %rsp
 	movq entry_stub_fpu(%rip), %rcx
 	fxsave64 (%rcx)                 /* the monitor's C code may use SSE */
+	movq entry_stub_fsbase(%rip), %rcx
+	wrfsbase %rcx                   /* the monitor's thread pointer (guest FS replaced it) */
 	cld
 	callq *entry_stub_handler(%rip)
 	ud2
@@ -100,6 +110,29 @@ entry_stub:
 entry_stub_rsp:     .quad 0
 entry_stub_handler: .quad 0
 entry_stub_fpu:     .quad 0
+entry_stub_fsbase:  .quad 0
 entry_stub_end:
+
+/* Signal handlers are entered with the guest's FS when guest code was interrupted:
+ * put the monitor's thread pointer back before any C runs, and the guest's FS/GS
+ * before returning to guest code (signal_handler returns non-zero then). */
+	.globl signal_entry
+	.type signal_entry, @function
+signal_entry:
+	pushq %rdx
+	movq host_fsbase(%rip), %rax
+	wrfsbase %rax
+	popq %rdx
+	subq $8, %rsp                   /* 16-byte alignment for the C call */
+	call signal_handler
+	addq $8, %rsp
+	testl %eax, %eax
+	jz 1f
+	movzwl host_sel+8(%rip), %eax
+	movl %eax, %fs
+	movzwl host_sel+10(%rip), %eax
+	movl %eax, %gs
+1:	ret
+	.size signal_entry, .-signal_entry
 
 	.section .note.GNU-stack, "", @progbits

@@ -33,4 +33,6 @@ bool descriptor_visible(u16 sel, u64 *d, int what);
 /* hostseg.c: the host selectors that make guest segments work natively */
 void hostseg_update(int sreg);
 extern u16 host_sel[6];
+extern u64 host_fsbase;
+int hostseg_init(void);
 #endif
