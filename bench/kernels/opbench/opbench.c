@@ -27,11 +27,22 @@ static void hook(struct frame *f)
 		printf("unexpected vector %u\n", f->vector);
 		exit(0x7f);
 	}
-	if (f->eax == 1) {                     /* report: ebx cycles for ecx calls */
+	if (f->eax == 1)                        /* report: ebx cycles per call */
 		report("user-int80-roundtrip", f->ebx, 1);
+	if (f->eax == 2) {
+		report("user-int-bare-iret", f->ebx, 1);
 		printf("done\n");
 		exit(0);
 	}
+}
+
+void bare_iret(void);
+asm(".text\nbare_iret:\n\tiret");
+
+static void set_bare_gate(int v, int dpl)
+{
+	set_gate(v, 0xe, dpl);
+	set_gate_handler(v, (u32)bare_iret);
 }
 
 void kmain(void)
@@ -40,6 +51,7 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
+	set_bare_gate(0x81, 3);                 /* handler: a lone iret */
 	outb(0x21, 0xff);                       /* no interrupts during measurements */
 	outb(0xa1, 0xff);
 

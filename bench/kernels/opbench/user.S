@@ -19,4 +19,19 @@ _start:
 	movl %eax, %ebx
 	movl $1, %eax
 	int $0x80
+
+	rdtsc                                   /* the same through a gate to a lone iret */
+	movl %eax, %esi
+	movl $N, %ebp
+2:	int $0x81
+	decl %ebp
+	jnz 2b
+	rdtsc
+	subl %esi, %eax
+	xorl %edx, %edx
+	movl $N, %ecx
+	divl %ecx
+	movl %eax, %ebx
+	movl $2, %eax
+	int $0x80
 	ud2

@@ -26,6 +26,12 @@ void set_gate(int v, int type, int dpl)
 		 (unsigned long long)(off >> 16) << 48;
 }
 
+void set_gate_handler(int v, u32 off)
+{
+	idt[v] = (idt[v] & 0x0000ffffffff0000ULL) | (off & 0xffff) |
+		 (unsigned long long)(off >> 16) << 48;
+}
+
 void set_gate_present(int v, int present)
 {
 	idt[v] = (idt[v] & ~(1ULL << 47)) | (unsigned long long)!!present << 47;

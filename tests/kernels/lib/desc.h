@@ -25,6 +25,7 @@ extern struct tss { u32 link, esp0, ss0, esp1, ss1, esp2, ss2, rest[18]; u16 t, 
 void desc_init(void);                      /* GDT, TSS, IDT: every vector to trap() */
 void set_gate(int vector, int type, int dpl);   /* type 0xe interrupt, 0xf trap */
 void set_gate_present(int vector, int present);
+void set_gate_handler(int vector, u32 offset);    /* after set_gate */
 void set_gdt(int index, u32 base, u32 limit, int type, int dpl);   /* type: 0x9a code, 0x92 data... */
 extern void (*trap_hook)(struct frame *f);
 void enter_user(u32 eip, u32 esp) __attribute__((noreturn));
