@@ -17,7 +17,11 @@
 	.endm
 	/* Run one instruction expected to fault; the kernel prints the fault. */
 	.macro fault name, insn:vararg
+	pushl %eax                           /* puts must not change what insn sees */
+	pushl %ebx
 	puts \name
+	popl %ebx
+	popl %eax
 	movl $1f, %edi
 	\insn
 1:
@@ -64,6 +68,12 @@ _start:
 	fault n_into, into
 	movl $0x18, %eax
 	fault n_kds, movl %eax, %ds
+	movl $0x5b, %eax                    /* guest GDT[11]: DPL 3 data, not present */
+	fault n_np, movl %eax, %ds
+	movl $0x63, %eax                    /* guest GDT[12]: likewise, into SS */
+	fault n_ss, movl %eax, %ss
+	movl $0x2b, %eax
+	movl %eax, %ds
 	puts n_uds
 	movl $0x2b, %eax
 	movl %eax, %ds
@@ -102,4 +112,6 @@ n_into:     .asciz "into"
 n_kds:      .asciz "kernel data in ds"
 n_syscall:  .asciz "syscall"
 n_uds:      .asciz "user data in ds: "
+n_np:       .asciz "not-present ds"
+n_ss:       .asciz "not-present ss"
 n_sysenter: .asciz "sysenter, back with eax "

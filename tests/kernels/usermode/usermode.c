@@ -61,6 +61,8 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
+	set_gdt(11, 0, 0xfffff, 0x12, 3);          /* 0x5b: DPL 3 data, not present */
+	set_gdt(12, 0, 0xfffff, 0x12, 3);          /* 0x63: likewise */
 	set_gate(3, 0xe, 3);
 	set_gate(4, 0xe, 3);
 	wrmsr(0x174, KCODE);
