@@ -102,3 +102,25 @@ def test_guest_error_report(tmp_path):
     status, _, err = run(k)
     assert status == 4
     assert "triple fault" in err and "eip=" in err and "last events" in err
+
+
+def test_warns_about_selectors_user_code_would_get_from_the_host(tmp_path):
+    # Linux's i386 layout: user data at GDT entry 15 (0x7b), which host user code
+    # reaches natively as the host's per-CPU segment.
+    src = HEADER + """\t.data
+gdt:\t.quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+\t.fill 12, 8, 0
+\t.quad 0x00cff2000000ffff
+gdtr:\t.word . - gdt - 1
+\t.long gdt
+\t.text
+\t.globl _start
+_start:
+\tlgdt gdtr
+\tmovl $0xf4, %edx
+\tmovb $0, %al
+\toutb %al, %dx
+"""
+    status, _, err = run(build(tmp_path, "linuxgdt", src))
+    assert status == 1, err
+    assert "GDT entry 15 (selector 0x7b)" in err and "per-CPU" in err

@@ -7,6 +7,7 @@
  * keeps running guest code on its own flat 32-bit selectors; segments with a
  * non-zero base are mirrored into the host LDT by hostseg.c.
  */
+#include <stdio.h>
 #include "monitor.h"
 #include "traps.h"
 
@@ -255,4 +256,35 @@ bool descriptor_visible(u16 sel, u64 *d, int what)
 	if (what == 's' && (type == 4 || type == 5 || type == 0xc))
 		return false;
 	return lar_types[type];
+}
+
+/* Selectors user code can load natively without a fault, so without the monitor
+ * seeing it: the host's GDT entries 4 (0x23, flat code), 5 (0x2b, flat data),
+ * 6 (0x33, 64-bit code) and 15 (0x7b, the per-CPU segment, a tiny limit).  When the
+ * guest's GDT gives one of them a different DPL 3 meaning, say so once: a user
+ * program's own `mov $sel, %ds` would get the host's descriptor. */
+void check_host_visible_selectors(void)
+{
+	static const struct { int index; u64 host; const char *what; } host[] = {
+		{ 4, 0x00cffa000000ffffull, "flat 32-bit code" },
+		{ 5, 0x00cff2000000ffffull, "flat data" },
+		{ 6, 0, "the host's 64-bit code segment" },
+		{ 15, 0, "the host's per-CPU segment (limit = CPU number)" },
+	};
+	static bool warned[16];
+	for (unsigned i = 0; i < sizeof host / sizeof host[0]; i++) {
+		u64 d;
+		int idx = host[i].index;
+		if (warned[idx] || !read_descriptor(idx << 3, &d, NULL))
+			continue;
+		if (!DESC_P(d) || DESC_DPL(d) != 3 || !DESC_S(d))
+			continue;                    /* user code cannot use it: the host faults too */
+		u64 mask = ~(1ull << 40);            /* the accessed bit does not matter */
+		if (host[i].host && (d & mask) == (host[i].host & mask))
+			continue;
+		warned[idx] = true;
+		fprintf(stderr, "lvm: warning: the guest's GDT entry %d (selector %#x) is a DPL 3 segment "
+			"different from the host's (%s): user code that loads it itself gets the "
+			"host's descriptor (README, 'Guest selectors')\n", idx, idx << 3 | 3, host[i].what);
+	}
 }

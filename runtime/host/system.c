@@ -127,6 +127,8 @@ static bool group(struct lvm_regs *r, const struct insn *in)
 		u32 base = mem_read(r, in->seg, in->ea + 2, 4);
 		t->limit = limit;
 		t->base = in->opsize16 ? base & 0xffffff : base;
+		if (in->reg == 2)
+			check_host_visible_selectors();
 		return true;
 	}
 	case 4:                                                  /* smsw */

@@ -29,6 +29,7 @@ u64 return_descriptor(struct lvm_regs *r, u16 sel);
 void null_inaccessible_segments(void);
 void load_system_segment(struct lvm_regs *r, int which, u16 sel);
 bool descriptor_visible(u16 sel, u64 *d, int what);
+void check_host_visible_selectors(void);
 
 /* hostseg.c: the host selectors that make guest segments work natively */
 void hostseg_update(int sreg);
