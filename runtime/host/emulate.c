@@ -7,7 +7,6 @@
  * holds the dispatch and the flag and segment-register instructions; port I/O,
  * system registers and control flow have their own files.
  */
-#include <stdio.h>
 #include "emulate.h"
 
 u32 iopl(void) { return (VCPU->vflags >> 12) & 3; }
@@ -186,11 +185,12 @@ bool emulate(struct lvm_regs *r, u32 site)
 		    emulate_system(r, &in) || emulate_flow(r, &in);
 	cpu.fault_regs = NULL;
 	if (!done) {
-		char what[64];
-		int n = 0;
-		for (int i = 0; i < in.len && n < 50; i++)
-			n += snprintf(what + n, sizeof what - n, "%02x ", in.bytes[i]);
-		trace_event("not emulated at %08x: %s", start, what);
+		u32 w0 = 0, w1 = 0;                 /* the first 8 bytes, for the report */
+		for (int i = 0; i < 4; i++) {
+			w0 = w0 << 8 | in.bytes[i];
+			w1 = w1 << 8 | in.bytes[i + 4];
+		}
+		trace_event("not emulated at %08x: bytes %08x %08x", start, w0, w1);
 		*r = before;
 	}
 	return done;

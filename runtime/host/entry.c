@@ -11,11 +11,8 @@
 #include "monitor.h"
 #include "traps.h"
 
-extern char entry_stub[], entry_stub_end[], entry_stub_rsp[], entry_stub_handler[], entry_stub_fpu[],
-	entry_stub_fsbase[];
+extern char entry_stub[], entry_stub_end[], entry_stub_rsp[], entry_stub_handler[], entry_stub_fsbase[];
 
-/* x87/SSE state of guest code while the monitor runs (call-mode entries). */
-u8 guest_fpu[512] __attribute__((aligned(16)));
 
 static u8 monitor_stack[256 * 1024] __attribute__((aligned(16)));
 
@@ -37,11 +34,8 @@ int entry_init(void)
 	memcpy(t + (entry_stub_rsp - entry_stub), &rsp, 8);
 	memcpy(t + (entry_stub_handler - entry_stub), &handler, 8);
 	memcpy(t + (entry_stub_fsbase - entry_stub), &host_fsbase, 8);
-	u64 fpu = (u64)(uintptr_t)guest_fpu;
-	memcpy(t + (entry_stub_fpu - entry_stub), &fpu, 8);
-	/* The guest starts with the FPU state of a reset CPU after FNINIT: the
-	 * monitor's own state, as good as any (MXCSR all masked, x87 default). */
-	asm volatile("fninit; fxsave64 %0" : "=m"(guest_fpu));
+	/* The guest starts with the FPU state of FNINIT, MXCSR all masked. */
+	asm volatile("fninit");
 	if (mprotect(page, 0x1000, PROT_READ | PROT_EXEC) < 0) {
 		perror("lvm: trampoline");
 		return -1;

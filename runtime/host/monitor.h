@@ -81,6 +81,11 @@ void uart_init(void);
 void debugexit_init(void);
 void post_init(void);
 
+/* fpu.c: call before anything that may run libc code using SSE (printf...) */
+void fpu_protect(void);
+void fpu_forget(void);
+extern u8 guest_fpu[512];
+
 /* report.c: one error path for a misbehaving guest, another for our own bugs */
 void kill_guest(const struct lvm_regs *r, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));

@@ -11,21 +11,30 @@
 #include <string.h>
 #include "monitor.h"
 
+/* The last events, kept cheap enough for hot paths (every interrupt, every fault):
+ * the format and up to four integer arguments are stored, and formatted only when
+ * a report is printed.  Formats take integer conversions only. */
 #define NTRACE 16
-static char trace[NTRACE][96];
+static struct event { const char *fmt; unsigned a[4]; } trace[NTRACE];
 static unsigned ntrace;
 
 void trace_event(const char *fmt, ...)
 {
+	struct event *e = &trace[ntrace++ % NTRACE];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(trace[ntrace++ % NTRACE], sizeof trace[0], fmt, ap);
+	e->fmt = fmt;
+	int n = 0;
+	for (const char *p = fmt; *p; p++)
+		if (*p == '%' && *++p != '%' && n < 4)
+			e->a[n++] = va_arg(ap, unsigned);
 	va_end(ap);
 }
 
 void kill_guest(const struct lvm_regs *r, const char *fmt, ...)
 {
 	va_list ap;
+	fpu_protect();
 	fflush(stdout);
 	fprintf(stderr, "lvm: guest error: ");
 	va_start(ap, fmt);
@@ -44,13 +53,18 @@ void kill_guest(const struct lvm_regs *r, const char *fmt, ...)
 	unsigned n = ntrace < NTRACE ? ntrace : NTRACE;
 	if (n)
 		fprintf(stderr, "  last events (oldest first):\n");
-	for (unsigned i = ntrace - n; i < ntrace; i++)
-		fprintf(stderr, "    %s\n", trace[i % NTRACE]);
+	for (unsigned i = ntrace - n; i < ntrace; i++) {
+		struct event *e = &trace[i % NTRACE];
+		fprintf(stderr, "    ");
+		fprintf(stderr, e->fmt, e->a[0], e->a[1], e->a[2], e->a[3]);
+		fprintf(stderr, "\n");
+	}
 	exit(EXIT_GUEST_ERROR);
 }
 
 void unimplemented_once(const char *what)
 {
+	fpu_protect();
 	static const char *seen[64];
 	for (unsigned i = 0; i < 64 && seen[i]; i++)
 		if (seen[i] == what || !strcmp(seen[i], what))
@@ -66,6 +80,7 @@ void unimplemented_once(const char *what)
 void host_bug(const char *fmt, ...)
 {
 	va_list ap;
+	fpu_protect();
 	fprintf(stderr, "lvm: internal error: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

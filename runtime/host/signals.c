@@ -218,6 +218,7 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 		host_bug("guest_signal returned");
 	}
 	resume_point = NULL;
+	fpu_forget();                    /* sigreturn restores the guest's FPU from the frame */
 	regs_to(m, &resume_regs);
 	/* 64-bit code ignores DS and ES, and sigreturn restores neither: set the
 	 * guest's here, for the guest code sigreturn goes back to. */

@@ -16,12 +16,20 @@
 
 	.text
 	.code64
+/* The guest's x87/SSE state, if fpu_protect() saved it (fpu.c). */
+restore_fpu:
+	cmpb $0, guest_fpu_saved(%rip)
+	je 1f
+	fxrstor64 guest_fpu(%rip)
+	movb $0, guest_fpu_saved(%rip)
+1:	ret
+
 /* void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) -- noreturn
  * ds_es: host selectors for DS (low 16 bits) and ES (high 16 bits). */
 	.globl lvm_enter_guest
 	.type lvm_enter_guest, @function
 lvm_enter_guest:
-	fxrstor64 guest_fpu(%rip)       /* the guest's x87/SSE state, as saved on entry */
+	call restore_fpu
 	movl %esi, %ds
 	shrl $16, %esi
 	movl %esi, %es
@@ -55,7 +63,7 @@ lvm_enter_guest:
 	.globl lvm_enter_guest_fast
 	.type lvm_enter_guest_fast, @function
 lvm_enter_guest_fast:
-	fxrstor64 guest_fpu(%rip)
+	call restore_fpu
 	movl %esi, %ds
 	shrl $16, %esi
 	movl %esi, %es
@@ -83,7 +91,7 @@ lvm_enter_guest_fast:
 	.size lvm_enter_guest_fast, .-lvm_enter_guest_fast
 
 /* Position-independent; copied to TRAMPOLINE_ADDR with its two data words filled. */
-	.globl entry_stub, entry_stub_end, entry_stub_rsp, entry_stub_handler, entry_stub_fpu, entry_stub_fsbase
+	.globl entry_stub, entry_stub_end, entry_stub_rsp, entry_stub_handler, entry_stub_fsbase
 	.p2align 4
 entry_stub:
 	movabsl %eax, VCPU_ADDR + VCPU_SAVED_EAX
@@ -99,8 +107,6 @@ entry_stub:
 	popq %rcx
 	movl %ecx, R(EFLAGS)
 	movq entry_stub_rsp(%rip), %rsp
-	movq entry_stub_fpu(%rip), %rcx
-	fxsave64 (%rcx)                 /* the monitor's C code may use SSE */
 	movq entry_stub_fsbase(%rip), %rcx
 	wrfsbase %rcx                   /* the monitor's thread pointer (guest FS replaced it) */
 	cld
@@ -109,7 +115,6 @@ entry_stub:
 	.p2align 3
 entry_stub_rsp:     .quad 0
 entry_stub_handler: .quad 0
-entry_stub_fpu:     .quad 0
 entry_stub_fsbase:  .quad 0
 entry_stub_end:
 
