@@ -4,7 +4,8 @@
 # everything is there already; safe with no terminal (CI).
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86"
+# flex bison bc xz-utils: building Linux (tests/test_kbuild.py, bench/build_speed.py)
+PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86 flex bison bc xz-utils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

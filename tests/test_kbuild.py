@@ -92,8 +92,8 @@ def _make(progress, linux, out, cc, targets, log, keep_going=False, every=15.0):
     cmd += targets
     env = dict(os.environ, CCACHE_DISABLE="1", LC_ALL="C", KBUILD_BUILD_TIMESTAMP="@0",
                KBUILD_BUILD_USER="lvm", KBUILD_BUILD_HOST="lvm")
-    env.pop("MAKEFLAGS", None)
-    env.pop("MFLAGS", None)
+    for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):     # when run from `make test`
+        env.pop(var, None)
     name = "lvm-cc" if "lvm-cc" in cc else "gcc"
     what = " ".join(targets) if len(targets) < 3 else "%d objects" % len(targets)
     progress("%s: make %s" % (name, what))

@@ -13,10 +13,7 @@ Settings (environment, or the same-named options, which are removed before as ru
   LVM_KEEP_ASM=1|DIR     keep the rewritten source (next to the object, or in DIR)
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from .errors import AsmError, LvmError
@@ -126,15 +123,43 @@ def _check(out, policy):
     return 0
 
 
+# lvm-as runs once per object of a build, so it avoids the imports it can: subprocess
+# and tempfile cost ~10 ms each, more than rewriting a typical object.
+def _call(argv):
+    """subprocess.call(argv): run with our stdio, wait, return the exit status (-N: signal N)."""
+    try:
+        pid = os.posix_spawn(argv[0], argv, os.environ)
+    except OSError as e:
+        raise LvmError("cannot run %s: %s" % (argv[0], e.strerror))
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def _temp_source(text):
+    """Write text to a new private file in $TMPDIR (or /tmp); returns its name."""
+    tmpdir = os.environ.get("TMPDIR") or "/tmp"
+    for n in range(1000):
+        name = os.path.join(tmpdir, "lvm-as-%d-%d.s" % (os.getpid(), n))
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise LvmError("cannot create a temporary file in %s: %s" % (tmpdir, e.strerror))
+        with open(fd, "w", errors="surrogateescape") as f:
+            f.write(text)
+        return name
+    raise LvmError("cannot create a temporary file in %s" % tmpdir)
+
+
 def run(argv):
     args = expand_response_files(argv)
     mode, policy, args = _settings(args)
     real = find_real_tool("as", "LVM_AS")
     if not args or set(args) & _INFO_ONLY and not [a for a in args if not a.startswith("-")]:
-        return subprocess.call([real] + args)
+        return _call([real] + args)
     if "--32" not in args:
         # Not assembling for i386 (as defaults to 64-bit here): nothing of ours applies.
-        return subprocess.call([real] + args)
+        return _call([real] + args)
     opts, inputs, out, include, syntax = _parse(args)
     try:
         text = rewrite_inputs(inputs, mode, include, syntax)
@@ -143,14 +168,11 @@ def run(argv):
             os.unlink(out)  # like as: a failed assembly leaves no (stale) object
         raise
     _keep(text, out)
-    with tempfile.NamedTemporaryFile("w", suffix=".s", prefix="lvm-as-", delete=False,
-                                     errors="surrogateescape") as tmp:
-        tmp.write(text)
+    tmp = _temp_source(text)
     try:
-        cmd = [real] + [a for a in opts if a is not None] + [tmp.name]
-        rc = subprocess.call(cmd)
+        rc = _call([real] + [a for a in opts if a is not None] + [tmp])
     finally:
-        os.unlink(tmp.name)
+        os.unlink(tmp)
     if rc != 0:
         return rc
     return _check(out, policy)

@@ -36,9 +36,8 @@ import struct
 from dataclasses import dataclass
 from typing import Optional
 
-from capstone import CS_ARCH_X86, CS_MODE_16, CS_MODE_32, CS_OPT_SYNTAX_ATT, Cs
-
 from . import isa
+from .capstone_lite import disassembler
 from .errors import LvmError
 
 ET_REL, EM_386, EM_X86_64 = 1, 3, 62
@@ -104,9 +103,7 @@ _DISASSEMBLERS = {}
 def _disassembler(bits):
     md = _DISASSEMBLERS.get(bits)
     if md is None:
-        md = Cs(CS_ARCH_X86, CS_MODE_32 if bits == 32 else CS_MODE_16)
-        md.syntax = CS_OPT_SYNTAX_ATT
-        md = _DISASSEMBLERS[bits] = md
+        md = _DISASSEMBLERS[bits] = disassembler(bits)     # capstone, AT&T syntax
     return md
 
 

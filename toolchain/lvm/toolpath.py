@@ -6,8 +6,6 @@ checked for the shim marker, and an environment variable counts nesting so that 
 loop fails at once with a clear message instead of forking forever.
 """
 import os
-import shlex
-import shutil
 from pathlib import Path
 
 from .errors import LvmError
@@ -36,6 +34,7 @@ def find_real_tool(name, env_var):
     os.environ["LVM_WRAPPER_DEPTH"] = str(depth + 1)
     override = os.environ.get(env_var)
     if override:
+        import shutil
         found = shutil.which(override)
         if not found:
             raise LvmError("%s=%s: no such program" % (env_var, override))
@@ -54,6 +53,7 @@ def expand_response_files(args, _depth=0):
     out = []
     for a in args:
         if a.startswith("@") and len(a) > 1 and os.path.isfile(a[1:]) and _depth < 10:
+            import shlex                 # not at the top: every lvm-cc/lvm-as run imports us
             with open(a[1:], errors="surrogateescape") as f:
                 text = f.read()
             try:

@@ -9,7 +9,6 @@ hash, so lvm-as does not run the preprocessor on every call.
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from .errors import LvmError
@@ -47,6 +46,7 @@ class Layout:
 
 
 def _preprocess(path):
+    import subprocess                   # only on a cache miss: lvm-as runs per object
     cmd = ["gcc", "-E", "-P", "-m32", "-x", "c", str(path)]
     try:
         return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
