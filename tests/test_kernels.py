@@ -62,3 +62,20 @@ def test_transcript_matches_qemu(built, name, mode):
     status, got, err = lvm(OUT / mode / (name + ".elf"))
     assert got.decode(errors="replace") == want.decode(errors="replace"), err.decode(errors="replace")
     assert status == want_status, err.decode(errors="replace")
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_halted_guest_leaves_the_host_idle(built, mode):
+    # Half a second of HLT: the process must sleep, not spin.  A ratio of CPU time
+    # to wall time, robust on a loaded machine (load only adds wall time).
+    import resource
+    import time
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    status, out, err = lvm(OUT / mode / "idle.elf")
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert status == 1 and b"slept 50 ticks" in out, err
+    assert wall >= 0.45
+    assert cpu < 0.25 * wall, "%.3f s of CPU in %.3f s of wall time" % (cpu, wall)
