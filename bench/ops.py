@@ -48,10 +48,12 @@ def main():
     subprocess.run(["make", "-s", "-C", str(ROOT), "monitor", "kernels"], check=True)
     helper = OUT / "bench" / "signal_rt"
     helper.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["gcc", "-O2", "-o", str(helper), str(ROOT / "bench/host/signal_rt.c")], check=True)
+    subprocess.run(["gcc", "-O2", "-no-pie", "-o", str(helper), str(ROOT / "bench/host/signal_rt.c")],
+                   check=True)
     host = dict(l.split() for l in subprocess.run([str(helper)], capture_output=True, text=True,
                                                    check=True).stdout.splitlines())
     ghz, sig = float(host["tsc_ghz"]), float(host["signal_roundtrip_ns"])
+    sigsys = float(host["int80_sigsys_roundtrip_ns"])
     lvm = str(ROOT / ".venv/bin/lvm")
     k = OUT / "kernels"
     cols = {
@@ -62,8 +64,9 @@ def main():
                                 "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
                                 str(k / "native/opbench.elf")]),
     }
-    print("TSC %.3f GHz; host signal round trip %.0f ns; median of %d runs; ns per operation"
-          % (ghz, sig, RUNS))
+    print("TSC %.3f GHz; host signal round trip %.0f ns; host floor for a 32-bit int $0x80 "
+          "(seccomp SIGSYS round trip, nothing else) %.0f ns; median of %d runs; ns per operation"
+          % (ghz, sig, sigsys, RUNS))
     print("%-22s %10s %10s %10s   %s" % ("operation", *cols, "goal (call mode)"))
     for op in cols["lvm call"]:
         ns = {c: cols[c][op] / ghz for c in cols}
