@@ -8,6 +8,7 @@
  * system registers and control flow have their own files.
  */
 #include "emulate.h"
+#include "mmu.h"
 
 u32 iopl(void) { return (VCPU->vflags >> 12) & 3; }
 
@@ -27,19 +28,36 @@ static u32 linear(struct lvm_regs *r, int seg, u32 off, int size)
 	return s->base + off;
 }
 
+/* A fault of an access the instruction makes: #PF with CR2, or no RAM there. */
+static void access_fault(struct lvm_regs *r, u32 at, u32 err, bool write)
+{
+	if (err == ERR_NO_RAM || !paging_enabled())
+		kill_guest(r, "%s at %#x: no guest memory there", write ? "write" : "read", at);
+	VCPU->cr[2] = at;
+	raise_fault(r, EXC_PF, err);
+}
+
 u32 mem_read(struct lvm_regs *r, int seg, u32 off, int size)
 {
-	u32 v = 0, a = linear(r, seg, off, size);
-	if (!guest_read(a, &v, size))
-		kill_guest(r, "read of %d bytes at %#x: outside guest memory", size, a);
+	u32 v = 0, a = linear(r, seg, off, size), at, err;
+	if (!mmu_access(a, &v, size, MMU_READ, VCPU->cpl == 3, &at, &err))
+		access_fault(r, at, err, false);
 	return v;
 }
 
 void mem_write(struct lvm_regs *r, int seg, u32 off, u32 v, int size)
 {
-	u32 a = linear(r, seg, off, size);
-	if (!guest_write(a, &v, size))
-		kill_guest(r, "write of %d bytes at %#x: outside guest memory", size, a);
+	u32 a = linear(r, seg, off, size), at, err;
+	/* Check both ends first: a write that faults on its second page must not have
+	 * written the first. */
+	u32 gpa;
+	bool user = VCPU->cpl == 3;
+	if (!mmu_translate(a, MMU_WRITE, user, &gpa, &err))
+		access_fault(r, a, err, true);
+	if (!mmu_translate(a + size - 1, MMU_WRITE, user, &gpa, &err))
+		access_fault(r, a + size - 1, err, true);
+	if (!mmu_access(a, &v, size, MMU_WRITE, user, &at, &err))
+		access_fault(r, at, err, true);
 }
 
 void push(struct lvm_regs *r, u32 v, int size)

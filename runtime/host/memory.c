@@ -4,8 +4,8 @@
  * via a view mapped above 4 GiB.  Guest code reaches it at its own linear
  * addresses below 4 GiB: with paging off, linear == physical, so the same memfd
  * is mapped there too (page 0 excepted: vm.mmap_min_addr forbids it without
- * privilege).  Shadow paging replaces the low mapping once the guest turns
- * CR0.PG on (not implemented yet).
+ * privilege).  Once the guest turns CR0.PG on, mmu.c replaces the low mapping
+ * with a shadow of its page tables.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "monitor.h"
+#include "mmu.h"
 
 static int memfd = -1;
 static u8 *view;          /* host view of guest physical memory, above 4 GiB */
@@ -47,6 +48,16 @@ int mem_init(u32 bytes)
 	return 0;
 }
 
+int memfd_of_guest(void) { return memfd; }
+
+/* Paging turned off again: linear is physical (mmu_flush() unmapped the rest). */
+void mem_map_identity(void)
+{
+	if (mmap((void *)0x1000, size - 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_SHARED | MAP_FIXED, memfd, 0x1000) != (void *)0x1000)
+		host_bug("identity mapping of guest memory: %m");
+}
+
 void *gpa_ptr(u32 gpa, u32 len)
 {
 	if (len > size || gpa > size - len)
@@ -54,21 +65,16 @@ void *gpa_ptr(u32 gpa, u32 len)
 	return view + gpa;
 }
 
-/* Paging is off: linear addresses are physical (segment bases are applied by callers). */
+/* The monitor's implicit supervisor accesses (descriptor tables, TSS, interrupt
+ * frames, instruction fetch) through the guest's paging; false if they fault. */
 bool guest_read(u32 linear, void *dst, u32 len)
 {
-	void *p = gpa_ptr(linear, len);
-	if (!p)
-		return false;
-	memcpy(dst, p, len);
-	return true;
+	u32 at, err;
+	return mmu_access(linear, dst, len, MMU_READ, false, &at, &err);
 }
 
 bool guest_write(u32 linear, const void *src, u32 len)
 {
-	void *p = gpa_ptr(linear, len);
-	if (!p)
-		return false;
-	memcpy(p, src, len);
-	return true;
+	u32 at, err;
+	return mmu_access(linear, (void *)src, len, MMU_WRITE, false, &at, &err);
 }

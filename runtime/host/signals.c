@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "emulate.h"
 #include "irq.h"
+#include "mmu.h"
 
 static jmp_buf *resume_point;       /* set while a handler for guest code runs */
 static struct lvm_regs resume_regs;
@@ -44,7 +45,9 @@ void resume(struct lvm_regs *r)
 		longjmp(*resume_point, 1);
 	}
 	u32 ds_es = host_sel[LVM_DS] | (u32)host_sel[LVM_ES] << 16;
-	if (cpu.seg[LVM_SS].base == 0 && r->esp >= 24 && gpa_ptr(r->esp - 24, 24))
+	/* The fast way writes below the guest's esp at its linear address: only where
+	 * that is surely mapped, with paging off. */
+	if (!paging_enabled() && cpu.seg[LVM_SS].base == 0 && r->esp >= 24 && gpa_ptr(r->esp - 24, 24))
 		lvm_enter_guest_fast(r, ds_es);
 	lvm_enter_guest(r, ds_es);
 }
@@ -137,6 +140,23 @@ static __attribute__((noreturn)) void system_call(struct lvm_regs *r)
 	raise_fault(&at, EXC_UD, NO_ERROR_CODE);
 }
 
+/* A host page fault in guest code: fill the shadow if the guest's page tables allow
+ * the access, else deliver the guest's #PF. */
+static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u32 host_err)
+{
+	u32 err;
+	bool write = host_err & 2, user = VCPU->cpl == 3;
+	if (!paging_enabled())
+		kill_guest(r, "access to %#x (%s): outside guest memory", addr, write ? "write" : "read");
+	if (mmu_fill(addr, write, user, &err))
+		resume(r);
+	if (err == ERR_NO_RAM)
+		kill_guest(r, "access to %#x (%s): the guest maps it to no guest memory", addr,
+			   write ? "write" : "read");
+	VCPU->cr[2] = addr;
+	raise_fault(r, EXC_PF, err);
+}
+
 static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs *r)
 {
 	u32 trapno = m->gregs[REG_TRAPNO], err = m->gregs[REG_ERR];
@@ -162,8 +182,7 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 		if (trapno == TRAP_BR)
 			raise_fault(r, EXC_BR, NO_ERROR_CODE);
 		if (trapno == TRAP_PF)
-			kill_guest(r, "access to %#lx (%s): outside guest memory", (unsigned long)si->si_addr,
-				   err & 2 ? "write" : "read");
+			page_fault(r, (u32)(uintptr_t)si->si_addr, err);
 		break;
 	case SIGILL:
 		if (byte_at(cpu.seg[LVM_CS].base + r->eip) == 0x0f &&

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include "emulate.h"
 #include "cpumodel.h"
+#include "mmu.h"
 
 #define CR0_PE 0x1
 #define CR0_MP 0x2
 #define CR0_TS 0x8
 #define CR0_ET 0x10
 #define CR0_PG 0x80000000u
+#define CR0_WP 0x10000u
 #define CR4_KNOWN (0x10u | 0x80u | 0x100u | 0x200u | 0x400u)   /* PSE PGE PCE OSFXSR OSXMMEXCPT */
 
 enum { MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
@@ -23,26 +25,32 @@ enum { MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_SYSENTER_CS = 0x174, MSR_SYSENT
 
 static void write_cr(struct lvm_regs *r, int n, u32 v)
 {
+	u32 old;
 	switch (n) {
 	case 0:
 		if ((v & CR0_PG) && !(v & CR0_PE))
 			raise_fault(r, EXC_GP, 0);
 		if (!(v & CR0_PE))
 			kill_guest(r, "CR0.PE cleared: real mode is not emulated");
-		if (v & CR0_PG)
-			kill_guest(r, "CR0.PG set: paging is not emulated yet");
+		old = VCPU->cr[0];
 		VCPU->cr[0] = v | CR0_ET;
+		if ((old ^ v) & (CR0_PG | CR0_WP))
+			mmu_flush();                 /* paging on/off, or WP changes what is writable */
 		return;
 	case 2:
 		VCPU->cr[2] = v;
 		return;
 	case 3:
-		VCPU->cr[3] = v;          /* TLB flush: the MMU's business once paging exists */
+		VCPU->cr[3] = v;
+		mmu_flush();                         /* a TLB flush */
 		return;
 	case 4:
 		if (v & ~CR4_KNOWN)
 			raise_fault(r, EXC_GP, 0);          /* bits for features we do not advertise */
+		old = VCPU->cr[4];
 		VCPU->cr[4] = v;
+		if ((old ^ v) & (0x10 | 0x80))
+			mmu_flush();                 /* PSE, PGE */
 		return;
 	}
 	raise_fault(r, EXC_UD, NO_ERROR_CODE);
@@ -144,7 +152,8 @@ static bool group(struct lvm_regs *r, const struct insn *in)
 		if (in->mod == 3)
 			raise_fault(r, EXC_UD, NO_ERROR_CODE);
 		require_cpl0(r);
-		return true;      /* no TLB until paging is emulated */
+		mmu_invlpg(cpu.seg[in->seg].base + in->ea);
+		return true;
 	}
 	return false;
 }

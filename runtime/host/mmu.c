@@ -1,0 +1,174 @@
+/* mmu.c: 32-bit paging (CR0.PG) as the CPU does it, shadowed into the host.
+ *
+ * Guest code runs at its own linear addresses, so every guest page it may touch
+ * must be mapped there in the host: with paging off, guest RAM is mapped 1:1
+ * (memory.c); with paging on, the mapping is a shadow of the guest's page tables,
+ * filled lazily: a host page fault in guest code walks the guest's tables (4 KiB
+ * pages, 4 MiB pages with CR4.PSE, P/W/U at both levels, CR0.WP), sets the
+ * Accessed and Dirty bits as the CPU does, and maps the memfd page there, writable
+ * only once the guest's D bit is set so that the first write is seen.  A walk
+ * that fails is the guest's #PF, with CR2 and the error code the CPU would give.
+ * CR3 loads, CR0/CR4 paging changes and INVLPG tear the shadow down.
+ *
+ * The monitor's own accesses to guest memory (emulated instructions, the IDT, GDT,
+ * TSS, interrupt frames) use the same walk through mmu_access(), never the shadow.
+ *
+ * Not done yet (issue 4): supervisor pages stay reachable from CPL 3 once mapped
+ * while the kernel ran; MMIO pages; the vCPU page is not hidden from CPL 3.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "traps.h"
+#include "mmu.h"
+
+#define PTE_P 0x1u
+#define PTE_W 0x2u
+#define PTE_U 0x4u
+#define PTE_A 0x20u
+#define PTE_D 0x40u
+#define PDE_PS 0x80u
+#define CR0_WP 0x10000u
+#define CR0_PG 0x80000000u
+#define CR4_PSE 0x10u
+#define SHADOW_END TRAMPOLINE_ADDR        /* the top two pages are the monitor's */
+
+int memfd_of_guest(void);
+
+bool paging_enabled(void)
+{
+	return VCPU->cr[0] & CR0_PG;
+}
+
+/* The walk.  On success *gpa is the physical address and *writable says whether
+ * the host may map the page writable now (a write was allowed and D is set). */
+static bool walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err)
+{
+	bool write = access == MMU_WRITE;
+	*err = (write ? 2 : 0) | (user ? 4 : 0);
+	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
+	if (!pde)
+		kill_guest(NULL, "page directory entry for %#x lies outside guest memory (CR3 %#x)",
+			   lin, VCPU->cr[3]);
+	if (!(*pde & PTE_P))
+		return false;
+	u32 *pte = NULL, flags;
+	if ((*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE)) {
+		flags = *pde;
+		*gpa = (*pde & 0xffc00000u) | (lin & 0x3fffff);
+	} else {
+		pte = gpa_ptr((*pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, 4);
+		if (!pte)
+			kill_guest(NULL, "page table entry for %#x lies outside guest memory (PDE %#x)",
+				   lin, *pde);
+		if (!(*pte & PTE_P))
+			return false;
+		flags = *pde & *pte;             /* W and U must be set at both levels */
+		*gpa = (*pte & ~0xfffu) | (lin & 0xfff);
+	}
+	*err |= 1;                               /* from here on: a protection fault */
+	if (user && !(flags & PTE_U))
+		return false;
+	bool w_allowed = (flags & PTE_W) || (!user && !(VCPU->cr[0] & CR0_WP));
+	if (write && !w_allowed)
+		return false;
+	/* Accessed on every level walked; Dirty on the final entry for a write. */
+	*pde |= PTE_A;
+	u32 *leaf = pte ? pte : pde;
+	*leaf |= PTE_A;
+	if (write)
+		*leaf |= PTE_D;
+	*writable = w_allowed && (*leaf & PTE_D);
+	return true;
+}
+
+bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err)
+{
+	bool writable;
+	if (!paging_enabled()) {
+		*gpa = lin;
+		*err = 0;
+		return true;
+	}
+	return walk(lin, access, user, gpa, &writable, err);
+}
+
+/* Copy between guest linear memory and dst/src, page by page, for the monitor.
+ * On a fault, *fault_lin and *err say where and why; nothing is half-written
+ * for accesses within one page (the usual case). */
+bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_lin, u32 *err)
+{
+	u8 *b = buf;
+	while (len) {
+		u32 n = 0x1000 - (lin & 0xfff);
+		if (n > len)
+			n = len;
+		u32 gpa, e;
+		if (!mmu_translate(lin, access, user, &gpa, &e)) {
+			if (fault_lin)
+				*fault_lin = lin, *err = e;
+			return false;
+		}
+		void *p = gpa_ptr(gpa, n);
+		if (!p) {
+			if (fault_lin)
+				*fault_lin = lin, *err = ERR_NO_RAM;
+			return false;
+		}
+		if (access == MMU_WRITE)
+			memcpy(p, b, n);
+		else
+			memcpy(b, p, n);
+		b += n, lin += n, len -= n;
+	}
+	return true;
+}
+
+/* A host page fault at `lin` in guest code: map the page if the guest's tables
+ * allow the access, else it is the guest's #PF (returns false, *err set). */
+bool mmu_fill(u32 lin, bool write, bool user, u32 *err)
+{
+	if (!paging_enabled() || lin >= SHADOW_END)
+		return false;
+	u32 gpa;
+	bool writable;
+	if (!walk(lin, write ? MMU_WRITE : MMU_READ, user, &gpa, &writable, err))
+		return false;
+	if (!gpa_ptr(gpa & ~0xfffu, 0x1000)) {
+		*err = ERR_NO_RAM;
+		return false;
+	}
+	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
+	int prot = PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0);
+	if (mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), gpa & ~0xfffu) != at) {
+		if (errno == EPERM && lin < 0x10000)
+			kill_guest(NULL, "the guest maps virtual page %#x, below vm.mmap_min_addr: "
+				   "the host does not allow it without privilege", lin & ~0xfffu);
+		host_bug("shadow mapping of %#x: %m", lin);
+	}
+	return true;
+}
+
+/* Forget every shadow mapping (CR3 load, paging on or off). */
+void mmu_flush(void)
+{
+	munmap((void *)0x1000, SHADOW_END - 0x1000);
+	if (!paging_enabled())
+		mem_map_identity();
+}
+
+void mmu_invlpg(u32 lin)
+{
+	if (!paging_enabled())
+		return;
+	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
+	bool large = pde && (*pde & PTE_P) && (*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE);
+	u32 start = large ? lin & 0xffc00000u : lin & ~0xfffu;
+	u32 len = large ? 0x400000 : 0x1000;
+	if (start < 0x1000)
+		start = 0x1000, len -= 0x1000;
+	if (start + len > SHADOW_END || start + len < start)
+		len = SHADOW_END - start;
+	munmap((void *)(uintptr_t)start, len);
+}

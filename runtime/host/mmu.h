@@ -1,0 +1,16 @@
+/* mmu.h: guest linear memory as the guest's page tables (or no paging) define it. */
+#ifndef LVM_MMU_H
+#define LVM_MMU_H
+#include "monitor.h"
+
+enum { MMU_READ, MMU_WRITE, MMU_FETCH };
+#define ERR_NO_RAM 0xffffffffu      /* a mapping to a physical address with no RAM */
+
+bool paging_enabled(void);
+bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err);
+bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_lin, u32 *err);
+bool mmu_fill(u32 lin, bool write, bool user, u32 *err);
+void mmu_flush(void);
+void mmu_invlpg(u32 lin);
+void mem_map_identity(void);         /* memory.c */
+#endif

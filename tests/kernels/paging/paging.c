@@ -1,0 +1,123 @@
+/* paging.c: 32-bit paging at CPL 0: turning it on in identity-mapped code, 4 KiB
+ * and 4 MiB pages, #PF with CR2 and error codes (not present, write to read-only
+ * with CR0.WP), demand paging (map on #PF and retry), Accessed and Dirty bits,
+ * INVLPG, and CR3 switches between two address spaces. */
+#include "desc.h"
+
+#define P 0x1u
+#define W 0x2u
+#define A 0x20u
+#define D 0x40u
+#define PS 0x80u
+
+static u32 pd[1024] __attribute__((aligned(4096)));
+static u32 pd2[1024] __attribute__((aligned(4096)));
+static u32 low[2][1024] __attribute__((aligned(4096)));     /* 0-8 MiB, 4 KiB pages */
+static u32 extra[1024] __attribute__((aligned(4096)));      /* 0x50000000.. */
+static u32 extra2[1024] __attribute__((aligned(4096)));     /* 0x50000000.. in pd2 */
+static volatile int demand;                                   /* map on #PF */
+
+static u32 cr(int n)
+{
+	u32 v = 0;
+	switch (n) {
+	case 0: asm volatile("movl %%cr0, %0" : "=r"(v)); break;
+	case 2: asm volatile("movl %%cr2, %0" : "=r"(v)); break;
+	case 3: asm volatile("movl %%cr3, %0" : "=r"(v)); break;
+	}
+	return v;
+}
+
+static void set_cr0(u32 v) { asm volatile("movl %0, %%cr0" : : "r"(v) : "memory"); }
+static void set_cr3(u32 v) { asm volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
+static void invlpg(u32 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+
+static void hook(struct frame *f)
+{
+	if (f->vector != 14) {
+		printf("unexpected vector %u\n", f->vector);
+		exit(0x7f);
+	}
+	u32 va = cr(2);
+	printf("  #PF at %x err %x", va, f->err);
+	if (demand && (va >> 22) == 0x140) {
+		u32 i = (va >> 12) & 0x3ff;
+		if (!(extra[i] & P))
+			extra[i] = (0x600000 + i * 0x1000) | P | W;    /* demand paging */
+		else
+			extra[i] |= W;                               /* make it writable */
+		printf(": fixed, retry\n");
+		return;
+	}
+	printf(": not expected\n");
+	exit(0x7e);
+}
+
+void kmain(void)
+{
+	serial_init();
+	desc_init();
+	trap_hook = hook;
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < 1024; i++)
+			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	pd[0] = (u32)low[0] | P | W;
+	pd[1] = (u32)low[1] | P | W;
+	pd[0x100] = 0x400000 | P | W | PS;          /* 0x40000000: a 4 MiB page at 4 MiB */
+	pd[0x140] = (u32)extra | P | W;
+	for (int i = 0; i < 1024; i++)
+		pd2[i] = pd[i];
+	pd2[0x140] = (u32)extra2 | P | W;
+	extra2[0] = 0x700000 | P | W;
+	*(volatile u32 *)0x600000 = 0x600600;
+	*(volatile u32 *)0x700000 = 0x700700;
+
+	asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");   /* PSE */
+	set_cr3((u32)pd);
+	set_cr0(cr(0) | 0x80000000u);
+	printf("paging on: cr0 %x\n", cr(0));
+
+	volatile u32 *big = (u32 *)0x40000010;
+	*big = 0x4444;
+	printf("4 MiB page: %x through the alias, %x physical\n", *big, *(volatile u32 *)0x400010);
+	printf("4 MiB PDE A/D: %x\n", pd[0x100] & (A | D));
+
+	demand = 1;
+	volatile u32 *v = (u32 *)0x50000000;
+	printf("demand read: %x\n", *v);
+	printf("PTE after read: A/D %x\n", extra[0] & (A | D));
+	*v = 0x600601;
+	printf("PTE after write: A/D %x, value %x\n", extra[0] & (A | D), *v);
+
+	extra[1] = 0x601000 | P;                     /* read-only */
+	invlpg(0x50001000);
+	volatile u32 *ro = (u32 *)0x50001000;
+	*ro = 0x1111;                                /* CR0.WP = 0: the kernel may write */
+	printf("WP=0 write to read-only: %x\n", *ro);
+	set_cr0(cr(0) | 0x10000);
+	extra[1] = 0x601000 | P;
+	invlpg(0x50001000);
+	*ro = 0x2222;                                /* CR0.WP = 1: #PF, made writable */
+	printf("WP=1 write to read-only: %x\n", *ro);
+
+	extra[0] = 0x602000 | P | W;                 /* remap, then INVLPG */
+	*(volatile u32 *)0x602000 = 0x602602;
+	invlpg(0x50000000);
+	printf("after INVLPG: %x\n", *v);
+
+	set_cr3((u32)pd2);
+	printf("address space 2: %x\n", *v);
+	set_cr3((u32)pd);
+	printf("address space 1: %x\n", *v);
+
+	demand = 0;
+	extra[5] = 0;
+	invlpg(0x50005000);
+	pd[0x141] = 0;
+	printf("PDE not present, then PTE not present:\n");
+	demand = 1;
+	v = (u32 *)0x50005004;
+	printf("read %x\n", *v);
+	printf("done\n");
+	exit(0);
+}
