@@ -13,11 +13,18 @@
  * The monitor's own accesses to guest memory (emulated instructions, the IDT, GDT,
  * TSS, interrupt frames) use the same walk through mmu_access(), never the shadow.
  *
- * Not done yet (issue 4): supervisor pages stay reachable from CPL 3 once mapped
- * while the kernel ran; MMIO pages; the vCPU page is not hidden from CPL 3.
+ * User/supervisor protection by revocation: each shadow page remembers whether
+ * its host rights exceed what CPL 3 may do (a supervisor page, or one mapped
+ * writable for the kernel only); entering CPL 3 unmaps those, and CPL 3 code that
+ * touches one faults and gets the guest's #PF.  Correct, and costly: the kernel
+ * faults its pages back in after every return to user mode (protection keys are
+ * the fast way, absent on this machine's CPU; see the issue notes).
+ *
+ * Not done yet (issue 4): MMIO pages; the vCPU page is not hidden from CPL 3.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "traps.h"
@@ -35,6 +42,38 @@
 #define SHADOW_END TRAMPOLINE_ADDR        /* the top two pages are the monitor's */
 
 int memfd_of_guest(void);
+
+static u32 *realloc_array(u32 *p, u32 n)
+{
+	fpu_protect();                       /* libc code below */
+	p = realloc(p, n * sizeof *p);
+	if (!p)
+		host_bug("out of memory for the shadow page list");
+	return p;
+}
+
+/* What the shadow holds: per 4 KiB page, nothing, rights CPL 3 also has, or rights
+ * beyond them (revoked when CPL 3 is entered).  `mapped` lists the non-empty ones. */
+enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY };
+static u8 shadow[1u << 20];
+static u32 *mapped, nmapped, capmapped;
+static u32 revocable;                      /* how many KERNEL_ONLY entries */
+
+static void remember(u32 page, u8 state)
+{
+	if (shadow[page] == SHADOW_NONE) {
+		if (nmapped == capmapped) {
+			capmapped = capmapped ? 2 * capmapped : 4096;
+			mapped = realloc_array(mapped, capmapped);
+		}
+		mapped[nmapped++] = page;
+	}
+	if (shadow[page] == SHADOW_KERNEL_ONLY)
+		revocable--;
+	if (state == SHADOW_KERNEL_ONLY)
+		revocable++;
+	shadow[page] = state;
+}
 
 bool paging_enabled(void)
 {
@@ -141,6 +180,13 @@ bool mmu_fill(u32 lin, bool write, bool user, u32 *err)
 	}
 	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
 	int prot = PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0);
+	/* Would CPL 3 have these rights?  Walk again as user, without side effects on
+	 * A/D (they are set already). */
+	u32 ugpa, uerr;
+	bool uwritable = false, user_ok = user;
+	if (!user)
+		user_ok = walk(lin, writable ? MMU_WRITE : MMU_READ, true, &ugpa, &uwritable, &uerr);
+	remember(lin >> 12, user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY);
 	if (mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), gpa & ~0xfffu) != at) {
 		if (errno == EPERM && lin < 0x10000)
 			kill_guest(NULL, "the guest maps virtual page %#x, below vm.mmap_min_addr: "
@@ -153,6 +199,9 @@ bool mmu_fill(u32 lin, bool write, bool user, u32 *err)
 /* Forget every shadow mapping (CR3 load, paging on or off). */
 void mmu_flush(void)
 {
+	for (u32 i = 0; i < nmapped; i++)
+		shadow[mapped[i]] = SHADOW_NONE;
+	nmapped = revocable = 0;
 	munmap((void *)0x1000, SHADOW_END - 0x1000);
 	if (!paging_enabled())
 		mem_map_identity();
@@ -171,4 +220,39 @@ void mmu_invlpg(u32 lin)
 	if (start + len > SHADOW_END || start + len < start)
 		len = SHADOW_END - start;
 	munmap((void *)(uintptr_t)start, len);
+	for (u32 p = start >> 12; p < (start + len) >> 12; p++)
+		if (shadow[p] != SHADOW_NONE) {
+			if (shadow[p] == SHADOW_KERNEL_ONLY)
+				revocable--;
+			shadow[p] = SHADOW_NONE;       /* stays in `mapped`; flush skips NONE */
+		}
+}
+
+/* CPL 3 is about to run: take away what only the kernel may touch. */
+void mmu_enter_user(void)
+{
+	if (!paging_enabled() || !revocable)
+		return;
+	u32 out = 0, run_start = 0, run_len = 0;
+	for (u32 i = 0; i < nmapped; i++) {
+		u32 p = mapped[i];
+		if (shadow[p] == SHADOW_USER_OK) {
+			mapped[out++] = p;
+			continue;
+		}
+		if (shadow[p] == SHADOW_KERNEL_ONLY) {
+			if (run_len && p == run_start + run_len) {
+				run_len++;
+			} else {
+				if (run_len)
+					munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
+				run_start = p, run_len = 1;
+			}
+		}
+		shadow[p] = SHADOW_NONE;
+	}
+	if (run_len)
+		munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
+	nmapped = out;
+	revocable = 0;
 }

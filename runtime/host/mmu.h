@@ -12,5 +12,6 @@ bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_l
 bool mmu_fill(u32 lin, bool write, bool user, u32 *err);
 void mmu_flush(void);
 void mmu_invlpg(u32 lin);
+void mmu_enter_user(void);          /* CPL 3 is about to run */
 void mem_map_identity(void);         /* memory.c */
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "monitor.h"
 #include "traps.h"
+#include "mmu.h"
 
 #define DESC_BASE(d)  ((u32)(((d) >> 16) & 0xffffff) | (u32)(((d) >> 56) & 0xff) << 24)
 #define DESC_LIMIT(d) ((u32)((d) & 0xffff) | (u32)(((d) >> 48) & 0xf) << 16)
@@ -145,6 +146,8 @@ static u64 code_descriptor(struct lvm_regs *r, u16 sel, u32 *where)
 /* CS := sel with the privilege level `cpl`; checks done by the caller. */
 void set_cs(u16 sel, u64 d, u32 cpl)
 {
+	if (cpl == 3 && VCPU->cpl != 3)
+		mmu_enter_user();
 	segment_from_descriptor(&cpu.seg[LVM_CS], (sel & ~3u) | cpl, d | 1ull << 40);
 	VCPU->sel[LVM_CS] = cpu.seg[LVM_CS].sel;
 	VCPU->cpl = cpl;
