@@ -10,6 +10,7 @@
  */
 #include <string.h>
 #include "traps.h"
+#include "mmu.h"
 
 static int delivering = -1;        /* vector being delivered, for #DF / triple fault */
 static u32 storm_eip, storm_count; /* the same fault at the same place, again and again */
@@ -83,6 +84,20 @@ void raise_interrupt(struct lvm_regs *r, int vector, bool software)
 	resume(r);
 }
 
+/* An implicit supervisor access of the delivery (IDT, TSS, the new frame): a page
+ * fault there is the guest's #PF (and #DF by the rules above if it recurs). */
+static void implicit(struct lvm_regs *r, u32 lin, void *buf, u32 len, int access)
+{
+	u32 at, err;
+	if (mmu_access(lin, buf, len, access, false, &at, &err))
+		return;
+	if (err == ERR_NO_RAM || !paging_enabled())
+		kill_guest(r, "interrupt delivery: %s at %#x, where there is no guest memory",
+			   access == MMU_WRITE ? "write" : "read", at);
+	VCPU->cr[2] = at;
+	raise_fault(r, EXC_PF, err);
+}
+
 /* The stack frame is written before any register changes: a fault while pushing
  * leaves the guest as it was, as the CPU does. */
 void deliver(struct lvm_regs *r, int vector, int error_code, bool software)
@@ -91,8 +106,9 @@ void deliver(struct lvm_regs *r, int vector, int error_code, bool software)
 	u64 gate;
 	if (!(VCPU->cr[0] & 1))
 		kill_guest(r, "interrupt %d in real mode (real-mode IVT not emulated)", vector);
-	if ((u32)vector * 8 + 7 > cpu.idtr.limit || !guest_read(cpu.idtr.base + vector * 8, &gate, 8))
+	if ((u32)vector * 8 + 7 > cpu.idtr.limit)
 		raise_fault(r, EXC_GP, gidx);
+	implicit(r, cpu.idtr.base + vector * 8, &gate, 8, MMU_READ);
 	u32 type = (gate >> 40) & 0x1f, dpl = (gate >> 45) & 3;
 	if (type == 0x05 || type == 0x06 || type == 0x07) {
 		unimplemented_once(type == 5 ? "task gates" : "16-bit interrupt gates");
@@ -124,9 +140,10 @@ void deliver(struct lvm_regs *r, int vector, int error_code, bool software)
 		/* Inner stack from the 32-bit TSS: ESPn at 4 + 8n, SSn at 8 + 8n. */
 		u32 tss_esp, tss_ss = 0;
 		u32 at = 4 + 8 * new_cpl;
-		if (!(cpu.tr.attr & 0x8) || at + 8 > cpu.tr.limit + 1 ||
-		    !guest_read(cpu.tr.base + at, &tss_esp, 4) || !guest_read(cpu.tr.base + at + 4, &tss_ss, 2))
+		if (!(cpu.tr.attr & 0x8) || at + 8 > cpu.tr.limit + 1)
 			raise_fault(r, EXC_TS, cpu.tr.sel & 0xfffc);
+		implicit(r, cpu.tr.base + at, &tss_esp, 4, MMU_READ);
+		implicit(r, cpu.tr.base + at + 4, &tss_ss, 2, MMU_READ);
 		u64 sd;
 		u16 nss = tss_ss;
 		if ((nss & ~3u) == 0 || !read_descriptor(nss, &sd, NULL) || (nss & 3) != new_cpl ||
@@ -148,9 +165,7 @@ void deliver(struct lvm_regs *r, int vector, int error_code, bool software)
 	u32 top = esp - 4 * n, words[7];
 	for (u32 i = 0; i < n; i++)
 		words[i] = frame[n - 1 - i];
-	if (!guest_write(ss.base + top, words, 4 * n))
-		kill_guest(r, "interrupt %d: guest stack %04x:%08x is outside guest memory",
-			   vector, ss.sel, top);
+	implicit(r, ss.base + top, words, 4 * n, MMU_WRITE);
 
 	/* Commit. */
 	if (new_cpl < cpl) {
