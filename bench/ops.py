@@ -27,33 +27,38 @@ GOALS = {"cli+sti": ("< 20 ns per instruction", lambda ns, sig: ns / 2 < 20),
          "user-int80-roundtrip": ("< 2x a host signal round trip", lambda ns, sig: ns < 2 * sig)}
 
 
-def run(argv):
+def run(argv, last="user-int-gp-bare-iret"):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     ops = {}
     for line in r.stdout.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] == "op":
             ops[parts[1]] = int(parts[2])
-    if "user-int-gp-bare-iret" not in ops:
+    if last not in ops:
         sys.exit("%s failed (%d):\n%s%s" % (" ".join(argv), r.returncode, r.stdout, r.stderr))
     return ops
 
 
-def median_run(argv):
-    runs = [run(argv) for _ in range(RUNS)]
+def median_run(argv, last="user-int-gp-bare-iret"):
+    runs = [run(argv, last) for _ in range(RUNS)]
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-def main():
-    subprocess.run(["make", "-s", "-C", str(ROOT), "monitor", "kernels"], check=True)
+def host_facts():
+    """TSC GHz, host signal round trip ns, host int $0x80 SIGSYS round trip ns."""
     helper = OUT / "bench" / "signal_rt"
     helper.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["gcc", "-O2", "-no-pie", "-o", str(helper), str(ROOT / "bench/host/signal_rt.c")],
                    check=True)
     host = dict(l.split() for l in subprocess.run([str(helper)], capture_output=True, text=True,
                                                    check=True).stdout.splitlines())
-    ghz, sig = float(host["tsc_ghz"]), float(host["signal_roundtrip_ns"])
-    sigsys = float(host["int80_sigsys_roundtrip_ns"])
+    return (float(host["tsc_ghz"]), float(host["signal_roundtrip_ns"]),
+            float(host["int80_sigsys_roundtrip_ns"]))
+
+
+def main():
+    subprocess.run(["make", "-s", "-C", str(ROOT), "monitor", "kernels"], check=True)
+    ghz, sig, sigsys = host_facts()
     lvm = str(ROOT / ".venv/bin/lvm")
     k = OUT / "kernels"
     cols = {

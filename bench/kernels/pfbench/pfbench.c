@@ -1,0 +1,99 @@
+/* pfbench.c: what paging costs, in TSC cycles: a shadow fill, an address-space
+ * switch with 10, 100 and 1000 touched pages, a user page fault handled by this
+ * kernel, and a user loop over memory (bench/mmu.py compares it with the same loop
+ * in a host process).  Built like the test kernels. */
+#include "desc.h"
+
+#define P 0x1u
+#define W 0x2u
+#define U 0x4u
+
+extern u8 user_image[], user_image_end[];
+static u32 pd[1024] __attribute__((aligned(4096)));
+static u32 pd2[1024] __attribute__((aligned(4096)));
+static u32 low[4][1024] __attribute__((aligned(4096)));      /* 0-16 MiB */
+
+static inline unsigned long long rdtsc(void)
+{
+	unsigned int lo, hi;
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (unsigned long long)hi << 32 | lo;
+}
+
+static void report(const char *name, unsigned long long cycles, u32 n)
+{
+	printf("op %s %u\n", name, (u32)(cycles / n));
+}
+
+static void set_cr3(u32 v) { asm volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
+
+#define AREA 0x800000                         /* 8-12 MiB: 1024 pages to touch */
+
+static void touch(u32 pages)
+{
+	for (u32 i = 0; i < pages; i++)
+		(void)*(volatile u32 *)(AREA + i * 0x1000);
+}
+
+static void hook(struct frame *f)
+{
+	if (f->vector == 14) {                    /* user faults: skip the access */
+		f->eip = f->edi;
+		return;
+	}
+	if (f->vector == 0x80) {
+		if (f->eax == 1)
+			report("user-pf-roundtrip", f->ebx, 1);
+		if (f->eax == 2) {
+			report("user-loop-1MiB", f->ebx, 1);
+			printf("done\n");
+			exit(0);
+		}
+		return;
+	}
+	printf("unexpected vector %u\n", f->vector);
+	exit(0x7f);
+}
+
+void kmain(void)
+{
+	serial_init();
+	desc_init();
+	trap_hook = hook;
+	set_gate(0x80, 0xe, 3);
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	for (int t = 0; t < 4; t++)
+		for (int i = 0; i < 1024; i++)
+			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	for (int i = 0; i < 0x110; i++)
+		low[1][i] |= U;                       /* 4 MiB + 1 MiB + 64 KiB: the user's */
+	for (int t = 0; t < 4; t++)
+		pd[t] = pd2[t] = (u32)low[t] | P | W | U;
+	set_cr3((u32)pd);
+	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
+
+	unsigned long long t0;
+	touch(1024);                              /* warm everything once */
+	set_cr3((u32)pd);
+	t0 = rdtsc();
+	touch(1024);
+	report("shadow-fill-per-page", rdtsc() - t0, 1024);
+
+	static const u32 sizes[] = { 10, 100, 1000 };
+	static const char *names[] = { "cr3-switch+10-pages", "cr3-switch+100-pages", "cr3-switch+1000-pages" };
+	for (int s = 0; s < 3; s++) {
+		u32 reps = 20000 / sizes[s];
+		t0 = rdtsc();
+		for (u32 r = 0; r < reps; r++) {
+			set_cr3(r & 1 ? (u32)pd2 : (u32)pd);
+			touch(sizes[s]);
+		}
+		report(names[s], rdtsc() - t0, reps);
+	}
+
+	u8 *dst = (u8 *)USER_BASE;
+	for (u8 *p = user_image; p < user_image_end; p++)
+		*dst++ = *p;
+	enter_user(USER_BASE, 0x50f000);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""What paging costs, side by side: lvm call mode, lvm trap mode, QEMU TCG.
+
+Runs bench/kernels/pfbench (TSC cycles per operation): a shadow fill, CR3 switches
+with 10/100/1000 touched pages, a user page fault handled by the guest kernel, and a
+user loop over 896 KiB, which is also run as a host process (bench/host/memloop.c)
+for the native-speed ratio (goal >= 0.97).  Median of RUNS runs.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ops import OUT, ROOT, RUNS, host_facts, median_run  # noqa: E402
+
+
+def main():
+    subprocess.run(["make", "-s", "-C", str(ROOT), "monitor", "kernels"], check=True)
+    ghz, sig, _ = host_facts()
+    loop = OUT / "bench" / "memloop"
+    subprocess.run(["gcc", "-O2", "-o", str(loop), str(ROOT / "bench/host/memloop.c")], check=True)
+    native = min(int(subprocess.run([str(loop)], capture_output=True, text=True, check=True)
+                     .stdout.split()[1]) for _ in range(RUNS))
+    lvm = str(ROOT / ".venv/bin/lvm")
+    k = OUT / "kernels"
+    cols = {
+        "lvm call": median_run([lvm, "run", str(k / "call/pfbench.elf")], "user-loop-1MiB"),
+        "lvm trap": median_run([lvm, "run", str(k / "trap/pfbench.elf")], "user-loop-1MiB"),
+        "QEMU TCG": median_run(["qemu-system-i386", "-display", "none", "-monitor", "none",
+                                "-serial", "stdio", "-no-reboot", "-device",
+                                "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
+                                str(k / "native/pfbench.elf")], "user-loop-1MiB"),
+    }
+    print("TSC %.3f GHz; host signal round trip %.0f ns; median of %d runs; us per operation"
+          % (ghz, sig, RUNS))
+    print("%-26s %12s %12s %12s" % ("operation", *cols))
+    for op in cols["lvm call"]:
+        print("%-26s %12.2f %12.2f %12.2f" % (op, *(cols[c][op] / ghz / 1000 for c in cols)))
+    print("%-26s %12.2f" % ("user-loop-1MiB native", native / ghz / 1000))
+    for c in ("lvm call", "lvm trap"):
+        ratio = native / cols[c]["user-loop-1MiB"]
+        print("user loop speed, %s vs a host process: %.3f (goal >= 0.97: %s)"
+              % (c, ratio, "met" if ratio >= 0.97 else "NOT met"))
+
+
+if __name__ == "__main__":
+    main()
