@@ -46,6 +46,7 @@ test: setup monitor kernels
 
 bench: setup monitor kernels
 	@$(BIN)/python bench/ops.py
+	@$(BIN)/python bench/mmu.py
 	@$(BIN)/python bench/build_speed.py
 
 clean:
