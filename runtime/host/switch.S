@@ -24,11 +24,8 @@ restore_fpu:
 	movb $0, guest_fpu_saved(%rip)
 1:	ret
 
-/* void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) -- noreturn
- * ds_es: host selectors for DS (low 16 bits) and ES (high 16 bits). */
-	.globl lvm_enter_guest
-	.type lvm_enter_guest, @function
-lvm_enter_guest:
+/* The two ways into the guest share their first and last steps. */
+	.macro guest_fpu_and_segments
 	call restore_fpu
 	movl %esi, %ds
 	shrl $16, %esi
@@ -37,6 +34,23 @@ lvm_enter_guest:
 	movl %esi, %fs
 	movzwl host_sel+10(%rip), %esi
 	movl %esi, %gs
+	.endm
+	.macro guest_gprs               /* all but esp from struct lvm_regs at %rdi */
+	movl 0(%rdi), %eax
+	movl 4(%rdi), %ecx
+	movl 8(%rdi), %edx
+	movl 12(%rdi), %ebx
+	movl 20(%rdi), %ebp
+	movl 24(%rdi), %esi
+	movl 28(%rdi), %edi
+	.endm
+
+/* void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) -- noreturn
+ * ds_es: host selectors for DS (low 16 bits) and ES (high 16 bits). */
+	.globl lvm_enter_guest
+	.type lvm_enter_guest, @function
+lvm_enter_guest:
+	guest_fpu_and_segments
 	pushq $GUEST_DS                 /* SS */
 	movl 16(%rdi), %eax             /* esp */
 	pushq %rax
@@ -46,13 +60,7 @@ lvm_enter_guest:
 	pushq $GUEST_CS
 	movl 32(%rdi), %eax             /* eip */
 	pushq %rax
-	movl 0(%rdi), %eax
-	movl 4(%rdi), %ecx
-	movl 8(%rdi), %edx
-	movl 12(%rdi), %ebx
-	movl 20(%rdi), %ebp
-	movl 24(%rdi), %esi
-	movl 28(%rdi), %edi
+	guest_gprs
 	iretq
 	.size lvm_enter_guest, .-lvm_enter_guest
 
@@ -63,14 +71,7 @@ lvm_enter_guest:
 	.globl lvm_enter_guest_fast
 	.type lvm_enter_guest_fast, @function
 lvm_enter_guest_fast:
-	call restore_fpu
-	movl %esi, %ds
-	shrl $16, %esi
-	movl %esi, %es
-	movzwl host_sel+8(%rip), %esi   /* FS, GS: they replace the monitor's FS base */
-	movl %esi, %fs
-	movzwl host_sel+10(%rip), %esi
-	movl %esi, %gs
+	guest_fpu_and_segments
 	movl 16(%rdi), %eax             /* esp */
 	leaq -24(%rax), %rsp
 	movl 36(%rdi), %eax             /* eflags */
@@ -79,13 +80,7 @@ lvm_enter_guest_fast:
 	movl 32(%rdi), %eax             /* eip */
 	movq %rax, 8(%rsp)
 	movq $GUEST_CS, 16(%rsp)
-	movl 0(%rdi), %eax
-	movl 4(%rdi), %ecx
-	movl 8(%rdi), %edx
-	movl 12(%rdi), %ebx
-	movl 20(%rdi), %ebp
-	movl 24(%rdi), %esi
-	movl 28(%rdi), %edi
+	guest_gprs
 	popfq
 	lretq
 	.size lvm_enter_guest_fast, .-lvm_enter_guest_fast

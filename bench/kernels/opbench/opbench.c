@@ -3,23 +3,10 @@
  * lvm (call and trap mode) and QEMU and converts cycles to ns. */
 #include "desc.h"
 
-extern u8 user_image[], user_image_end[];
 static u8 user_stack[4096] __attribute__((aligned(16)));
 
 #define N_FAST 200000
 #define N_SLOW 20000
-
-static inline unsigned long long rdtsc(void)
-{
-	unsigned int lo, hi;
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (unsigned long long)hi << 32 | lo;
-}
-
-static void report(const char *name, unsigned long long cycles, u32 n)
-{
-	printf("op %s %u\n", name, (u32)(cycles / n));
-}
 
 void bare_iret(void);
 asm(".text\nbare_iret:\n\tiret");
@@ -30,15 +17,15 @@ static void hook(struct frame *f)
 	case 0:
 		return;                          /* a null system call */
 	case 1:                                  /* eax 1..3: reports, see user.S */
-		report("user-int80-roundtrip", f->ebx, 1);
+		report_cycles("user-int80-roundtrip", f->ebx, 1);
 		set_gate_handler(0x80, (u32)bare_iret);
 		return;
 	case 2:
-		report("user-int80-bare-iret", f->ebx, 1);
+		report_cycles("user-int80-bare-iret", f->ebx, 1);
 		set_gate_handler(0x81, (u32)bare_iret);
 		return;
 	case 3:
-		report("user-int-gp-bare-iret", f->ebx, 1);
+		report_cycles("user-int-gp-bare-iret", f->ebx, 1);
 		printf("done\n");
 		exit(0);
 	}
@@ -60,31 +47,29 @@ void kmain(void)
 	unsigned long long t0 = rdtsc();
 	for (int i = 0; i < N_FAST; i++)
 		asm volatile("" ::: "memory");
-	report("empty-loop", rdtsc() - t0, N_FAST);
+	report_cycles("empty-loop", rdtsc() - t0, N_FAST);
 
 	t0 = rdtsc();
 	for (int i = 0; i < N_FAST; i++)
 		asm volatile("cli; sti" ::: "memory");
-	report("cli+sti", rdtsc() - t0, N_FAST);
+	report_cycles("cli+sti", rdtsc() - t0, N_FAST);
 	asm volatile("cli");
 
 	t0 = rdtsc();
 	for (int i = 0; i < N_FAST; i++)
 		asm volatile("pushfl; popfl" ::: "memory", "cc");
-	report("pushf+popf", rdtsc() - t0, N_FAST);
+	report_cycles("pushf+popf", rdtsc() - t0, N_FAST);
 
 	t0 = rdtsc();
 	for (int i = 0; i < N_SLOW; i++)
 		asm volatile("outb %%al, $0x80" : : "a"(0) : "memory");
-	report("out-port-0x80", rdtsc() - t0, N_SLOW);
+	report_cycles("out-port-0x80", rdtsc() - t0, N_SLOW);
 
 	t0 = rdtsc();
 	for (int i = 0; i < N_SLOW; i++)
 		asm volatile("pushfl; pushl %%cs; pushl $1f; iret; 1:" ::: "memory");
-	report("iret-same-level", rdtsc() - t0, N_SLOW);
+	report_cycles("iret-same-level", rdtsc() - t0, N_SLOW);
 
-	u8 *dst = (u8 *)USER_BASE;
-	for (u8 *p = user_image; p < user_image_end; p++)
-		*dst++ = *p;
+	load_user();
 	enter_user(USER_BASE, (u32)user_stack + sizeof user_stack);
 }

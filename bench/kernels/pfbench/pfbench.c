@@ -8,22 +8,9 @@
 #define W 0x2u
 #define U 0x4u
 
-extern u8 user_image[], user_image_end[];
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 pd2[1024] __attribute__((aligned(4096)));
 static u32 low[4][1024] __attribute__((aligned(4096)));      /* 0-16 MiB */
-
-static inline unsigned long long rdtsc(void)
-{
-	unsigned int lo, hi;
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (unsigned long long)hi << 32 | lo;
-}
-
-static void report(const char *name, unsigned long long cycles, u32 n)
-{
-	printf("op %s %u\n", name, (u32)(cycles / n));
-}
 
 static void set_cr3(u32 v) { asm volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
 
@@ -43,9 +30,9 @@ static void hook(struct frame *f)
 	}
 	if (f->vector == 0x80) {
 		if (f->eax == 1)
-			report("user-pf-roundtrip", f->ebx, 1);
+			report_cycles("user-pf-roundtrip", f->ebx, 1);
 		if (f->eax == 2) {
-			report("user-loop-1MiB", f->ebx, 1);
+			report_cycles("user-loop-1MiB", f->ebx, 1);
 			printf("done\n");
 			exit(0);
 		}
@@ -78,7 +65,7 @@ void kmain(void)
 	set_cr3((u32)pd);
 	t0 = rdtsc();
 	touch(1024);
-	report("shadow-fill-per-page", rdtsc() - t0, 1024);
+	report_cycles("shadow-fill-per-page", rdtsc() - t0, 1024);
 
 	static const u32 sizes[] = { 10, 100, 1000 };
 	static const char *names[] = { "cr3-switch+10-pages", "cr3-switch+100-pages", "cr3-switch+1000-pages" };
@@ -89,11 +76,9 @@ void kmain(void)
 			set_cr3(r & 1 ? (u32)pd2 : (u32)pd);
 			touch(sizes[s]);
 		}
-		report(names[s], rdtsc() - t0, reps);
+		report_cycles(names[s], rdtsc() - t0, reps);
 	}
 
-	u8 *dst = (u8 *)USER_BASE;
-	for (u8 *p = user_image; p < user_image_end; p++)
-		*dst++ = *p;
+	load_user();
 	enter_user(USER_BASE, 0x50f000);
 }

@@ -29,4 +29,15 @@ void set_gate_handler(int vector, u32 offset);    /* after set_gate */
 void set_gdt(int index, u32 base, u32 limit, int type, int dpl);   /* type: 0x9a code, 0x92 data... */
 extern void (*trap_hook)(struct frame *f);
 void enter_user(u32 eip, u32 esp) __attribute__((noreturn));
+void load_user(void);                      /* copy user_image[] (user.S) to USER_BASE */
+
+static inline unsigned long long rdtsc(void)
+{
+	unsigned int lo, hi;
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (unsigned long long)hi << 32 | lo;
+}
+
+/* Benchmarks: "op NAME CYCLES-PER-OP", the lines bench/ops.py and mmu.py parse. */
+void report_cycles(const char *name, unsigned long long cycles, u32 n);
 #endif

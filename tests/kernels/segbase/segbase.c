@@ -3,7 +3,6 @@
  * program reads its TLS through %gs natively. */
 #include "desc.h"
 
-extern u8 user_image[], user_image_end[];
 static u8 user_stack[4096] __attribute__((aligned(16)));
 static u32 tls[4] = { 0x7715, 0x7716, 0, 0 };
 static volatile u32 resume_at;
@@ -54,8 +53,6 @@ void kmain(void)
 	 * check data segment limits or null FS/GS uses (the CPU does). */
 
 	asm volatile("movl $0x4b, %%eax; movl %%eax, %%gs" ::: "eax");
-	u8 *dst = (u8 *)USER_BASE;
-	for (u8 *p = user_image; p < user_image_end; p++)
-		*dst++ = *p;
+	load_user();
 	enter_user(USER_BASE, (u32)user_stack + sizeof user_stack);
 }

@@ -7,7 +7,6 @@
 #define W 0x2u
 #define U 0x4u
 
-extern u8 user_image[], user_image_end[];
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 low[2][1024] __attribute__((aligned(4096)));
 
@@ -49,9 +48,7 @@ void kmain(void)
 	pd[1] = (u32)low[1] | P | W | U;
 	*(volatile u32 *)0x411000 = 0x411411;
 
-	u8 *dst = (u8 *)USER_BASE;
-	for (u8 *p = user_image; p < user_image_end; p++)
-		*dst++ = *p;
+	load_user();
 	asm volatile("movl %0, %%cr3" : : "r"(pd));
 	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");  /* PG, WP */
 	printf("paging on, entering user mode\n");

@@ -3,7 +3,6 @@
  * this kernel through the IDT with the CPU's frames (user SS:ESP, error codes). */
 #include "desc.h"
 
-extern u8 user_image[], user_image_end[];
 static u8 user_stack[4096] __attribute__((aligned(16)));
 static u8 sysenter_stack[4096] __attribute__((aligned(16)));
 void sysenter_entry(void);
@@ -68,9 +67,7 @@ void kmain(void)
 	wrmsr(0x174, KCODE);
 	wrmsr(0x175, (u32)sysenter_stack + sizeof sysenter_stack);
 	wrmsr(0x176, (u32)sysenter_entry);
-	u8 *dst = (u8 *)USER_BASE;
-	for (u8 *p = user_image; p < user_image_end; p++)
-		*dst++ = *p;
+	load_user();
 	printf("entering user mode\n");
 	enter_user(USER_BASE, (u32)user_stack + sizeof user_stack);
 }
