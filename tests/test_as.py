@@ -163,3 +163,23 @@ def test_never_calls_itself(tmp_path):
     assert r.returncode == 1 and "points back to an lvm wrapper" in r.stderr
     r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env={"LVM_AS": "/nonexistent/as"})
     assert r.returncode == 1 and "LVM_AS=/nonexistent/as: no such program" in r.stderr
+
+
+@pytest.mark.parametrize("sys_path", [None, "lvm-cc's"])
+def test_shim_runs_this_lvm_whatever_the_environment(tmp_path, sys_path):
+    # libexec/as starts Python isolated (-I -S): neither a `lvm` package in the current
+    # directory nor PYTHONPATH is used; capstone comes from LVM_SYS_PATH (set by lvm-cc) or,
+    # without it, from where site would have found it
+    fake = tmp_path / "lvm"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise SystemExit('the wrong lvm')\n")
+    write(tmp_path, "k.s", "\t.text\n\tcli\n\tmov %cr3, %eax\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LVM_")}
+    env.update(PYTHONPATH=str(tmp_path), LVM_PYTHON=sys.executable)
+    if sys_path:
+        env["LVM_SYS_PATH"] = os.pathsep.join(sys.path)
+    r = subprocess.run([str(ROOT / "toolchain/lvm/libexec/as"), "--32", "-o", "k.o", "k.s"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    real_as(["--32", "-o", "plain.o", "k.s"], tmp_path)
+    assert text_bytes(tmp_path / "k.o") != text_bytes(tmp_path / "plain.o")      # rewritten

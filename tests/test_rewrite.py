@@ -181,6 +181,28 @@ def test_prefix_on_its_own_line_gets_the_marker_in_front(tmp_path):
         assert check_file(str(assemble(res.text, tmp_path / mode))) == []
 
 
+@pytest.mark.parametrize("src", [
+    "\t.text\n1:\trep\n\tinsb\n",                   # after a label
+    "\t.text\n\n \n\trep\n\tinsb\n",                # after blank lines (the pattern's `^\\s*` spans them)
+    "\t.text\n\tREP # é\n\tinsb\n",                  # non-ASCII text goes through the regular expression
+])
+def test_prefix_on_its_own_found_anywhere(src, tmp_path):
+    res = rewrite_text(src, "call")
+    line = [l for l in res.text.split("\n") if "rep" in l.lower()][0]
+    assert "call __lvm_emulate; " in line
+    assert check_file(str(assemble(res.text, tmp_path / "p"))) == []
+
+
+@pytest.mark.parametrize("line", ['\t.string "x"', '# 1 "x.h" 1', '\t.section .rodata,"a"'])
+def test_strings_between_prefix_and_instruction(line):
+    # lines with a string that the filter leaves out (rewrite.quiet_string_line) act as if
+    # scanned: after a directive the prefix no longer waits for an instruction, after a
+    # comment it still does
+    src = "\trep\n%s\n\tinsb\n" % line
+    assert rewrite_text(src, "call").text.startswith("\tcall __lvm_emulate; rep\n" if line[0] == "#"
+                                                    else "\trep\n")
+
+
 def test_label_between_prefix_and_instruction_is_an_error():
     with pytest.raises(AsmError, match=r"x.s:2: error: a label separates"):
         rewrite_text("\trep\n1:\tinsb\n", "call", "x.s")

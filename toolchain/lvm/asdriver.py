@@ -14,7 +14,6 @@ Settings (environment, or the same-named options, which are removed before as ru
 """
 import os
 import sys
-from pathlib import Path
 
 from .errors import AsmError, LvmError
 from .toolpath import expand_response_files, find_real_tool
@@ -76,7 +75,8 @@ def _read(name):
     if name == "-":
         return sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "{standard input}"
     try:
-        return Path(name).read_bytes().decode("utf-8", "surrogateescape"), name
+        with open(name, "rb") as f:
+            return f.read().decode("utf-8", "surrogateescape"), name
     except OSError as e:
         raise LvmError("can't open %s for reading: %s" % (name, e.strerror))
 
@@ -103,8 +103,12 @@ def _keep(text, out):
     where = os.environ.get("LVM_KEEP_ASM")
     if not where or where == "0":
         return
-    dest = Path(where) / (Path(out).name + ".lvm.s") if Path(where).is_dir() else Path(out + ".lvm.s")
-    dest.write_text(text, errors="surrogateescape")
+    if os.path.isdir(where):
+        dest = os.path.join(where, os.path.basename(out) + ".lvm.s")
+    else:
+        dest = out + ".lvm.s"
+    with open(dest, "w", errors="surrogateescape") as f:
+        f.write(text)
 
 
 def _check(out, policy):
@@ -187,6 +191,20 @@ def main(argv=None):
     except LvmError as e:
         sys.stderr.write("lvm-as: error: %s\n" % e)
         sys.exit(1)
+
+
+def shim_main():
+    """main() for the `as` shim (libexec/as).  It starts Python with -I -S (no site, ~3 ms
+    a run, and nothing from the environment or the current directory on sys.path), so
+    the directories lvm-cc found its modules in, LVM_SYS_PATH, are added here, where
+    capstone, jinja2... are imported from; without it, site does what it would have done."""
+    extra = os.environ.get("LVM_SYS_PATH")
+    if extra is None:
+        import site
+        site.main()
+    else:
+        sys.path += [p for p in extra.split(os.pathsep) if p and p not in sys.path]
+    main()
 
 
 if __name__ == "__main__":

@@ -207,19 +207,18 @@ def plan(argv):
             os.makedirs(keep, exist_ok=True)
         except OSError as e:
             raise LvmError("--lvm-keep-asm=%s: %s" % (keep, e.strerror))
-    shim = LIBEXEC / "as"
+    shim = os.path.join(LIBEXEC, "as")
     if not os.access(shim, os.X_OK):
         raise LvmError("%s is missing or not executable: the compiler would use the real as" % shim)
+    # The shim starts lvm-as with this interpreter, isolated and without site (-I -S),
+    # so it is told where our dependencies are: this process's sys.path.
     env["LVM_PYTHON"] = sys.executable
-    root = str(LIBEXEC.parent.parent)         # lets the shim import this same lvm package
-    path = os.environ.get("PYTHONPATH", "")
-    if root not in path.split(os.pathsep):
-        env["PYTHONPATH"] = root + (os.pathsep + path if path else "")
+    env["LVM_SYS_PATH"] = os.pathsep.join(sys.path)
     if launcher and os.path.basename(launcher[0]) == "ccache":
         ns = "lvm-%s-%s-%s" % (env.get("LVM_MODE", "call"), env.get("LVM_CHECK", "1"), _stamp())
         old = os.environ.get("CCACHE_NAMESPACE")
         env["CCACHE_NAMESPACE"] = ns + ("-" + old if old else "")
-    cmd = launcher + [compiler] + extra + ["-B", str(LIBEXEC) + os.sep] + rest
+    cmd = launcher + [compiler] + extra + ["-B", LIBEXEC + os.sep] + rest
     if is_clang(compiler, extra):
         cmd.append("-fno-integrated-as")
     return cmd, env

@@ -27,17 +27,10 @@ a section); pyelftools is used only for DWARF line tables, and only when there i
 something to report.  Measured on this machine: 100 KB of gcc -O2 code (~30k
 instructions, one object) checks in ~19 ms, of which capstone's decoding is ~13 ms.
 """
-import bisect
-import functools
-import io
 import os
-import re
 import struct
-from dataclasses import dataclass
-from typing import Optional
 
 from . import isa
-from .capstone_lite import disassembler
 from .errors import LvmError
 
 ET_REL, EM_386, EM_X86_64 = 1, 3, 62
@@ -48,42 +41,96 @@ R_386_PC32, R_386_PLT32 = 2, 4
 CODE16_BEGIN, CODE16_END = "__lvm_code16_begin_", "__lvm_code16_end_"
 
 
-@dataclass
+# Plain classes with __slots__ here, not dataclasses: lvm-as imports this module once
+# per object, and `dataclasses` costs ~8 ms to import.
 class Finding:
-    path: str                 # file, or `archive.a(member.o)`
-    section: str
-    offset: int               # within the section
-    address: Optional[int]    # virtual address, for linked files
-    symbol: str               # nearest preceding symbol, or the section name
-    symbol_offset: int
-    source: Optional[str]     # `file:line` from .debug_line, else the file from STT_FILE
-    text: str                 # the instruction, AT&T syntax (capstone)
-    rule: str                 # isa.Rule.name
-    code16: bool = False
+    __slots__ = ("path", "section", "offset", "address", "symbol", "symbol_offset", "source",
+                 "text", "rule", "code16")
+
+    def __init__(self, path, section, offset, address, symbol, symbol_offset, source, text, rule,
+                 code16=False):
+        self.path = path                    # file, or `archive.a(member.o)`
+        self.section = section
+        self.offset = offset                # within the section
+        self.address = address              # virtual address, for linked files (else None)
+        self.symbol = symbol                # nearest preceding symbol, or the section name
+        self.symbol_offset = symbol_offset
+        self.source = source                # `file:line` from .debug_line, else the file from STT_FILE, or None
+        self.text = text                    # the instruction, AT&T syntax (capstone)
+        self.rule = rule                    # isa.Rule.name
+        self.code16 = code16
+
+    def __repr__(self):
+        return "Finding(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self.__slots__)
 
 
 # -- the rules table as a capstone mnemonic -> ((operand test, rule), ...) lookup -------
-_OPERAND_TESTS = {
-    "any": None,
-    "sel_read": None,                                    # every form shows host state
-    "ctl": re.compile(r"%(?:cr|dr|db)\d").search,         # a control/debug register
-    "seg": re.compile(r"%[cdefgs]s\b(?!:)").search,      # a segment register, not an override
-    "seg1": re.compile(r"\s*%[cdefgs]s\s*$").match,      # push/pop of a segment register
-    "far": re.compile(r"\$[^,:]*[:,]\s*\$").search,      # `$seg:$off`; far indirect = ljmp/lcall rows
-}
-
-
 def _build_table():
     table = {}
     for rule in isa.RULES:
-        test = _OPERAND_TESTS[rule.operands]
         for mnemonic in rule.capstone:
-            table.setdefault(mnemonic, []).append((test, rule))
+            table.setdefault(mnemonic, []).append((rule.operands, rule))
     return {m: tuple(entries) for m, entries in table.items()}
 
 
 TABLE = _build_table()
 RULES_BY_NAME = {r.name: r for r in isa.RULES}
+
+# Operand tests, by Rule.operands: what makes an instruction's capstone op_str the
+# interesting form.  Written out rather than as regular expressions (given with each;
+# tests/test_matchers.py compares them): `re` costs lvm-as ~6 ms to import, per object.
+_SEGMENT_LETTERS = frozenset("cdefgs")
+_SEGMENT_REGS = frozenset(("%cs", "%ds", "%es", "%fs", "%gs", "%ss"))
+
+
+def _ctl(ops):
+    r"""`%(?:cr|dr|db)\d`: a control or debug register."""
+    if "%cr" not in ops and "%dr" not in ops and "%db" not in ops:
+        return False
+    i = ops.find("%")
+    while i >= 0:
+        if ops[i + 1:i + 3] in ("cr", "dr", "db") and ops[i + 3:i + 4].isdecimal():
+            return True
+        i = ops.find("%", i + 1)
+    return False
+
+
+def _seg(ops):
+    r"""`%[cdefgs]s\b(?!:)`: a segment register, not a segment override."""
+    i = ops.find("s", 2)
+    while i >= 0:
+        if ops[i - 2] == "%" and ops[i - 1] in _SEGMENT_LETTERS:
+            after = ops[i + 1:i + 2]
+            if not (after.isalnum() or after in ("_", ":")):      # \b(?!:), or the end
+                return True
+        i = ops.find("s", i + 1)
+    return False
+
+
+def _seg1(ops):
+    r"""`\s*%[cdefgs]s\s*$`, matched at the start: a segment register alone."""
+    return ops.strip() in _SEGMENT_REGS
+
+
+def _far(ops):
+    r"""`\$[^,:]*[:,]\s*\$`: `$seg:$off` or `$seg, $off` (a far immediate)."""
+    i = ops.find("$")
+    while i >= 0:
+        ends = [j for j in (ops.find(",", i), ops.find(":", i)) if j >= 0]
+        if ends and ops[min(ends) + 1:].lstrip().startswith("$"):
+            return True
+        i = ops.find("$", i + 1)
+    return False
+
+
+_OPERAND_TESTS = {
+    "any": None,
+    "sel_read": None,               # every form shows host state
+    "ctl": _ctl,
+    "seg": _seg,
+    "seg1": _seg1,                  # push/pop of a segment register
+    "far": _far,                    # far indirect forms are the ljmp/lcall rows
+}
 
 
 def match(mnemonic, op_str):
@@ -91,7 +138,8 @@ def match(mnemonic, op_str):
     entries = TABLE.get(mnemonic)
     if entries is None and " " in mnemonic:             # `rep insb`, `lock ...`, `notrack ...`
         entries = TABLE.get(mnemonic.rsplit(" ", 1)[1])
-    for test, rule in entries or ():
+    for kind, rule in entries or ():
+        test = _OPERAND_TESTS[kind]
         if test is None or test(op_str):
             return rule
     return None
@@ -103,6 +151,7 @@ _DISASSEMBLERS = {}
 def _disassembler(bits):
     md = _DISASSEMBLERS.get(bits)
     if md is None:
+        from .capstone_lite import disassembler            # ctypes: ~4 ms, only with code to check
         md = _DISASSEMBLERS[bits] = disassembler(bits)     # capstone, AT&T syntax
     return md
 
@@ -174,28 +223,21 @@ def _modrm_length(code, p, bits):
 
 
 # -- reading ELF and ar ----------------------------------------------------------------
-@dataclass
 class _Section:
-    index: int
-    name: str
-    type: int
-    flags: int
-    addr: int
-    offset: int
-    size: int
-    link: int
-    info: int
+    __slots__ = ("index", "name", "type", "flags", "addr", "offset", "size", "link", "info")
+
+    def __init__(self, index, name, type, flags, addr, offset, size, link, info):
+        self.index, self.name, self.type, self.flags, self.addr = index, name, type, flags, addr
+        self.offset, self.size, self.link, self.info = offset, size, link, info
 
 
-@dataclass
 class _Symbol:
-    name: str
-    value: int
-    size: int
-    type: int
-    bind: int
-    shndx: int
-    file: int        # index of the STT_FILE symbol it follows: separates linked objects
+    __slots__ = ("name", "value", "size", "type", "bind", "shndx", "file")
+
+    def __init__(self, name, value, size, type, bind, shndx, file):
+        self.name, self.value, self.size, self.type = name, value, size, type
+        self.bind, self.shndx = bind, shndx
+        self.file = file     # index of the STT_FILE symbol it follows: separates linked objects
 
 
 def _read(path):
@@ -317,16 +359,21 @@ def _archive_members(path, data):
 
 
 # -- checking one ELF --------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+_runtime_symbols = False                # not looked up yet
+
+
 def runtime_symbols():
     """`__lvm_<name>` for every guest subroutine lvm-as can append (runtime/guest/<name>.s.j2),
     or None when that directory is not there (then every `__lvm_` name counts)."""
-    from .rewrite import GUEST
-    try:
-        return frozenset(isa.RUNTIME_PREFIX + e.name[:-len(".s.j2")] for e in os.scandir(GUEST)
-                         if e.name.endswith(".s.j2"))
-    except OSError:
-        return None
+    global _runtime_symbols
+    if _runtime_symbols is False:
+        from .rewrite import GUEST
+        try:
+            _runtime_symbols = frozenset(isa.RUNTIME_PREFIX + e.name[:-len(".s.j2")]
+                                         for e in os.scandir(GUEST) if e.name.endswith(".s.j2"))
+        except OSError:
+            _runtime_symbols = None
+    return _runtime_symbols
 
 
 def is_runtime_symbol(name):
@@ -475,6 +522,7 @@ def _line_table(data, secs, syms, linked):
     Relocatable objects have one sequence per text section, all starting at 0; the
     k-th DW_LNE_set_address carries the k-th relocation of .rel.debug_line against a
     code section, which tells whose sequence it is.  Best effort: {} on any doubt."""
+    import io
     from elftools.dwarf.constants import DW_LNE_set_address
     from elftools.elf.elffile import ELFFile
     if not any(s.name == ".debug_line" for s in secs):
@@ -519,6 +567,7 @@ def _line_table(data, secs, syms, linked):
 
 
 def _lookup_line(lines, key, where):
+    import bisect
     rows = lines.get(key)
     if not rows:
         return None

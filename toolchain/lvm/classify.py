@@ -6,10 +6,6 @@ from the text (UNDECIDED: a macro parameter stands where the answer lies, as in
 `mov \\src, \\dst`).  Undecided statements are left as written; the object lvm-as
 produces is then disassembled by `lvm check`, which decides on the real bytes.
 """
-import re
-from dataclasses import dataclass, field
-from typing import Optional
-
 from . import isa
 
 GP32 = frozenset("eax ecx edx ebx esp ebp esi edi".split())
@@ -17,11 +13,13 @@ GP16 = frozenset("ax cx dx bx sp bp si di".split())
 UNDECIDED = "undecided"
 
 
-@dataclass
 class Match:
-    rule: isa.Rule
-    family: str                  # template to use in call mode
-    load: dict = field(default_factory=dict)  # vcpu_load details: op, member, index, dst
+    __slots__ = ("rule", "family", "load")
+
+    def __init__(self, rule, family, load):
+        self.rule = rule          # isa.Rule
+        self.family = family      # template to use in call mode
+        self.load = load          # vcpu_load details: op, member, index, dst (else {})
 
 
 def _reg(op):
@@ -31,7 +29,7 @@ def _reg(op):
         name = op[1:].lower()
         if "\\" in name:
             return "?"
-        if re.fullmatch(r"[a-z][a-z0-9]*", name):
+        if name.isascii() and name.isalnum() and name[0].isalpha():    # [a-z][a-z0-9]* (lower case)
             return name
     return None
 
@@ -110,7 +108,7 @@ def _load(rule, insn):
     return None
 
 
-def classify(insn) -> Optional[object]:
+def classify(insn):
     """None, UNDECIDED or a Match for an Instruction (see asmsyntax.parse_instruction)."""
     rules = isa.BY_SPELLING.get(insn.mnemonic.lower())
     if not rules:

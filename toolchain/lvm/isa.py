@@ -11,18 +11,24 @@ trap mode every family uses the same marker template.
 This file is data.  The logic that matches statements against it lives in
 classify.py; the logic that disassembles objects against it lives in check.py.
 """
-from dataclasses import dataclass, field
-from typing import Tuple
 
 
-@dataclass(frozen=True)
 class Rule:
-    name: str                   # canonical name (also the call-mode subroutine suffix)
-    spellings: Tuple[str, ...]  # AT&T mnemonics as written in assembly source
-    capstone: Tuple[str, ...]   # capstone (AT&T syntax) mnemonics of the same instruction
-    family: str                 # template used in call mode
-    operands: str = "any"       # predicate name: which operand forms make it interesting
-    why: str = ""               # why it is interesting (or, for NATIVE rows, why not)
+    """One row of the table (plain class, not a dataclass: lvm-as imports this module
+    once per object, and `dataclasses` costs ~8 ms to import)."""
+    __slots__ = ("name", "spellings", "capstone", "family", "operands", "why")
+
+    def __init__(self, name, spellings, capstone, family, operands="any", why=""):
+        self.name = name              # canonical name (also the call-mode subroutine suffix)
+        self.spellings = spellings    # AT&T mnemonics as written in assembly source
+        self.capstone = capstone      # capstone (AT&T syntax) mnemonics of the same instruction
+        self.family = family          # template used in call mode
+        self.operands = operands      # predicate name: which operand forms make it interesting
+        self.why = why                # why it is interesting (or, for NATIVE rows, why not)
+
+    def __repr__(self):
+        return "Rule(%r, %r, %r, %r, operands=%r)" % (
+            self.name, self.spellings, self.capstone, self.family, self.operands)
 
 
 def _sfx(base, suffixes):
@@ -141,10 +147,12 @@ RULES = (
 )
 
 
-@dataclass(frozen=True)
 class Native:
-    spellings: Tuple[str, ...]
-    why: str
+    """An instruction that runs natively on purpose, and why."""
+    __slots__ = ("spellings", "why")
+
+    def __init__(self, spellings, why):
+        self.spellings, self.why = spellings, why
 
 
 # Instructions one might expect in the table that deliberately run natively.

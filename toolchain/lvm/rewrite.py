@@ -3,23 +3,24 @@ instruction replaced by its call-mode or trap-mode template out.
 
 Line numbers are preserved (a rewritten instruction stays on its line, its template
 joined with `;`), so the assembler's diagnostics and debug line tables still point
-at the original source.  Lines are scanned in full only where a cheap regular
-expression says something of interest might be there; every other line is copied
-untouched, which keeps lvm-cc close to gcc's speed on ordinary C.
+at the original source.  Lines are scanned in full only where a cheap filter says
+something of interest might be there; every other line is copied untouched, which
+keeps lvm-cc close to gcc's speed on ordinary C.
+
+lvm-as runs once per object, so this module and those it imports avoid costly
+imports: no dataclasses, typing or pathlib, and no `re` (~6 ms with enum, functools and
+collections) but for non-ASCII text and a few rare directives.
 """
 import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import List
 
 from . import isa
 from .asmsyntax import SyntaxScanError, parse_instruction, parse_statement, split_line
 from .classify import UNDECIDED, classify
 from .errors import AsmError
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-GUEST = Path(__file__).resolve().parents[2] / "runtime" / "guest"
+_HERE = os.path.dirname(os.path.realpath(__file__))
+TEMPLATES = os.path.join(_HERE, "templates")
+GUEST = os.path.join(os.path.dirname(os.path.dirname(_HERE)), "runtime", "guest")
 MODES = ("call", "trap")
 
 _GENERIC = {"mov", "movl", "movw", "push", "pushl", "pushw", "pop", "popl", "popw",
@@ -27,11 +28,23 @@ _GENERIC = {"mov", "movl", "movw", "push", "pushl", "pushw", "pop", "popl", "pop
 _WORDS = sorted((s for s in isa.BY_SPELLING if s not in _GENERIC), key=len, reverse=True)
 
 
+# -- the line filter ----------------------------------------------------------------------
+# A line is scanned in full if it may hold one of these (a superset is fine: scanning a
+# line that holds nothing of interest changes nothing):
+#   an interesting mnemonic or a prefix, as a word; a control, debug or segment register;
+#   `$seg, $off` (far immediate); a macro parameter (`\`); a comment opening or closing;
+#   a directive that changes how later lines read (.macro .rept .irp .code16 .intel_syntax
+#   .include...); the runtime (`__lvm_`, .popsection, the trap marker `.byte 0xf4`).
+# filter_pattern() says it as one regular expression, re.I and re.M: the reference, and what
+# non-ASCII text goes through.  ASCII text (what compilers write) takes a faster road with
+# the same answer or more, bytes methods only (ascii_hot_lines): ~3 ms for kernel/signal.s
+# (110 KB) where the expression takes ~12 ms, after ~2 ms to compile it and ~6 to import re.
 def _trie_pattern(words):
     """One regex alternative per distinct prefix (`c(?:l(?:i|ts)|pu(?:id))`...) instead of
     a flat `cli|clts|cpuid|...`: the same language, ~8x faster to scan with re.I (Python's
     re tries every alternative at every position).  A word that is also a prefix of
     longer ones becomes an optional group, greedy, so longer words are still tried first."""
+    import re
     tree = {}
     for w in words:
         node = tree
@@ -48,22 +61,112 @@ def _trie_pattern(words):
     return emit(tree)
 
 
-_FILTER = re.compile(
-    r"\b(?:%s)\b" % _trie_pattern(_WORDS)
-    + r"|%(?:cr|dr|db)\d|%[cdefgs]s\b|\$[^,#;\n]*,\s*\$|\\"    # ctl/seg regs, far imm, macro params
-    + r"|/\*|\*/|\.(?:macro|endm|rept|irpc?|endr|purgem|code\w*|intel_syntax|att_syntax|include)\b"
-    + r"|^\s*(?:%s)\s*(?:[;#]|$)" % "|".join(sorted(isa.PREFIXES))
-    + r"|%s\w|\.popsection|\.byte\s+0x[fF]4\b" % re.escape(isa.RUNTIME_PREFIX),
-    re.M | re.I)
-_INTEL_CTL = re.compile(r"\b(?:cr[0-8]|dr[0-7]|[cdefgs]s)\b|\bfar\b|:", re.I)
+def filter_pattern():
+    import re
+    return (r"\b(?:%s)\b" % _trie_pattern(_WORDS)
+            + r"|%(?:cr|dr|db)\d|%[cdefgs]s\b|\$[^,#;\n]*,\s*\$|\\"  # ctl/seg regs, far imm, macro params
+            + r"|/\*|\*/|\.(?:macro|endm|rept|irpc?|endr|purgem|code\w*|intel_syntax|att_syntax|include)\b"
+            + r"|^\s*(?:%s)\s*(?:[;#]|$)" % "|".join(sorted(isa.PREFIXES))
+            + r"|%s\w|\.popsection|\.byte\s+0x[fF]4\b" % re.escape(isa.RUNTIME_PREFIX))
 
 
-@dataclass
+def pattern_lines(text):
+    """Lines (0-based) where filter_pattern() matches."""
+    import re
+    hot, line, pos = set(), 0, 0
+    for m in re.finditer(filter_pattern(), text, re.M | re.I):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        hot.add(line)
+    return hot
+
+
+# Most of the pattern is words: mnemonics, prefixes (`%es`... too: segment prefixes),
+# directives, `0xf4`.  They are found as whole tokens of a copy of the text where every
+# byte but [a-z0-9_] is a space (upper case folded): `\bcli\b` is then " cli ".
+_WORD_SET = frozenset(w.encode() for w in list(_WORDS) + sorted(isa.PREFIXES) + [
+    "macro", "endm", "rept", "irp", "irpc", "endr", "purgem", "intel_syntax", "att_syntax",
+    "include", "0xf4"])
+_AS_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <= 122 or c == 95
+                  else 32 for c in range(256))
+# The rest contains one of these (in lower case)...
+_NEEDLES = (b"%cr", b"%dr", b"%db", b"\\", b"/*", b"*/", b".code", b".popsection",
+            isa.RUNTIME_PREFIX.encode().lower())
+# ...but `\$[^,#;\n]*,\s*\$`, found as ",$" once the blanks of `\s` but newlines are gone.
+_BLANKS = b" \t\r\x0b\x0c\x1c\x1d\x1e\x1f"
+# A line with a string is scanned too (an unterminated string is an error, and gas would
+# continue it on the next line), except the common ones that provably hold nothing else:
+# a comment (gcc's `# 15 "file.h" 1` around each inline asm), or one of these directives,
+# its arguments without `;` (another statement) or `'` (a character constant, which may
+# hide a `"`), and its strings closed (no `\` to escape a quote: that makes a line hot).
+_QUIET_STRING_DIRECTIVES = frozenset((".file", ".ident", ".section", ".pushsection", ".string",
+                                      ".ascii", ".asciz"))
+
+
+def quiet_string_line(line):
+    if line.lstrip().startswith("#"):
+        return True
+    if ";" in line or "'" in line or line.count('"') % 2:
+        return False
+    words = line.split(None, 1)
+    return (len(words) == 2 and words[0].lower() in _QUIET_STRING_DIRECTIVES
+            and not words[1].startswith(":"))     # `.section :` would be a label
+
+
+def ascii_hot_lines(data, lines):
+    """Lines (0-based) of ASCII `data` (bytes; `lines` is the same text split at newlines)
+    that may hold something for the rewriter: what filter_pattern() finds, or more."""
+    hits = []
+    words = b" " + data.translate(_AS_WORDS) + b" "  # " w " at i: the word w at i in data
+    for w in _WORD_SET.intersection(words.split()):
+        _find_all(words, b" %s " % w, hits)
+    low = data.lower()
+    for needle in _NEEDLES:
+        _find_all(low, needle, hits)
+    hot = _lines_at(data, hits)
+    squeezed = data.translate(None, _BLANKS)       # the same lines, without blanks
+    far = []
+    _find_all(squeezed, b",$", far)
+    wrapped = []
+    _find_all(squeezed, b",\n", wrapped)           # `\s*` takes newlines too
+    for i in wrapped:
+        j = i + 1
+        while squeezed[j:j + 1] == b"\n":
+            j += 1
+        if squeezed[j:j + 1] == b"$":
+            far.append(i)
+    hot |= _lines_at(squeezed, far)
+    quotes = []
+    _find_all(data, b'"', quotes)
+    hot |= {i for i in _lines_at(data, quotes) if not quiet_string_line(lines[i])}
+    return hot
+
+
+def _find_all(buf, needle, out):
+    i = buf.find(needle)
+    while i >= 0:
+        out.append(i)
+        i = buf.find(needle, i + 1)
+
+
+def _lines_at(buf, offsets):
+    """The lines (0-based) of these offsets in buf."""
+    lines, line, pos = set(), 0, 0
+    for off in sorted(offsets):
+        line += buf.count(b"\n", pos, off)
+        pos = off
+        lines.add(line)
+    return lines
+
+
 class Result:
-    text: str
-    rewritten: int = 0
-    undecided: List[int] = field(default_factory=list)   # lines left for `lvm check`
-    runtime: set = field(default_factory=set)            # guest subroutines referenced
+    __slots__ = ("text", "rewritten", "undecided", "runtime")
+
+    def __init__(self, text, rewritten=0):
+        self.text = text
+        self.rewritten = rewritten
+        self.undecided = []           # lines left for `lvm check`
+        self.runtime = set()          # guest subroutines referenced
 
 
 class _Env:
@@ -75,7 +178,7 @@ class _Env:
         if cls._env is None:
             import jinja2
             cls._env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader([str(TEMPLATES), str(GUEST)]),
+                loader=jinja2.FileSystemLoader([TEMPLATES, GUEST]),
                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         return cls._env
 
@@ -89,17 +192,27 @@ def _context():
     return ctx
 
 
+def _j2_files(d):
+    try:
+        return [os.path.join(d, n) for n in sorted(os.listdir(d)) if n.endswith(".j2")]
+    except OSError:
+        return []
+
+
 class _Rendered:
     """Rendered templates, memoized on disk across lvm-as runs.
 
     A build renders the same few dozen lines over and over (`movl $0, 0xfffff008`, `call
     __lvm_sti`, the guest subroutines), yet each lvm-as process would import jinja2, load
     the vCPU layout and compile the templates first: ~40 ms, more than the rewriting of a
-    large file.  The file is keyed by the contents of everything a rendering depends on
-    (templates, guest subroutines, vcpu.h, and the modules that compute the context), so
-    an edit to any of them starts a new one.  Updates are written once, at exit, by
-    atomic rename; a lost update (concurrent lvm-as) only costs a later re-render."""
-    path, data, dirty = None, None, False
+    large file.  The file belongs to one state of everything a rendering depends on
+    (templates, guest subroutines, vcpu.h, and the modules that compute the context),
+    known by their sizes and modification times: its name is made from them, it holds
+    them, and a file holding others counts as empty, so an edit to any of them starts a
+    new one.  (Hashing their contents meant importing hashlib, ~5 ms a run; marshal, not
+    json, saves ~2 ms more.)  Updates are written once, at exit, by atomic rename; a
+    lost update (concurrent lvm-as) only costs a later re-render."""
+    path, stamp, data, dirty = None, None, None, False
     LIMIT = 5000                 # entries (a kernel build makes ~800); beyond, start over
 
     @classmethod
@@ -117,34 +230,42 @@ class _Rendered:
 
     @classmethod
     def _load(cls):
-        import hashlib
-        import json
         from . import vcpu
-        h = hashlib.sha256()
-        here = Path(__file__).resolve().parent
-        for p in sorted(TEMPLATES.glob("*.j2")) + sorted(GUEST.glob("*.j2")) + [
-                vcpu.HEADER, here / "isa.py", here / "rewrite.py", here / "vcpu.py"]:
-            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-        cls.path = vcpu.CACHE / ("render-%s.json" % h.hexdigest()[:16])
+        deps = _j2_files(TEMPLATES) + _j2_files(GUEST) + [vcpu.HEADER] + [
+            os.path.join(_HERE, name) for name in ("isa.py", "rewrite.py", "vcpu.py")]
+        stamp = []
+        for p in deps:
+            st = os.stat(p)
+            stamp.append((os.path.basename(p), st.st_size, st.st_mtime_ns))
+        cls.stamp = tuple(stamp)
+        cls.path = os.path.join(vcpu.CACHE, "render-%x-%x.marshal"
+                                % (max(s[2] for s in stamp), sum(s[1] for s in stamp)))
+        cls.data = cls._read()
+
+    @classmethod
+    def _read(cls):
+        import marshal
         try:
-            cls.data = json.loads(cls.path.read_text())
-        except (OSError, ValueError):
-            cls.data = {}
+            with open(cls.path, "rb") as f:
+                stamp, data = marshal.load(f)
+            if stamp == cls.stamp and isinstance(data, dict):
+                return data
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        return {}
 
     @classmethod
     def _save(cls):
-        import json
+        import marshal
+        merged = cls._read()
+        if len(merged) > cls.LIMIT:
+            merged = {}
+        merged.update(cls.data)
         try:
-            try:
-                merged = json.loads(cls.path.read_text())
-            except (OSError, ValueError):
-                merged = {}
-            if len(merged) > cls.LIMIT:
-                merged = {}
-            merged.update(cls.data)
-            cls.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cls.path.with_name("%s.%d" % (cls.path.name, os.getpid()))
-            tmp.write_text(json.dumps(merged))
+            os.makedirs(os.path.dirname(cls.path), exist_ok=True)
+            tmp = "%s.%d" % (cls.path, os.getpid())
+            with open(tmp, "wb") as f:
+                marshal.dump((cls.stamp, merged), f)
             os.replace(tmp, cls.path)
         except OSError:
             pass                                     # a read-only cache only costs speed
@@ -180,6 +301,14 @@ def render_runtime(names):
     return "\n".join(out) + "\n"
 
 
+def _is_assignment(body):
+    r"""`[\w.$]+\s*=` at the start of body: `x = 1`, `.L1 = .` are not instructions."""
+    i = 0
+    while i < len(body) and (body[i].isalnum() or body[i] in "_.$"):
+        i += 1
+    return i > 0 and body[i:].lstrip().startswith("=")
+
+
 class Rewriter:
     def __init__(self, mode="call", filename="<stdin>", include_dirs=(), syntax="att"):
         if mode not in MODES:
@@ -197,37 +326,41 @@ class Rewriter:
         self._inserts = []          # markers to insert in the line being rewritten
         self.in_runtime = False     # inside a runtime subroutine lvm-as appended earlier
         self.present = set()        # runtime subroutines already in the input
-        self.result = Result(text="")
+        self.result = Result("")
 
     # -- public ---------------------------------------------------------------------
     def rewrite(self, text):
         lines = text.split("\n")
-        hot = self._hot_lines(text)
-        last_stmt_line = -1
-        for i, line in enumerate(lines):
-            # Lines with strings are scanned too: gas continues an unterminated string
-            # on the next line, which would hide that line's instructions from us.
-            if i not in hot and '"' not in line and not self.in_comment and self.syntax == "att":
-                if (self.prev_marker or self.pending_prefix) and _has_code(line):
+        if text.isascii():
+            hot = ascii_hot_lines(text.encode("ascii"), lines)
+        else:
+            hot = pattern_lines(text) | {i for i, line in enumerate(lines) if '"' in line}
+        n, i = len(lines), 0
+        for nxt in sorted(hot) + [n]:
+            # Lines i..nxt-1 hold nothing for the filter: they are skipped, but scanned in
+            # a comment or in Intel syntax, and the first with code clears a marker or a
+            # prefix waiting for the next instruction.
+            while i < nxt and (self.in_comment or self.syntax != "att" or self.prev_marker
+                               or self.pending_prefix):
+                if self.in_comment or self.syntax != "att":
+                    self._scan(lines, i)
+                elif _has_code(lines[i]):
                     self.prev_marker, self.pending_prefix = False, None
-                continue
-            try:
-                lines[i] = self._line(lines, i)
-            except SyntaxScanError as e:
-                raise AsmError(self.filename, i + 1, str(e))
+                i += 1
+            if nxt < n:
+                self._scan(lines, nxt)
+            i = nxt + 1
         if self.blocks:
             raise AsmError(self.filename, len(lines), "end of file inside %s" % self.blocks[-1])
         self.result.text = "\n".join(lines)
         return self.result
 
     # -- internals ------------------------------------------------------------------
-    def _hot_lines(self, text):
-        hot, line, pos = set(), 0, 0
-        for m in _FILTER.finditer(text):
-            line += text.count("\n", pos, m.start())
-            pos = m.start()
-            hot.add(line)
-        return hot
+    def _scan(self, lines, i):
+        try:
+            lines[i] = self._line(lines, i)
+        except SyntaxScanError as e:
+            raise AsmError(self.filename, i + 1, str(e))
 
     def _line(self, lines, idx):
         line = lines[idx]
@@ -262,7 +395,7 @@ class Rewriter:
             self._intel(body, idx)
             return text
         insn = parse_instruction(body, isa.PREFIXES)
-        if insn is None or "=" in body.split(None, 1)[0] or re.match(r"[\w.$]+\s*=", body):
+        if insn is None or "=" in body and ("=" in body.split(None, 1)[0] or _is_assignment(body)):
             self.prev_marker, self.pending_prefix = False, None
             return text
         if not insn.mnemonic:                       # `rep` alone: belongs to the next instruction
@@ -318,7 +451,11 @@ class Rewriter:
         arg = body[len(word):].strip()
         self.prev_marker = word == ".byte" and arg.lower() in ("0xf4", "244")
         if word == ".macro":
-            name = re.split(r"[\s,]", arg, 1)[0] if arg else ""
+            name = arg
+            for i, c in enumerate(arg):                  # up to a blank or a comma
+                if c.isspace() or c == ",":
+                    name = arg[:i]
+                    break
             self.macros.add(name)
             self.blocks.append(".macro " + name)
         elif word in (".endm", ".endmacro"):
@@ -344,7 +481,7 @@ class Rewriter:
         elif word == ".att_syntax":
             self.syntax = "att"
         elif word in (".pushsection", ".section"):
-            m = re.search(r",\s*(%s\w+)\s*,\s*comdat" % isa.RUNTIME_PREFIX, arg)
+            m = isa.RUNTIME_PREFIX in arg and _search(r",\s*(%s\w+)\s*,\s*comdat" % isa.RUNTIME_PREFIX, arg)
             if m:
                 self.in_runtime = True
                 self.present.add(m.group(1)[len(isa.RUNTIME_PREFIX):])
@@ -366,12 +503,14 @@ class Rewriter:
         m = insn.mnemonic.lower()
         rules = isa.BY_SPELLING.get(m, [])
         generic = m in _GENERIC
-        if (rules and not generic) or (generic and _INTEL_CTL.search(",".join(insn.operands))):
+        if (rules and not generic) or (generic and _search(
+                r"(?i)\b(?:cr[0-8]|dr[0-7]|[cdefgs]s)\b|\bfar\b|:", ",".join(insn.operands))):
             raise AsmError(self.filename, idx + 1,
                            "cannot rewrite `%s` in Intel syntax: lvm-as rewrites AT&T syntax only "
                            "(switch this block to .att_syntax)" % body)
 
     def _include(self, raw, arg, idx):
+        from pathlib import Path               # rare: not worth its import in every run
         name = arg.strip().strip('"')
         base = Path(self.filename).parent if self.filename not in ("-", "<stdin>") else Path(".")
         for d in [base] + [Path(p) for p in self.include_dirs] + [Path(".")]:
@@ -387,6 +526,11 @@ class Rewriter:
         self.result.rewritten += res.rewritten
         self.result.runtime |= res.runtime
         return '\n# 1 "%s"\n%s\n# %d "%s"\n' % (path, res.text, idx + 1, self.filename)
+
+
+def _search(pattern, text):
+    import re                     # rare cases only (Intel syntax, lvm's own runtime)
+    return re.search(pattern, text)
 
 
 def _has_code(line):

@@ -6,21 +6,21 @@ checked for the shim marker, and an environment variable counts nesting so that 
 loop fails at once with a clear message instead of forking forever.
 """
 import os
-from pathlib import Path
 
 from .errors import LvmError
 
 SHIM_MARKER = b"lvm-wrapper-shim"
-LIBEXEC = Path(__file__).resolve().parent / "libexec"
+LIBEXEC = os.path.join(os.path.dirname(os.path.realpath(__file__)), "libexec")
 _WRAPPERS = {"lvm-as", "lvm-cc", "lvm"}
 
 
 def _is_wrapper(path):
-    p = Path(path)
-    if p.name in _WRAPPERS or p.resolve().name in _WRAPPERS or p.resolve().parent == LIBEXEC:
+    real = os.path.realpath(path)
+    if (os.path.basename(path) in _WRAPPERS or os.path.basename(real) in _WRAPPERS
+            or os.path.dirname(real) == LIBEXEC):
         return True
     try:
-        with open(p, "rb") as f:
+        with open(path, "rb") as f:
             return SHIM_MARKER in f.read(512)
     except OSError:
         return False
@@ -42,9 +42,9 @@ def find_real_tool(name, env_var):
             raise LvmError("%s=%s points back to an lvm wrapper" % (env_var, override))
         return found
     for d in os.environ.get("PATH", "").split(os.pathsep):
-        cand = Path(d or ".") / name
-        if cand.is_file() and os.access(cand, os.X_OK) and not _is_wrapper(cand):
-            return str(cand)
+        cand = os.path.join(d or ".", name)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK) and not _is_wrapper(cand):
+            return cand
     raise LvmError("cannot find the real `%s` on PATH (set %s)" % (name, env_var))
 
 

@@ -6,16 +6,14 @@ values of its enum constants, so that templates and generated assembly never car
 a hand-copied offset.  The result is cached in a JSON file keyed by the header's
 hash, so lvm-as does not run the preprocessor on every call.
 """
-import hashlib
-import json
 import os
-from pathlib import Path
 
 from .errors import LvmError
 
-ROOT = Path(__file__).resolve().parents[2]
-HEADER = ROOT / "runtime" / "include" / "lvm" / "vcpu.h"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lvm"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+HEADER = os.path.join(ROOT, "runtime", "include", "lvm", "vcpu.h")
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")),
+                     "lvm")
 
 _SCALARS = {  # i386 System V: size == alignment for these
     "char": 1, "unsigned char": 1, "signed char": 1,
@@ -47,7 +45,7 @@ class Layout:
 
 def _preprocess(path):
     import subprocess                   # only on a cache miss: lvm-as runs per object
-    cmd = ["gcc", "-E", "-P", "-m32", "-x", "c", str(path)]
+    cmd = ["gcc", "-E", "-P", "-m32", "-x", "c", path]
     try:
         return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
@@ -140,7 +138,7 @@ class _Walker:
 
 def compute(header=HEADER):
     from pycparser import c_parser
-    ast = c_parser.CParser().parse(_preprocess(header), filename=str(header))
+    ast = c_parser.CParser().parse(_preprocess(header), filename=header)
     w = _Walker(ast)
     offsets, sizes = {}, {}
     _, total, _ = w.layout(w.structs["lvm_vcpu"], "", offsets, sizes)
@@ -155,17 +153,22 @@ def layout():
     """The vCPU layout, from the cache when the header is unchanged."""
     global _loaded
     if _loaded is None:
-        digest = hashlib.sha256(HEADER.read_bytes()).hexdigest()[:16]
-        cached = CACHE / ("vcpu-%s.json" % digest)
+        import hashlib
+        import json
+        with open(HEADER, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+        cached = os.path.join(CACHE, "vcpu-%s.json" % digest)
         try:
-            data = json.loads(cached.read_text())
+            with open(cached) as f:
+                data = json.loads(f.read())
         except (OSError, ValueError):
             data = compute()
             try:
-                CACHE.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(".%d" % os.getpid())
-                tmp.write_text(json.dumps(data))
-                tmp.replace(cached)
+                os.makedirs(CACHE, exist_ok=True)
+                tmp = "%s.%d" % (cached[:-len(".json")], os.getpid())
+                with open(tmp, "w") as f:
+                    f.write(json.dumps(data))
+                os.replace(tmp, cached)
             except OSError:
                 pass  # a read-only cache only costs speed
         _loaded = Layout(data)
