@@ -22,7 +22,7 @@ What counts as what:
 - the source is the DWARF line of the instruction (as -g gives rows to instructions
   only: a `.byte` shares the row before it), else the STT_FILE name (`.file`).
 
-ELF headers, symbols and relocations are read with `struct` (pyelftools costs ~50 us
+ELF headers, symbols and relocations are read by elfread.py (pyelftools costs ~50 us
 a section); pyelftools is used only for DWARF line tables, and only when there is
 something to report.  Measured on this machine: 100 KB of gcc -O2 code (~30k
 instructions, one object) checks in ~19 ms, of which capstone's decoding is ~13 ms.
@@ -30,7 +30,7 @@ instructions, one object) checks in ~19 ms, of which capstone's decoding is ~13 
 import os
 import struct
 
-from . import isa
+from . import elfread, isa
 from .errors import LvmError
 
 ET_REL, EM_386, EM_X86_64 = 1, 3, 62
@@ -222,142 +222,6 @@ def _modrm_length(code, p, bits):
     return n + (1 if mod == 1 else 4 if mod == 2 else 0)
 
 
-# -- reading ELF and ar ----------------------------------------------------------------
-class _Section:
-    __slots__ = ("index", "name", "type", "flags", "addr", "offset", "size", "link", "info")
-
-    def __init__(self, index, name, type, flags, addr, offset, size, link, info):
-        self.index, self.name, self.type, self.flags, self.addr = index, name, type, flags, addr
-        self.offset, self.size, self.link, self.info = offset, size, link, info
-
-
-class _Symbol:
-    __slots__ = ("name", "value", "size", "type", "bind", "shndx", "file")
-
-    def __init__(self, name, value, size, type, bind, shndx, file):
-        self.name, self.value, self.size, self.type = name, value, size, type
-        self.bind, self.shndx = bind, shndx
-        self.file = file     # index of the STT_FILE symbol it follows: separates linked objects
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise LvmError("%s: no such file" % path)
-    except IsADirectoryError:
-        raise LvmError("%s: is a directory" % path)
-    except OSError as e:
-        raise LvmError("%s: cannot read: %s" % (path, e.strerror or e))
-
-
-def _reject_foreign(name, data):
-    if data[:4] != b"\x7fELF":
-        raise LvmError("%s: not an ELF file or ar archive" % name if data else "%s: empty file" % name)
-    if len(data) < 52:
-        raise LvmError("%s: truncated ELF header" % name)
-    bits = {1: 32, 2: 64}.get(data[4])
-    if bits is None or data[5] not in (1, 2):
-        raise LvmError("%s: malformed ELF header (class %d, data encoding %d)" % (name, data[4], data[5]))
-    machine = struct.unpack_from("<H" if data[5] == 1 else ">H", data, 18)[0]
-    if machine == EM_386 and bits == 32 and data[5] == 1:
-        return
-    if data[5] == 2:
-        raise LvmError("%s: is a big-endian ELF; lvm guests are 32-bit IA-32 (EM_386)" % name)
-    if machine == EM_X86_64:
-        what = "a 64-bit x86-64 ELF" if bits == 64 else "an x32 (ILP32 x86-64) ELF"
-    else:
-        from elftools.elf.enums import ENUM_E_MACHINE
-        from elftools.elf.descriptions import describe_e_machine
-        names = {v: k for k, v in ENUM_E_MACHINE.items() if k != "_default_"}
-        what = "a %s-bit ELF for %s" % (bits, describe_e_machine(names.get(machine, "EM_%d" % machine)))
-    raise LvmError("%s: is %s; lvm guests are 32-bit IA-32 (EM_386)" % (name, what))
-
-
-def _sections(name, data):
-    e_type, = struct.unpack_from("<H", data, 16)
-    e_shoff, = struct.unpack_from("<I", data, 32)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 46)
-    if e_shoff and shnum == 0:                           # extended numbering
-        shnum = struct.unpack_from("<I", data, e_shoff + 20)[0]
-    if shstrndx == 0xFFFF:
-        shstrndx = struct.unpack_from("<I", data, e_shoff + 24)[0]
-    if shnum and (shentsize < 40 or e_shoff + shnum * shentsize > len(data)):
-        raise LvmError("%s: truncated ELF (%d section headers at %#x, file is %#x bytes)"
-                       % (name, shnum, e_shoff, len(data)))
-    raw = [struct.unpack_from("<10I", data, e_shoff + i * shentsize) for i in range(shnum)]
-    strtab = data[raw[shstrndx][4]:raw[shstrndx][4] + raw[shstrndx][5]] if shstrndx < shnum else b""
-    secs = [_Section(i, strtab[h[0]:strtab.find(b"\0", h[0])].decode(errors="replace"),
-                     h[1], h[2], h[3], h[4], h[5], h[6], h[7]) for i, h in enumerate(raw)]
-    return e_type, secs
-
-
-def _body(data, sec):
-    if sec.offset + sec.size > len(data):
-        raise struct.error("section %s extends past the end of the file" % sec.name)
-    return data[sec.offset:sec.offset + sec.size]
-
-
-def _symbols(data, secs):
-    symtab = next((s for s in secs if s.type == SHT_SYMTAB), None)
-    if symtab is None:
-        return None, []
-    strtab, out, file = _body(data, secs[symtab.link]), [], 0
-    for i, (name, value, size, info, _, shndx) in enumerate(struct.iter_unpack("<IIIBBH", _body(data, symtab))):
-        if info & 0xF == STT_FILE:
-            file = i
-        out.append(_Symbol(strtab[name:strtab.find(b"\0", name)].decode(errors="replace"),
-                           value, size, info & 0xF, info >> 4, shndx, file))
-    return symtab, out
-
-
-def _relocations(data, sec):
-    """(offset, type, symbol index) of a REL/RELA section."""
-    fmt = "<II" if sec.type == SHT_REL else "<IIi"
-    return [(r[0], r[1] & 0xFF, r[1] >> 8) for r in struct.iter_unpack(fmt, _body(data, sec))]
-
-
-def _archive_members(path, data):
-    """(member name, member bytes) of an ar archive; thin members are read from disk."""
-    thin, pos, names = data.startswith(b"!<thin>\n"), 8, b""
-
-    def malformed(what):
-        return LvmError("%s: malformed ar archive (%s at %#x)" % (path, what, pos))
-
-    while pos < len(data):
-        head = data[pos:pos + 60]
-        if head in (b"\n", b""):                        # padding after the last member
-            break
-        if len(head) < 60 or head[58:60] != b"`\n" or not head[48:58].strip().isdigit():
-            raise malformed("bad member header")
-        raw, size, body = head[:16].decode(errors="replace").rstrip(), int(head[48:58]), pos + 60
-        index = raw in ("/", "//", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED")
-        stored = index or not thin                      # thin archives store only the tables
-        if stored and body + size > len(data):
-            raise malformed("member truncated")
-        if raw == "//":
-            names = data[body:body + size]
-        elif not index:
-            content = None
-            try:
-                if raw.startswith("#1/"):               # BSD: the name precedes the data
-                    n = int(raw[3:])
-                    member, content = data[body:body + n].rstrip(b"\0").decode(), data[body + n:body + size]
-                elif raw[1:].isdigit():
-                    start = int(raw[1:])
-                    member = names[start:names.index(b"\n", start)].decode().rstrip("/")
-                else:
-                    member = raw[:-1] if raw.endswith("/") else raw
-            except (ValueError, UnicodeDecodeError):
-                raise malformed("bad member name")
-            if thin:
-                content = _read(os.path.join(os.path.dirname(path), member))
-            yield member, content if content is not None else data[body:body + size]
-        pos = body + (size if stored else 0)
-        pos += pos & 1
-
-
 # -- checking one ELF --------------------------------------------------------------------
 _runtime_symbols = False                # not looked up yet
 
@@ -435,10 +299,10 @@ def _code16_ranges(syms, sec, base, relocatable):
 
 
 def _check_elf(name, data, allow_code16):
-    _reject_foreign(name, data)
+    elfread.reject_foreign(name, data)
     try:
-        e_type, secs = _sections(name, data)
-        symtab, syms = _symbols(data, secs)
+        e_type, secs = elfread.sections(name, data)
+        symtab, syms = elfread.symbols(data, secs)
         linked = e_type != ET_REL
         if linked and symtab is None:
             raise LvmError("%s: has no symbol table (stripped?); lvm check needs it to tell the "
@@ -446,7 +310,7 @@ def _check_elf(name, data, allow_code16):
         runtime_groups = set()
         for g in secs:
             if g.type == SHT_GROUP and g.info < len(syms) and is_runtime_symbol(syms[g.info].name):
-                runtime_groups.update(struct.unpack_from("<%dI" % (g.size // 4), _body(data, g))[1:])
+                runtime_groups.update(struct.unpack_from("<%dI" % (g.size // 4), elfread.body(data, g))[1:])
         emulate = [i for i, s in enumerate(syms) if s.name == isa.EMULATE_SYMBOL]
         targets = {syms[i].value for i in emulate}
         raw = []
@@ -455,13 +319,13 @@ def _check_elf(name, data, allow_code16):
                 continue
             if sec.index in runtime_groups:
                 continue
-            code, base = _body(data, sec), sec.addr if linked else 0
+            code, base = elfread.body(data, sec), sec.addr if linked else 0
             if linked:
                 def is_emulate_call(off, code=code, base=base):
                     return base + off + 5 + struct.unpack_from("<i", code, off + 1)[0] in targets
             else:
                 sites = {off for rel in secs if rel.type in (SHT_REL, SHT_RELA) and rel.info == sec.index
-                         for off, kind, sym in _relocations(data, rel)
+                         for off, kind, sym in elfread.relocations(data, rel)
                          if sym in emulate and kind in (R_386_PC32, R_386_PLT32)}
                 is_emulate_call = sites and (lambda off, sites=sites: off + 1 in sites)
             parts = [(0, sec.size, 32)]
@@ -536,7 +400,7 @@ def _line_table(data, secs, syms, linked):
             debug_line = next(s.index for s in secs if s.name == ".debug_line")
             code = {s.index for s in secs if s.flags & SHF_EXECINSTR}
             owners = [syms[sym].shndx for rel in secs if rel.type in (SHT_REL, SHT_RELA)
-                      and rel.info == debug_line for off, _, sym in sorted(_relocations(data, rel))
+                      and rel.info == debug_line for off, _, sym in sorted(elfread.relocations(data, rel))
                       if syms[sym].shndx in code]
             starts = sum(e.command == DW_LNE_set_address and e.is_extended
                          for lp in programs for e in lp.get_entries())
@@ -579,13 +443,13 @@ def _lookup_line(lines, key, where):
 def check_file(path, allow_code16=False):
     """Findings for an ELF object/executable or an ar archive of them (raises LvmError)."""
     path = str(path)
-    return _check_blob(path, path, _read(path), allow_code16)
+    return _check_blob(path, path, elfread.read_file(path), allow_code16)
 
 
 def _check_blob(name, path, data, allow_code16):
     if data.startswith((b"!<arch>\n", b"!<thin>\n")):
         findings = []
-        for member, content in _archive_members(path, data):
+        for member, content in elfread.archive_members(path, data):
             member_path = os.path.join(os.path.dirname(path), member)
             findings += _check_blob("%s(%s)" % (name, member), member_path, content, allow_code16)
         return findings
