@@ -632,3 +632,16 @@ def test_summary_and_exit_statuses(tmp_path):
     assert len(r.stdout.splitlines()) == 4 and "Traceback" not in r.stdout + r.stderr
     r = lvm(["check"], tmp_path)                                 # usage error: click's status 2
     assert r.returncode == 2 and "Missing argument" in r.stderr
+
+
+def test_multiboot_header_in_text_is_data(tmp_path):
+    # xv6 and others put the Multiboot header in .text; its checksum for flags 3
+    # disassembles as `sti`.  It is data; an instruction hidden right after it is not.
+    header = "\t.text\n\t.p2align 2\nmb:\t.long 0x1badb002, 3, -(0x1badb002 + 3)\n"
+    clean = assemble(header + "start:\tnop\n\tret\n", tmp_path / "mb")
+    assert check_file(str(clean)) == []
+    hidden = assemble(header + "start:\t.byte 0xfa\n\tret\n", tmp_path / "mbh")
+    assert [(f.rule, f.offset) for f in check_file(str(hidden))] == [("cli", 12)]
+    # A wrong checksum is not a header: its bytes are checked (fb = sti at offset 8).
+    bad = assemble("\t.text\n\t.long 0x1badb002, 3, 0x909090fb\n", tmp_path / "nomb")
+    assert [(f.rule, f.offset) for f in check_file(str(bad))] == [("sti", 8)]

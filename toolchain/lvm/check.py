@@ -337,6 +337,8 @@ def _check_elf(name, data, allow_code16):
             for s in syms if linked else ():
                 if s.shndx == sec.index and s.type == STT_FUNC and is_runtime_symbol(s.name):
                     parts = _paint(parts, s.value - base, s.value - base + s.size, None)
+            for lo, hi in _multiboot_headers(code):
+                parts = _paint(parts, lo, hi, None)
             for lo, hi, bits in parts:
                 if bits and not (bits == 16 and allow_code16):
                     raw += [(sec, off, text, rule, bits == 16)
@@ -348,6 +350,27 @@ def _check_elf(name, data, allow_code16):
                 for sec, off, text, rule, code16 in raw]
     except (struct.error, IndexError, ValueError) as e:
         raise LvmError("%s: malformed ELF (%s)" % (name, e))
+
+
+_MB_MAGIC = struct.pack("<I", 0x1BADB002)
+
+
+def _multiboot_headers(code):
+    """Multiboot (v1) headers in a code section, as (start, end): data, not code.
+    Kernels put them in .text (xv6's entry.S does), and their checksum bytes decode
+    as instructions (`sti` for flags 3).  A header is the magic at a 4-byte boundary
+    whose checksum sums to zero; a sequence of real instructions that is one by
+    chance is not plausible.  Its length follows the flags: a.out kludge fields
+    (bit 16), video fields (bit 2)."""
+    out, pos = [], code.find(_MB_MAGIC)
+    while pos >= 0:
+        if pos % 4 == 0 and pos + 12 <= len(code):
+            magic, flags, checksum = struct.unpack_from("<3I", code, pos)
+            if (magic + flags + checksum) & 0xFFFFFFFF == 0:
+                size = 48 if flags & 4 else 32 if flags & 0x10000 else 12
+                out.append((pos, min(pos + size, len(code))))
+        pos = code.find(_MB_MAGIC, pos + 1)
+    return out
 
 
 def _annotate(name, sec, off, text, rule, code16, syms, lines, linked):
