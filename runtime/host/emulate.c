@@ -48,14 +48,13 @@ u32 mem_read(struct lvm_regs *r, int seg, u32 off, int size)
 void mem_write(struct lvm_regs *r, int seg, u32 off, u32 v, int size)
 {
 	u32 a = linear(r, seg, off, size), at, err;
-	/* Check both ends first: a write that faults on its second page must not have
-	 * written the first. */
-	u32 gpa;
+	/* Across a page boundary, check the second page before writing the first: a
+	 * write that faults must not have happened in part.  Within one page,
+	 * mmu_access() faults before it writes. */
 	bool user = VCPU->cpl == 3;
-	if (!mmu_translate(a, MMU_WRITE, user, &gpa, &err))
-		access_fault(r, a, err, true);
-	if (!mmu_translate(a + size - 1, MMU_WRITE, user, &gpa, &err))
-		access_fault(r, a + size - 1, err, true);
+	u32 gpa, last = a + size - 1;
+	if ((last ^ a) & ~0xfffu && !mmu_translate(last, MMU_WRITE, user, &gpa, &err))
+		access_fault(r, last, err, true);
 	if (!mmu_access(a, &v, size, MMU_WRITE, user, &at, &err))
 		access_fault(r, at, err, true);
 }
