@@ -31,16 +31,20 @@ def built():
     return OUT
 
 
-def qemu(kernel):
+def qemu(kernel, *args, input=None):
+    """QEMU's status and serial output; `args` are extra QEMU options (-m, -hda...),
+    `input` bytes fed to the serial port's stdin (else stdin is /dev/null)."""
     r = subprocess.run(["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
                         "-no-reboot", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                        "-kernel", str(kernel)], capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+                        "-kernel", str(kernel), *args], capture_output=True, timeout=TIMEOUT,
+                       input=input, stdin=None if input is not None else subprocess.DEVNULL)
     return r.returncode, r.stdout
 
 
-def lvm(kernel, *args):
+def lvm(kernel, *args, input=None):
+    """lvm run's status, stdout and stderr; arguments as for qemu()."""
     r = subprocess.run([str(LVM), "run", str(kernel), *args], capture_output=True, timeout=TIMEOUT,
-                       stdin=subprocess.DEVNULL)
+                       input=input, stdin=None if input is not None else subprocess.DEVNULL)
     return r.returncode, r.stdout, r.stderr
 
 
