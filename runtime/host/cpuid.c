@@ -2,8 +2,8 @@
  *
  * Identity (vendor, family, model, brand) and the features of unprivileged code
  * (SSE..SSE4.2, POPCNT, CMOV...) are the host's: guest code runs on the host CPU.
- * Features that need the monitor are advertised only once they work: PSE and PGE
- * come with the MMU, APIC with the platform.  The hypervisor bit is set: a guest
+ * Features that need the monitor are advertised only once they work: PSE, PGE (the
+ * MMU), APIC (the local APIC model).  Not PAE, not the TSC-deadline timer.  The hypervisor bit is set: a guest
  * can know it is not on bare metal.  Guest *user* code executes CPUID natively and
  * sees the host's answer (CPUID faulting is not available to us on every CPU).
  */
@@ -12,8 +12,9 @@
 #include <x86intrin.h>
 #include "cpumodel.h"
 
-/* Leaf 1 EDX: FPU TSC MSR CX8 SEP CMOV CLFSH MMX FXSR SSE SSE2. */
-#define L1_EDX ((1u << 0) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 15) | \
+/* Leaf 1 EDX: FPU PSE TSC MSR CX8 APIC SEP PGE CMOV CLFSH MMX FXSR SSE SSE2. */
+#define L1_EDX ((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 9) | \
+		(1u << 11) | (1u << 13) | (1u << 15) | \
 		(1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 /* Leaf 1 ECX: SSE3 PCLMULQDQ SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES RDRAND. */
 #define L1_ECX ((1u << 0) | (1u << 1) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | \

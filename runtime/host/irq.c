@@ -1,12 +1,20 @@
-/* irq.c: interrupt delivery to the vCPU and the waits of HLT.
+/* irq.c: interrupt delivery to the vCPU, the devices' timers, and the waits of HLT.
  *
- * Devices raise lines on the 8259A pair; its INTR output is VCPU->pending, which
- * rewritten code reads on the vCPU page (sti, popf) to enter the monitor exactly
- * when an interrupt becomes deliverable.  Time comes from one POSIX timer on
- * CLOCK_MONOTONIC signalling SIGALRM: the handler only notes the expiry and, when
- * it interrupted guest code with IF set, delivers at that instruction boundary.
- * HLT sleeps in sigsuspend() until the timer (or, later, another source) makes an
- * interrupt pending: no busy loop, no host CPU while the guest idles.
+ * One path, as on a PC: a device raises an ISA line (irq_line); the line goes to
+ * the 8259A pair and to the I/O APIC; the I/O APIC sends vectors to the local APIC;
+ * the 8259A's INTR reaches the local APIC's LINT0 (ExtINT, the "virtual wire").
+ * The vCPU's INTR (VCPU->pending) is "the local APIC has a vector above its
+ * priority, or LINT0 passes the 8259A's INTR": rewritten code reads it on the vCPU
+ * page (sti, popf) to enter the monitor exactly when an interrupt becomes
+ * deliverable.
+ *
+ * Time: devices arm virtual timers (struct vtimer, a deadline on CLOCK_MONOTONIC
+ * and an optional period); one POSIX timer, always set to the earliest deadline,
+ * signals SIGALRM.  The handler only notes the expiry and, when it interrupted
+ * guest code with IF set, delivers at that instruction boundary.  A periodic timer
+ * that fell behind reports how many periods passed, so devices can count them.
+ * HLT sleeps in sigsuspend() until a timer (or another source) makes an interrupt
+ * pending: no busy loop, no host CPU while the guest idles.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,8 +23,10 @@
 #include "traps.h"
 
 static timer_t host_timer;
-static bool timer_armed;
 static volatile sig_atomic_t timer_fired;
+static struct vtimer *timers[8];
+static int ntimers;
+static bool pic_intr;
 
 u64 now_ns(void)
 {
@@ -25,23 +35,67 @@ u64 now_ns(void)
 	return (u64)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
-void irq_update_pending(bool pending)
+/* The vCPU's INTR line, recomputed after every change at a controller. */
+void irq_update(void)
 {
-	VCPU->pending = pending;
+	VCPU->pending = lapic_pending() || (pic_intr && lapic_accepts_extint());
 }
 
-void host_timer_arm(u64 first_ns, u64 period_ns)
+void irq_update_pending(bool pending)
 {
-	struct itimerspec its = {
-		.it_value = { first_ns / 1000000000u, first_ns % 1000000000u },
-		.it_interval = { period_ns / 1000000000u, period_ns % 1000000000u },
-	};
-	if (first_ns == 0 && period_ns == 0)
-		its.it_value.tv_nsec = 0;
-	else if (first_ns == 0)
-		its.it_value.tv_nsec = 1;
-	timer_armed = first_ns || period_ns;
-	timer_settime(host_timer, 0, &its, NULL);
+	pic_intr = pending;
+	irq_update();
+}
+
+/* An ISA interrupt line, as a device drives it. */
+void irq_line(int isa_irq, bool level)
+{
+	pic_set_irq(isa_irq, level);
+	ioapic_set_isa_irq(isa_irq, level);
+}
+
+/* The vector the CPU takes: the local APIC's, else the 8259A's through LINT0. */
+static int acknowledge(void)
+{
+	int v = lapic_acknowledge();
+	if (v < 0)
+		v = pic_acknowledge();
+	return v;
+}
+
+static void host_timer_set(void)
+{
+	u64 first = 0;
+	for (int i = 0; i < ntimers; i++)
+		if (timers[i]->armed && (!first || timers[i]->deadline < first))
+			first = timers[i]->deadline;
+	struct itimerspec its = { .it_value = { first / 1000000000u, first % 1000000000u } };
+	timer_settime(host_timer, TIMER_ABSTIME, &its, NULL);
+}
+
+void vtimer_register(struct vtimer *t)
+{
+	if (ntimers == (int)(sizeof timers / sizeof timers[0]))
+		host_bug("too many virtual timers");
+	timers[ntimers++] = t;
+}
+
+/* Expire at `deadline` (CLOCK_MONOTONIC ns), then every `period` ns if not 0;
+ * deadline 0 disarms. */
+void vtimer_arm(struct vtimer *t, u64 deadline, u64 period)
+{
+	t->deadline = deadline;
+	t->period = period;
+	t->armed = deadline != 0;
+	host_timer_set();
+}
+
+static bool any_timer_armed(void)
+{
+	for (int i = 0; i < ntimers; i++)
+		if (timers[i]->armed)
+			return true;
+	return false;
 }
 
 void irq_timer_signal(void)
@@ -51,18 +105,35 @@ void irq_timer_signal(void)
 
 static void poll_sources(void)
 {
-	if (timer_fired) {
-		timer_fired = 0;
-		pit_timer_expired();
+	if (!timer_fired)
+		return;
+	timer_fired = 0;
+	u64 now = now_ns();
+	for (int i = 0; i < ntimers; i++) {
+		struct vtimer *t = timers[i];
+		if (!t->armed || t->deadline > now)
+			continue;
+		u64 n = 1;
+		if (t->period) {
+			n += (now - t->deadline) / t->period;
+			t->deadline += n * t->period;
+		} else {
+			t->armed = false;
+		}
+		t->expired(t, n);
 	}
+	host_timer_set();
 }
 
 void check_interrupts(struct lvm_regs *r)
 {
 	poll_sources();
-	if (!VCPU->vif || !pic_pending())
+	lapic_refresh();
+	if (!VCPU->vif || !VCPU->pending)
 		return;
-	int vector = pic_acknowledge();
+	int vector = acknowledge();
+	if (vector < 0)
+		return;
 	trace_event("interrupt vector %d at %04x:%08x", vector, VCPU->sel[LVM_CS], r->eip);
 	deliver(r, vector, NO_ERROR_CODE, false);
 }
@@ -75,9 +146,9 @@ void wait_for_interrupt(struct lvm_regs *r)
 	for (;;) {
 		sigprocmask(SIG_BLOCK, &alrm, &old);
 		poll_sources();
-		if (pic_pending())
+		if (VCPU->pending)
 			break;
-		if (!timer_armed)
+		if (!any_timer_armed())
 			kill_guest(r, "hlt with no interrupt source armed: the guest would sleep forever");
 		sigset_t wait = old;
 		sigdelset(&wait, SIGALRM);
@@ -96,5 +167,7 @@ int irq_init(void)
 	}
 	i8259_init();
 	i8254_init();
+	lapic_init();
+	ioapic_init();
 	return 0;
 }

@@ -1,5 +1,5 @@
-/* irq.h: how devices reach the vCPU: interrupt lines into the 8259A pair, whose
- * output is the vCPU's INTR, and the host timer that drives the PIT. */
+/* irq.h: how devices reach the vCPU: ISA lines into the 8259A pair and the I/O
+ * APIC, the local APIC, and the virtual timers that drive them (irq.c). */
 #ifndef LVM_IRQ_H
 #define LVM_IRQ_H
 #include "monitor.h"
@@ -11,11 +11,32 @@ int pic_acknowledge(void);
 void i8259_init(void);
 /* devices/i8254.c */
 void i8254_init(void);
-void pit_timer_expired(void);
+
+/* devices/lapic.c */
+void lapic_init(void);
+bool lapic_pending(void);
+void lapic_refresh(void);                        /* Current Count in the mirror */                        /* a vector above the priority */
+int lapic_acknowledge(void);                     /* -1 if none */
+bool lapic_accepts_extint(void);                 /* LINT0 passes the 8259A's INTR */
+void lapic_accept(int vector, bool level);       /* from the I/O APIC */
+u64 lapic_base_msr(void);
+void lapic_set_base_msr(u64 v);
+/* devices/ioapic.c */
+void ioapic_init(void);
+void ioapic_set_isa_irq(int isa_irq, bool level);
+void ioapic_eoi(int vector);                     /* a level-triggered vector's EOI */
 
 /* irq.c */
-void irq_update_pending(bool pending);           /* the PIC's INTR output changed */
-void host_timer_arm(u64 first_ns, u64 period_ns); /* 0, 0: disarm */
+struct vtimer {
+	u64 deadline, period;                        /* CLOCK_MONOTONIC ns */
+	bool armed;
+	void (*expired)(struct vtimer *t, u64 periods);
+};
+void vtimer_register(struct vtimer *t);
+void vtimer_arm(struct vtimer *t, u64 deadline, u64 period);   /* deadline 0: off */
+void irq_line(int isa_irq, bool level);          /* what devices call */
+void irq_update(void);                           /* a controller's output changed */
+void irq_update_pending(bool pending);           /* the 8259A's INTR output changed */
 u64 now_ns(void);
 void check_interrupts(struct lvm_regs *r);      /* deliver one if IF allows */
 void irq_timer_signal(void);                     /* from the SIGALRM handler */

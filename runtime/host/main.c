@@ -5,6 +5,7 @@
 #include "monitor.h"
 #include "traps.h"
 #include "irq.h"
+#include "mmu.h"
 
 static void usage(int status)
 {
@@ -34,6 +35,16 @@ static u32 parse_size(const char *s)
 		exit(EXIT_USAGE);
 	}
 	return (u32)(v & ~0xfffull);
+}
+
+/* LVM_STATS=1: what the MMU did, on stderr at exit (tests and benchmarks read it). */
+static void print_stats(void)
+{
+	fprintf(stderr, "lvm stats: fills %llu mirror_fills %llu flushes %llu invlpgs %llu "
+		"revoked %llu device_insns %llu\n", (unsigned long long)mmu_stats.fills,
+		(unsigned long long)mmu_stats.mirror_fills, (unsigned long long)mmu_stats.flushes,
+		(unsigned long long)mmu_stats.invlpgs, (unsigned long long)mmu_stats.revoked,
+		(unsigned long long)mmu_stats.device_insns);
 }
 
 int main(int argc, char **argv)
@@ -74,6 +85,9 @@ int main(int argc, char **argv)
 	}
 	if (!kernel)
 		usage(EXIT_USAGE);
+	const char *stats = getenv("LVM_STATS");
+	if (stats && *stats && strcmp(stats, "0"))
+		atexit(print_stats);
 
 	struct lvm_regs r;
 	if (hostseg_init() < 0 || mem_init(memsize) < 0 || entry_init() < 0)

@@ -15,8 +15,10 @@
 #include <unistd.h>
 #include "monitor.h"
 #include "mmu.h"
+#include "mmio.h"
 
 static int memfd = -1;
+static void protect_rom(void);
 static u8 *view;          /* host view of guest physical memory, above 4 GiB */
 static u32 size;
 
@@ -45,7 +47,37 @@ int mem_init(u32 bytes)
 			strerror(errno));
 		return -1;
 	}
+	protect_rom();
 	return 0;
+}
+
+/* The BIOS area is read-only to guest code; its stores fault and are dropped. */
+static void protect_rom(void)
+{
+	mprotect((void *)BIOS_ROM_START, BIOS_ROM_END - BIOS_ROM_START, PROT_READ | PROT_EXEC);
+}
+
+/* Pages of the memfd beyond RAM (device mirrors): never guest RAM, mapped only
+ * where mmu.c puts a device page. */
+static u32 aux_end;
+
+u32 mem_alloc_aux(u32 len)
+{
+	if (!aux_end)
+		aux_end = size;
+	u32 off = aux_end;
+	aux_end += len;
+	if (ftruncate(memfd, aux_end) < 0)
+		host_bug("growing guest memory for device pages: %m");
+	return off;
+}
+
+u8 *mem_aux_ptr(u32 off, u32 len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, off);
+	if (p == MAP_FAILED)
+		host_bug("mapping a device page: %m");
+	return p;
 }
 
 int memfd_of_guest(void) { return memfd; }
@@ -56,6 +88,7 @@ void mem_map_identity(void)
 	if (mmap((void *)0x1000, size - 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC,
 		 MAP_SHARED | MAP_FIXED, memfd, 0x1000) != (void *)0x1000)
 		host_bug("identity mapping of guest memory: %m");
+	protect_rom();
 }
 
 void *gpa_ptr(u32 gpa, u32 len)

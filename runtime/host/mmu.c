@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include "traps.h"
 #include "mmu.h"
+#include "mmio.h"
 
 #define PTE_P 0x1u
 #define PTE_W 0x2u
@@ -38,7 +39,9 @@
 #define PDE_PS 0x80u
 #define CR0_WP 0x10000u
 #define CR0_PG 0x80000000u
+#define PTE_G 0x100u
 #define CR4_PSE 0x10u
+#define CR4_PGE 0x80u
 #define SHADOW_END TRAMPOLINE_ADDR        /* the top two pages are the monitor's */
 
 int memfd_of_guest(void);
@@ -53,9 +56,11 @@ static u32 *realloc_array(u32 *p, u32 n)
 }
 
 /* What the shadow holds: per 4 KiB page, nothing, rights CPL 3 also has, or rights
- * beyond them (revoked when CPL 3 is entered).  `mapped` lists the non-empty ones. */
-enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY };
+ * beyond them (revoked when CPL 3 is entered); SHADOW_GLOBAL marks a global page
+ * (CR4.PGE), which a CR3 load keeps.  `mapped` lists the non-empty ones. */
+enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_GLOBAL = 4 };
 static u8 shadow[1u << 20];
+struct mmu_stats mmu_stats;
 static u32 *mapped, nmapped, capmapped;
 static u32 revocable;                      /* how many KERNEL_ONLY entries */
 
@@ -68,9 +73,9 @@ static void remember(u32 page, u8 state)
 		}
 		mapped[nmapped++] = page;
 	}
-	if (shadow[page] == SHADOW_KERNEL_ONLY)
+	if ((shadow[page] & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
 		revocable--;
-	if (state == SHADOW_KERNEL_ONLY)
+	if ((state & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
 		revocable++;
 	shadow[page] = state;
 }
@@ -82,6 +87,8 @@ bool paging_enabled(void)
 
 /* The walk.  On success *gpa is the physical address and *writable says whether
  * the host may map the page writable now (a write was allowed and D is set). */
+static bool global_leaf;            /* the last successful walk ended at a G entry */
+
 static bool walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err)
 {
 	bool write = access == MMU_WRITE;
@@ -119,6 +126,7 @@ static bool walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *
 	if (write)
 		*leaf |= PTE_D;
 	*writable = w_allowed && (*leaf & PTE_D);
+	global_leaf = (*leaf & PTE_G) && (VCPU->cr[4] & CR4_PGE);
 	return true;
 }
 
@@ -150,55 +158,120 @@ bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_l
 			return false;
 		}
 		void *p = gpa_ptr(gpa, n);
-		if (!p) {
+		if (p && access == MMU_WRITE && mmio_is_rom(gpa))
+			;                                /* ROM: the store goes nowhere */
+		else if (p && access == MMU_WRITE)
+			memcpy(p, b, n);
+		else if (p)
+			memcpy(b, p, n);
+		else if (mmio_present(gpa) && access != MMU_FETCH)
+			mmio_copy(gpa, b, n, access == MMU_WRITE);
+		else {
 			if (fault_lin)
 				*fault_lin = lin, *err = ERR_NO_RAM;
 			return false;
 		}
-		if (access == MMU_WRITE)
-			memcpy(p, b, n);
-		else
-			memcpy(b, p, n);
 		b += n, lin += n, len -= n;
 	}
 	return true;
 }
 
-/* A host page fault at `lin` in guest code: map the page if the guest's tables
- * allow the access, else it is the guest's #PF (returns false, *err set). */
-bool mmu_fill(u32 lin, bool write, bool user, u32 *err)
+static void map_page(u32 lin, u32 file_off, int prot)
 {
-	if (!paging_enabled() || lin >= SHADOW_END)
-		return false;
-	u32 gpa;
-	bool writable;
-	if (!walk(lin, write ? MMU_WRITE : MMU_READ, user, &gpa, &writable, err))
-		return false;
-	if (!gpa_ptr(gpa & ~0xfffu, 0x1000)) {
-		*err = ERR_NO_RAM;
-		return false;
-	}
 	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
+	if (mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), file_off) != at) {
+		if (errno == EPERM && lin < 0x10000)
+			kill_guest(NULL, "the guest maps virtual page %#x, below this host's "
+				   "vm.mmap_min_addr: lvm cannot shadow it without privilege "
+				   "(run `sysctl vm.mmap_min_addr=0` as root, or give lvm-monitor "
+				   "CAP_SYS_RAWIO)", lin & ~0xfffu);
+		host_bug("shadow mapping of %#x: %m", lin);
+	}
+}
+
+/* A host page fault at `lin` in guest code: map the page if the guest's tables
+ * allow the access, else it is the guest's #PF (returns false, *err set).  A device
+ * page (or a store to ROM) returns false with ERR_DEVICE: the caller emulates the
+ * instruction.  Loads from a device page with a mirror map the mirror. */
+bool mmu_fill(u32 lin, int access, bool user, u32 *err)
+{
+	if (lin >= SHADOW_END)
+		return false;
+	u32 gpa = lin;
+	bool writable = true, write = access == MMU_WRITE;
+	global_leaf = false;
+	if (paging_enabled() &&
+	    !walk(lin, access, user, &gpa, &writable, err))
+		return false;
+	u32 file_off = gpa & ~0xfffu;
+	if (!gpa_ptr(file_off, 0x1000)) {
+		file_off = access == MMU_READ ? mmio_mirror(gpa) : 0;
+		if (!file_off) {
+			*err = mmio_present(gpa) ? ERR_DEVICE : ERR_NO_RAM;
+			return false;
+		}
+		writable = false;
+		mmu_stats.mirror_fills++;
+	} else if (mmio_is_rom(gpa)) {
+		if (write) {
+			*err = ERR_DEVICE;
+			return false;
+		}
+		writable = false;
+	}
 	int prot = PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0);
 	/* Would CPL 3 have these rights?  Walk again as user, without side effects on
 	 * A/D (they are set already). */
 	u32 ugpa, uerr;
-	bool uwritable = false, user_ok = user;
-	if (!user)
+	bool uwritable = false, user_ok = user || !paging_enabled(), global = global_leaf;
+	if (!user_ok)
 		user_ok = walk(lin, writable ? MMU_WRITE : MMU_READ, true, &ugpa, &uwritable, &uerr);
-	remember(lin >> 12, user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY);
-	if (mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), gpa & ~0xfffu) != at) {
-		if (errno == EPERM && lin < 0x10000)
-			kill_guest(NULL, "the guest maps virtual page %#x, below vm.mmap_min_addr: "
-				   "the host does not allow it without privilege", lin & ~0xfffu);
-		host_bug("shadow mapping of %#x: %m", lin);
-	}
+	remember(lin >> 12, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
+		 (global ? SHADOW_GLOBAL : 0));
+	map_page(lin, file_off, prot);
+	mmu_stats.fills++;
 	return true;
 }
 
-/* Forget every shadow mapping (CR3 load, paging on or off). */
-void mmu_flush(void)
+/* Unmap the listed pages `drop` says go, in runs; keep the rest listed. */
+static void unmap_where(bool (*drop)(u8 state))
 {
+	u32 out = 0, run_start = 0, run_len = 0;
+	for (u32 i = 0; i < nmapped; i++) {
+		u32 p = mapped[i];
+		if (shadow[p] == SHADOW_NONE)
+			continue;                  /* invalidated since: already unmapped */
+		if (!drop(shadow[p])) {
+			mapped[out++] = p;
+			continue;
+		}
+		if (run_len && p == run_start + run_len) {
+			run_len++;
+		} else {
+			if (run_len)
+				munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
+			run_start = p, run_len = 1;
+		}
+		if ((shadow[p] & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
+			revocable--;
+		shadow[p] = SHADOW_NONE;
+	}
+	if (run_len)
+		munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
+	nmapped = out;
+}
+
+static bool not_global(u8 state) { return !(state & SHADOW_GLOBAL); }
+
+/* Forget the shadow (CR3 load, paging or WP or PSE/PGE changes); a CR3 load with
+ * CR4.PGE keeps global pages, as the TLB does. */
+void mmu_flush(bool keep_global)
+{
+	mmu_stats.flushes++;
+	if (keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled()) {
+		unmap_where(not_global);
+		return;
+	}
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
 	nmapped = revocable = 0;
@@ -211,6 +284,7 @@ void mmu_invlpg(u32 lin)
 {
 	if (!paging_enabled())
 		return;
+	mmu_stats.invlpgs++;
 	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
 	bool large = pde && (*pde & PTE_P) && (*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE);
 	u32 start = large ? lin & 0xffc00000u : lin & ~0xfffu;
@@ -222,37 +296,19 @@ void mmu_invlpg(u32 lin)
 	munmap((void *)(uintptr_t)start, len);
 	for (u32 p = start >> 12; p < (start + len) >> 12; p++)
 		if (shadow[p] != SHADOW_NONE) {
-			if (shadow[p] == SHADOW_KERNEL_ONLY)
+			if ((shadow[p] & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
 				revocable--;
 			shadow[p] = SHADOW_NONE;       /* stays in `mapped`; flush skips NONE */
 		}
 }
+
+static bool kernel_only(u8 state) { return (state & SHADOW_KIND) == SHADOW_KERNEL_ONLY; }
 
 /* CPL 3 is about to run: take away what only the kernel may touch. */
 void mmu_enter_user(void)
 {
 	if (!paging_enabled() || !revocable)
 		return;
-	u32 out = 0, run_start = 0, run_len = 0;
-	for (u32 i = 0; i < nmapped; i++) {
-		u32 p = mapped[i];
-		if (shadow[p] == SHADOW_USER_OK) {
-			mapped[out++] = p;
-			continue;
-		}
-		if (shadow[p] == SHADOW_KERNEL_ONLY) {
-			if (run_len && p == run_start + run_len) {
-				run_len++;
-			} else {
-				if (run_len)
-					munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
-				run_start = p, run_len = 1;
-			}
-		}
-		shadow[p] = SHADOW_NONE;
-	}
-	if (run_len)
-		munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
-	nmapped = out;
-	revocable = 0;
+	mmu_stats.revoked += revocable;
+	unmap_where(kernel_only);
 }

@@ -2,16 +2,21 @@
 #ifndef LVM_MMU_H
 #define LVM_MMU_H
 #include "monitor.h"
+#include "insn.h"
 
 enum { MMU_READ, MMU_WRITE, MMU_FETCH };
 #define ERR_NO_RAM 0xffffffffu      /* a mapping to a physical address with no RAM */
+#define ERR_DEVICE 0xfffffffeu      /* allowed, but a device (or ROM) page: emulate */
 
 bool paging_enabled(void);
 bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err);
 bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_lin, u32 *err);
-bool mmu_fill(u32 lin, bool write, bool user, u32 *err);
-void mmu_flush(void);
+bool mmu_fill(u32 lin, int access, bool user, u32 *err);
+void mmu_flush(bool keep_global);  /* keep_global: a CR3 load with CR4.PGE */
 void mmu_invlpg(u32 lin);
 void mmu_enter_user(void);          /* CPL 3 is about to run */
 void mem_map_identity(void);         /* memory.c */
+bool emulate_data(struct lvm_regs *r, const struct insn *in);   /* datainsn.c */
+struct mmu_stats { u64 fills, mirror_fills, flushes, invlpgs, revoked, device_insns; };
+extern struct mmu_stats mmu_stats;
 #endif

@@ -140,19 +140,41 @@ static __attribute__((noreturn)) void system_call(struct lvm_regs *r)
 	raise_fault(&at, EXC_UD, NO_ERROR_CODE);
 }
 
+/* An instruction whose operand is on a device page (or a store to ROM): emulated
+ * here, since the host never maps those pages writable. */
+static __attribute__((noreturn)) void device_access(struct lvm_regs *r, u32 addr)
+{
+	struct insn in;
+	if (!decode(&in, r, false))
+		kill_guest(r, "cannot fetch the instruction at %#x", r->eip);
+	struct lvm_regs before = *r;
+	cpu.fault_regs = &before;
+	r->eip += in.len;
+	bool done = emulate_data(r, &in);
+	cpu.fault_regs = NULL;
+	if (!done)
+		kill_guest(&before, "instruction %02x%s%02x at %#x accesses device memory at %#x: "
+			   "not emulated", in.twobyte ? 0x0f : in.op, in.twobyte ? " " : "",
+			   in.op, before.eip, addr);
+	mmu_stats.device_insns++;
+	resume(r);
+}
+
 /* A host page fault in guest code: fill the shadow if the guest's page tables allow
  * the access, else deliver the guest's #PF. */
 static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u32 host_err)
 {
 	u32 err;
 	bool write = host_err & 2, user = VCPU->cpl == 3;
-	if (!paging_enabled())
-		kill_guest(r, "access to %#x (%s): outside guest memory", addr, write ? "write" : "read");
-	if (mmu_fill(addr, write, user, &err))
+	int access = host_err & 0x10 ? MMU_FETCH : write ? MMU_WRITE : MMU_READ;
+	if (mmu_fill(addr, access, user, &err))
 		resume(r);
-	if (err == ERR_NO_RAM)
-		kill_guest(r, "access to %#x (%s): the guest maps it to no guest memory", addr,
-			   write ? "write" : "read");
+	if (err == ERR_DEVICE && access != MMU_FETCH)
+		device_access(r, addr);
+	if (err == ERR_NO_RAM || err == ERR_DEVICE || !paging_enabled())
+		kill_guest(r, "%s %#x: %s", access == MMU_FETCH ? "instruction fetch from" :
+			   write ? "write to" : "read of", addr, paging_enabled() ?
+			   "the guest maps it to no guest memory" : "outside guest memory");
 	VCPU->cr[2] = addr;
 	raise_fault(r, EXC_PF, err);
 }

@@ -11,6 +11,7 @@
 #include "emulate.h"
 #include "cpumodel.h"
 #include "mmu.h"
+#include "irq.h"
 
 #define CR0_PE 0x1
 #define CR0_MP 0x2
@@ -35,14 +36,14 @@ static void write_cr(struct lvm_regs *r, int n, u32 v)
 		old = VCPU->cr[0];
 		VCPU->cr[0] = v | CR0_ET;
 		if ((old ^ v) & (CR0_PG | CR0_WP))
-			mmu_flush();                 /* paging on/off, or WP changes what is writable */
+			mmu_flush(false);            /* paging on/off, or WP changes what is writable */
 		return;
 	case 2:
 		VCPU->cr[2] = v;
 		return;
 	case 3:
 		VCPU->cr[3] = v;
-		mmu_flush();                         /* a TLB flush */
+		mmu_flush(true);                     /* a TLB flush; global pages stay */
 		return;
 	case 4:
 		if (v & ~CR4_KNOWN)
@@ -50,7 +51,7 @@ static void write_cr(struct lvm_regs *r, int n, u32 v)
 		old = VCPU->cr[4];
 		VCPU->cr[4] = v;
 		if ((old ^ v) & (0x10 | 0x80))
-			mmu_flush();                 /* PSE, PGE */
+			mmu_flush(false);            /* PSE, PGE */
 		return;
 	}
 	raise_fault(r, EXC_UD, NO_ERROR_CODE);
@@ -64,6 +65,7 @@ static bool msr_read(u32 msr, u64 *v)
 	case MSR_SYSENTER_ESP: *v = cpu.sysenter_esp; return true;
 	case MSR_SYSENTER_EIP: *v = cpu.sysenter_eip; return true;
 	case MSR_MISC_ENABLE: *v = 1; return true;          /* fast strings */
+	case MSR_APIC_BASE: *v = lapic_base_msr(); return true;
 	}
 	return false;
 }
@@ -76,6 +78,11 @@ static bool msr_write(u32 msr, u64 v)
 	case MSR_SYSENTER_ESP: cpu.sysenter_esp = (u32)v; return true;
 	case MSR_SYSENTER_EIP: cpu.sysenter_eip = (u32)v; return true;
 	case MSR_MISC_ENABLE: return true;
+	case MSR_APIC_BASE:
+		if (v >> 32 || (v & 0x6ff))
+			return false;                        /* reserved bits: #GP */
+		lapic_set_base_msr(v);
+		return true;
 	}
 	return false;
 }

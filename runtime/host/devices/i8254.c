@@ -27,6 +27,7 @@ struct counter {
 };
 
 static struct counter ctr[3];
+static struct vtimer out0;              /* counter 0's OUT: IRQ 0 */
 static u8 port61;
 
 static u64 ticks_since(const struct counter *c)
@@ -72,18 +73,20 @@ static void start(int i)
 	if (period < MIN_PERIOD_NS)
 		period = MIN_PERIOD_NS;
 	if (c->mode == 0)
-		host_timer_arm(period, 0);
+		vtimer_arm(&out0, c->start_ns + period, 0);
 	else if (c->mode == 2 || c->mode == 3)
-		host_timer_arm(period, period);
+		vtimer_arm(&out0, c->start_ns + period, period);
 	else
-		host_timer_arm(0, 0);
+		vtimer_arm(&out0, 0, 0);
 }
 
-/* Counter 0 reached its terminal count (once per host timer expiry). */
-void pit_timer_expired(void)
+/* Counter 0 reached its terminal count: an edge on IRQ 0.  Periods the host was
+ * too late for merge into one edge, as they would in the 8259A's IRR. */
+static void out0_expired(struct vtimer *t, u64 periods)
 {
-	pic_set_irq(0, true);
-	pic_set_irq(0, false);
+	(void)t, (void)periods;
+	irq_line(0, true);
+	irq_line(0, false);
 }
 
 static u32 pit_read(void *dev, u32 reg, int size)
@@ -150,7 +153,7 @@ static void control_word(u8 v)
 	c->latched = c->read_msb = c->write_msb = false;
 	c->counting = false;
 	if (sc == 0)
-		host_timer_arm(0, 0);
+		vtimer_arm(&out0, 0, 0);
 }
 
 static void pit_write(void *dev, u32 reg, u32 v, int size)
@@ -201,6 +204,8 @@ static void port61_write(void *dev, u32 reg, u32 v, int size)
 
 void i8254_init(void)
 {
+	out0.expired = out0_expired;
+	vtimer_register(&out0);
 	/* As the BIOS leaves it: counter 0 in mode 3 with count 65536 (18.2 Hz). */
 	ctr[0].gate = ctr[1].gate = true;
 	ctr[0].rw = ctr[1].rw = ctr[2].rw = RW_LSB_MSB;
