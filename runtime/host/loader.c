@@ -129,6 +129,8 @@ static void build_info(const char *path, const char *cmdline)
 		{ 20, 0x9fc00, 0x400, 2 },                          /* EBDA */
 		{ 20, 0xf0000, 0x10000, 2 },                        /* BIOS */
 		{ 20, 0x100000, mem_size() - 0x100000, 1 },         /* extended memory */
+		{ 20, 0xfec00000, 0x1000, 2 },                      /* I/O APIC */
+		{ 20, 0xfee00000, 0x1000, 2 },                      /* local APIC */
 	};
 	memcpy(gpa_ptr(MBI_MMAP, sizeof map), map, sizeof map);
 	mbi->mmap_addr = MBI_MMAP;

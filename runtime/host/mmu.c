@@ -176,17 +176,16 @@ bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_l
 	return true;
 }
 
-static void map_page(u32 lin, u32 file_off, int prot)
+/* Map a shadow page; false for a page below vm.mmap_min_addr, which the host does
+ * not let an unprivileged process map: the caller emulates what touches it. */
+static bool map_page(u32 lin, u32 file_off, int prot)
 {
 	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
-	if (mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), file_off) != at) {
-		if (errno == EPERM && lin < 0x10000)
-			kill_guest(NULL, "the guest maps virtual page %#x, below this host's "
-				   "vm.mmap_min_addr: lvm cannot shadow it without privilege "
-				   "(run `sysctl vm.mmap_min_addr=0` as root, or give lvm-monitor "
-				   "CAP_SYS_RAWIO)", lin & ~0xfffu);
-		host_bug("shadow mapping of %#x: %m", lin);
-	}
+	if (mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), file_off) == at)
+		return true;
+	if (errno == EPERM && lin < 0x10000)
+		return false;
+	host_bug("shadow mapping of %#x: %m", lin);
 }
 
 /* A host page fault at `lin` in guest code: map the page if the guest's tables
@@ -226,9 +225,12 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 	bool uwritable = false, user_ok = user || !paging_enabled(), global = global_leaf;
 	if (!user_ok)
 		user_ok = walk(lin, writable ? MMU_WRITE : MMU_READ, true, &ugpa, &uwritable, &uerr);
+	if (!map_page(lin, file_off, prot)) {
+		*err = access == MMU_FETCH ? ERR_LOW_PAGE : ERR_DEVICE;
+		return false;                    /* data: emulated like a device access */
+	}
 	remember(lin >> 12, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
 		 (global ? SHADOW_GLOBAL : 0));
-	map_page(lin, file_off, prot);
 	mmu_stats.fills++;
 	return true;
 }

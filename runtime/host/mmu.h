@@ -7,6 +7,7 @@
 enum { MMU_READ, MMU_WRITE, MMU_FETCH };
 #define ERR_NO_RAM 0xffffffffu      /* a mapping to a physical address with no RAM */
 #define ERR_DEVICE 0xfffffffeu      /* allowed, but a device (or ROM) page: emulate */
+#define ERR_LOW_PAGE 0xfffffffdu    /* code below vm.mmap_min_addr: cannot run it */
 
 bool paging_enabled(void);
 bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err);

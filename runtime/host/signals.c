@@ -140,6 +140,18 @@ static __attribute__((noreturn)) void system_call(struct lvm_regs *r)
 	raise_fault(&at, EXC_UD, NO_ERROR_CODE);
 }
 
+static unsigned mmap_min_addr(void)
+{
+	unsigned v = 0;
+	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
 /* An instruction whose operand is on a device page (or a store to ROM): emulated
  * here, since the host never maps those pages writable. */
 static __attribute__((noreturn)) void device_access(struct lvm_regs *r, u32 addr)
@@ -153,9 +165,10 @@ static __attribute__((noreturn)) void device_access(struct lvm_regs *r, u32 addr
 	bool done = emulate_data(r, &in);
 	cpu.fault_regs = NULL;
 	if (!done)
-		kill_guest(&before, "instruction %02x%s%02x at %#x accesses device memory at %#x: "
-			   "not emulated", in.twobyte ? 0x0f : in.op, in.twobyte ? " " : "",
-			   in.op, before.eip, addr);
+		kill_guest(&before, "the instruction at %#x (bytes %02x %02x %02x %02x) accesses %#x, "
+			   "a page lvm emulates accesses to (device, ROM, or below "
+			   "vm.mmap_min_addr), and it is not one lvm emulates", before.eip,
+			   in.bytes[0], in.bytes[1], in.bytes[2], in.bytes[3], addr);
 	mmu_stats.device_insns++;
 	resume(r);
 }
@@ -171,10 +184,18 @@ static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u
 		resume(r);
 	if (err == ERR_DEVICE && access != MMU_FETCH)
 		device_access(r, addr);
-	if (err == ERR_NO_RAM || err == ERR_DEVICE || !paging_enabled())
-		kill_guest(r, "%s %#x: %s", access == MMU_FETCH ? "instruction fetch from" :
-			   write ? "write to" : "read of", addr, paging_enabled() ?
-			   "the guest maps it to no guest memory" : "outside guest memory");
+	if (err == ERR_LOW_PAGE)
+		kill_guest(r, "the guest executes code at %#x, below this host's vm.mmap_min_addr "
+			   "(%u): lvm cannot map that page without privilege (data accesses there "
+			   "are emulated, instructions cannot be). Run `sysctl -w vm.mmap_min_addr=0` "
+			   "as root, or give lvm-monitor CAP_SYS_RAWIO", addr, mmap_min_addr());
+	if (err == ERR_NO_RAM || err == ERR_DEVICE || !paging_enabled()) {
+		u32 gpa = addr, e;
+		mmu_translate(addr, MMU_READ, user, &gpa, &e);
+		kill_guest(r, "%s %#x: physical %#x is outside guest memory (no RAM or device)",
+			   access == MMU_FETCH ? "instruction fetch from" : write ? "write to" :
+			   "read of", addr, gpa);
+	}
 	VCPU->cr[2] = addr;
 	raise_fault(r, EXC_PF, err);
 }

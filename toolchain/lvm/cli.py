@@ -66,7 +66,7 @@ def rewrite(source, mode, no_runtime):
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("kernel", type=click.Path(dir_okay=False))
 @click.option("-m", "--memory", metavar="SIZE", help="Guest memory (MiB or K/M/G suffix; default 128M).")
-@click.option("-a", "--append", metavar="CMDLINE", help="Kernel command line (Multiboot).")
+@click.option("-append", "--append", metavar="CMDLINE", help="Kernel command line (Multiboot).")
 @click.option("--no-check", is_flag=True, help="Boot even if `lvm check` finds unrewritten instructions.")
 @click.argument("monitor_args", nargs=-1, type=click.UNPROCESSED)
 def run(kernel, memory, append, no_check, monitor_args):

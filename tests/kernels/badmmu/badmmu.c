@@ -1,0 +1,133 @@
+/* badmmu.c: page tables a careless kernel might build, one case per command line
+ * word (tests/test_mmu.py runs each under lvm and QEMU):
+ *   cr3-low-bits  CR3 with its ignored low bits set: paging works as usual
+ *   page0         paging off, data in physical page 0 (below vm.mmap_min_addr)
+ *   user-page0    a user program's data at virtual page 0
+ *   user-code0    a user program running at virtual page 0
+ *   cr3-outside   CR3 beyond guest memory
+ *   pde-outside   a page directory entry pointing beyond guest memory
+ *   pte-outside   a page table entry mapping a frame beyond guest memory
+ * The last four have no QEMU-identical outcome (QEMU reads unassigned memory as
+ * zeros or ones); lvm must stop with a clear report, never crash or hang. */
+#include "desc.h"
+
+#define P 0x1u
+#define W 0x2u
+#define U 0x4u
+
+static u32 pd[1024] __attribute__((aligned(4096)));
+static u32 pt0[1024] __attribute__((aligned(4096)));
+static u32 pt1[1024] __attribute__((aligned(4096)));
+
+static int streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static void hook(struct frame *f)
+{
+	u32 cr2;
+	asm volatile("movl %%cr2, %0" : "=r"(cr2));
+	if (f->vector == 0x80) {
+		printf("user: %x\n", f->ebx);
+		if (f->eax == 2) {
+			printf("done\n");
+			exit(0);
+		}
+		return;
+	}
+	printf("vector %u err %x cr2 %x eip %x\n", f->vector, f->err, cr2, f->eip);
+	exit(0x7f);
+}
+
+static void paging(u32 cr3)
+{
+	for (int i = 0; i < 1024; i++) {
+		pt0[i] = (i * 0x1000) | P | W;
+		pt1[i] = (0x400000 + i * 0x1000) | P | W;
+	}
+	pd[0] = (u32)pt0 | P | W | U;
+	pd[1] = (u32)pt1 | P | W;
+	asm volatile("movl %0, %%cr3" : : "r"(cr3) : "memory");
+	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax", "memory");
+}
+
+/* A user program copied to physical 0x500000 and mapped at virtual page 0 and 1. */
+static const u8 user_data_prog[] = {
+	0xc7, 0x05, 0x00, 0x08, 0x00, 0x00, 0x55, 0x55, 0x00, 0x00,  /* movl $0x5555, 0x800 */
+	0x8b, 0x1d, 0x00, 0x08, 0x00, 0x00,                          /* movl 0x800, %ebx */
+	0xb8, 0x01, 0x00, 0x00, 0x00, 0xcd, 0x80,                    /* movl $1, %eax; int $0x80 */
+	0xb8, 0x02, 0x00, 0x00, 0x00, 0xcd, 0x80,                    /* movl $2, %eax; int $0x80 */
+};
+
+static void user_at_zero(int code_at_zero)
+{
+	u8 *phys = (u8 *)0x500000;
+	for (u32 i = 0; i < sizeof user_data_prog; i++)
+		phys[0x1000 + i] = user_data_prog[i];
+	paging((u32)pd);
+	pt0[0] = 0x500000 | P | W | U;                 /* page 0: user data (and code) */
+	pt0[1] = 0x501000 | P | W | U;                 /* page 1: user code */
+	pt0[2] = 0x502000 | P | W | U;                 /* page 2: user stack */
+	asm volatile("movl %0, %%cr3" : : "r"(pd));
+	u32 entry = 0x1000;
+	if (code_at_zero) {
+		for (u32 i = 0; i < sizeof user_data_prog; i++)
+			phys[0x100 + i] = user_data_prog[i];
+		entry = 0x100;
+	}
+	printf("entering user mode at %x\n", entry);
+	enter_user(entry, 0x3000);
+}
+
+void kmain(u32 magic, u32 *mbi)
+{
+	serial_init();
+	desc_init();
+	trap_hook = hook;
+	set_gate(0x80, 0xe, 3);
+	/* The last word of the command line (QEMU puts the kernel's path first). */
+	const char *cmd = (magic == 0x2badb002 && (mbi[0] & 4)) ? (const char *)mbi[4] : "";
+	for (const char *c = cmd; *c; c++)
+		if (*c == ' ')
+			cmd = c + 1;
+	printf("case %s\n", cmd);
+	if (streq(cmd, "cr3-low-bits")) {
+		paging((u32)pd | 0xfe7);
+		u32 cr3;
+		asm volatile("movl %%cr3, %0" : "=r"(cr3));
+		printf("cr3 reads back %x, memory at 0x400000 %x\n", cr3 - (u32)pd,
+		       *(volatile u32 *)0x400000);
+	} else if (streq(cmd, "page0")) {
+		volatile u32 *p;
+		asm("movl $0x500, %0" : "=r"(p));           /* hide the constant from gcc */
+		*p = 0xabcd;
+		p[1] = p[0] + 1;
+		asm volatile("addl $0x10, %0" : "+m"(p[1]));
+		printf("page 0: %x %x\n", p[0], p[1]);
+	} else if (streq(cmd, "user-page0")) {
+		user_at_zero(0);
+	} else if (streq(cmd, "user-code0")) {
+		user_at_zero(1);
+	} else if (streq(cmd, "cr3-outside")) {
+		paging(0xf0000000u);
+		printf("still running\n");
+	} else if (streq(cmd, "pde-outside")) {
+		paging((u32)pd);
+		pd[2] = 0xf0000000u | P | W;
+		asm volatile("" : : : "memory");
+		printf("read through it: %x\n", *(volatile u32 *)0x800000);
+	} else if (streq(cmd, "pte-outside")) {
+		paging((u32)pd);
+		pt1[5] = 0xf0000000u | P | W;
+		asm volatile("invlpg 0x405000" : : : "memory");
+		printf("read through it: %x\n", *(volatile u32 *)0x405000);
+	} else {
+		printf("unknown case\n");
+		exit(0x7e);
+	}
+	printf("done\n");
+	exit(0);
+}

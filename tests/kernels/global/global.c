@@ -1,0 +1,79 @@
+/* global.c: global pages (CR4.PGE, the G bit): a translation marked global may
+ * outlive a CR3 load, so only what the architecture guarantees is printed: global
+ * mappings work in every address space, INVLPG removes a global translation,
+ * toggling CR4.PGE removes them all, and a loop of address-space switches that
+ * touches global pages (lvm keeps their shadow across CR3 loads: tests/test_mmu.py
+ * counts the refills). */
+#include "desc.h"
+
+#define P 0x1u
+#define W 0x2u
+#define G 0x100u
+#define VA 0x50000000u
+#define NGLOBAL 8
+
+static u32 pd[2][1024] __attribute__((aligned(4096)));
+static u32 kpt[2][1024] __attribute__((aligned(4096)));
+static u32 gpt[1024] __attribute__((aligned(4096)));
+
+static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
+static u32 cr4(void) { u32 v; asm volatile("movl %%cr4, %0" : "=r"(v)); return v; }
+static void set_cr4(u32 v) { asm volatile("movl %0, %%cr4" : : "r"(v) : "memory"); }
+static void invlpg(u32 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+static u32 rd(u32 va) { return *(volatile u32 *)va; }
+
+static void hook(struct frame *f)
+{
+	u32 cr2;
+	asm volatile("movl %%cr2, %0" : "=r"(cr2));
+	printf("unexpected vector %u err %x cr2 %x\n", f->vector, f->err, cr2);
+	exit(0x7f);
+}
+
+void kmain(void)
+{
+	serial_init();
+	desc_init();
+	trap_hook = hook;
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < 1024; i++)
+			kpt[t][i] = (t * 0x400000 + i * 0x1000) | P | W | G;   /* the kernel: global */
+	for (int i = 0; i < NGLOBAL; i++) {
+		gpt[i] = (0x600000 + i * 0x1000) | P | W | G;
+		*(volatile u32 *)(0x600000 + i * 0x1000) = 0x600 + i;
+	}
+	*(volatile u32 *)0x700000 = 0x700;
+	*(volatile u32 *)0x701000 = 0x701;
+	for (int s = 0; s < 2; s++) {
+		pd[s][0] = (u32)kpt[0] | P | W;
+		pd[s][1] = (u32)kpt[1] | P | W;
+		pd[s][VA >> 22] = (u32)gpt | P | W;
+	}
+	set_cr4(cr4() | 0x80);                          /* PGE */
+	set_cr3(pd[0]);
+	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	printf("paging on, cr4 %x\n", cr4());
+	printf("space 0: %x; ", rd(VA));
+	set_cr3(pd[1]);
+	printf("space 1: %x\n", rd(VA));
+
+	gpt[0] = 0x700000 | P | W | G;
+	invlpg(VA);
+	printf("after INVLPG of a global page: %x\n", rd(VA));
+	gpt[0] = 0x701000 | P | W | G;
+	set_cr4(cr4() & ~0x80u);
+	set_cr4(cr4() | 0x80u);
+	printf("after toggling CR4.PGE: %x\n", rd(VA));
+	gpt[0] = 0x600000 | P | W | G;
+	invlpg(VA);
+
+	u32 sum = 0;
+	for (int n = 0; n < 1000; n++) {
+		set_cr3(pd[n & 1]);
+		for (int i = 0; i < NGLOBAL; i++)
+			sum += rd(VA + i * 0x1000);
+	}
+	printf("1000 switches over %u global pages: sum %x\n", NGLOBAL, sum);
+	printf("done\n");
+	exit(0);
+}
