@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 	struct lvm_regs r;
 	if (hostseg_init() < 0 || mem_init(memsize) < 0 || entry_init() < 0)
 		return EXIT_HOST_BUG;
+	firmware_init();
 	if (load_multiboot(kernel, cmdline, &r) < 0)
 		return EXIT_BAD_KERNEL;
 	segments_reset();

@@ -45,6 +45,7 @@ extern struct cpu cpu;
 int mem_init(u32 size_bytes);
 u32 mem_size(void);
 void *gpa_ptr(u32 gpa, u32 len);             /* NULL if [gpa, gpa+len) is not RAM */
+void firmware_init(void);                    /* firmware.c: BDA, EBDA, MP tables */
 bool guest_read(u32 linear, void *dst, u32 len);
 bool guest_write(u32 linear, const void *src, u32 len);
 
