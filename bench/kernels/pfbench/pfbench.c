@@ -1,7 +1,8 @@
 /* pfbench.c: what paging costs, in TSC cycles: a shadow fill, an address-space
  * switch with 10, 100 and 1000 touched pages, a user page fault handled by this
- * kernel, and a user loop over memory (bench/mmu.py compares it with the same loop
- * in a host process).  Built like the test kernels. */
+ * kernel, a device register read (local APIC ID) and write (TPR), and a user loop
+ * over memory (bench/mmu.py compares it with the same loop in a host process).
+ * Built like the test kernels. */
 #include "desc.h"
 
 #define P 0x1u
@@ -78,6 +79,24 @@ void kmain(void)
 		}
 		report_cycles(names[s], rdtsc() - t0, reps);
 	}
+
+	/* Device registers: the local APIC ID (a load: from the mirror page, natively)
+	 * and the TPR (a store: trapped and emulated). */
+	volatile u32 *apic_id = (u32 *)0xfee00020, *tpr = (u32 *)0xfee00080;
+	pd[0x3fb] = 0xfec00000u | P | W | 0x80;       /* 4 MiB page over both APICs */
+	asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");
+	set_cr3((u32)pd);
+	u32 sum = *apic_id;
+	t0 = rdtsc();
+	for (int i = 0; i < 100000; i++)
+		sum += *apic_id;
+	report_cycles("mmio-read-lapic-id", rdtsc() - t0, 100000);
+	t0 = rdtsc();
+	for (int i = 0; i < 2000; i++)
+		*tpr = i & 0x70;
+	report_cycles("mmio-write-lapic-tpr", rdtsc() - t0, 2000);
+	if (sum)
+		printf("apic id %u?\n", sum);
 
 	load_user();
 	enter_user(USER_BASE, 0x50f000);
