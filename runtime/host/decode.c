@@ -161,6 +161,33 @@ static int imm_size(const struct insn *in, int os)
 	return 0;
 }
 
+/* Any instruction, for where a user instruction's operand is (userlimit.c): the
+ * full ModRM maps, VEX, and the three-byte maps; immediates are not needed. */
+static bool any_insn;
+
+static bool any_one_byte_modrm(u8 op)
+{
+	return (op < 0x40 && (op & 7) < 4) || op == 0x62 || op == 0x63 || op == 0x69 ||
+	       op == 0x6b || (op >= 0x80 && op <= 0x8f) || op == 0xc0 || op == 0xc1 ||
+	       (op >= 0xc4 && op <= 0xc7) || (op >= 0xd0 && op <= 0xd3) ||
+	       (op >= 0xd8 && op <= 0xdf) || op == 0xf6 || op == 0xf7 || op == 0xfe || op == 0xff;
+}
+
+static bool any_two_byte_modrm(u8 op)
+{
+	return !((op >= 0x05 && op <= 0x09) || op == 0x0b || op == 0x0e ||
+		 (op >= 0x30 && op <= 0x37) || op == 0x77 || (op >= 0x80 && op <= 0x8f) ||
+		 (op >= 0xa0 && op <= 0xa2) || (op >= 0xa8 && op <= 0xaa) || (op >= 0xc8 && op <= 0xcf));
+}
+
+bool decode_any(struct insn *in, const struct lvm_regs *r)
+{
+	any_insn = true;
+	bool ok = decode(in, r, false);
+	any_insn = false;
+	return ok;
+}
+
 bool decode(struct insn *in, const struct lvm_regs *r, bool code16)
 {
 	memset(in, 0, sizeof *in);
@@ -196,13 +223,29 @@ bool decode(struct insn *in, const struct lvm_regs *r, bool code16)
 		if (b == 0x0f) {
 			in->twobyte = true;
 			b = take(&c, 1);
+			if (any_insn && (b == 0x38 || b == 0x3a)) {
+				in->map3 = true;             /* 0f 38 xx, 0f 3a xx: all ModRM */
+				b = take(&c, 1);
+			}
+		} else if (any_insn && (b == 0xc4 || b == 0xc5 || b == 0x62) && c.n < c.len &&
+			   (c.p[c.n] & 0xc0) == 0xc0) {
+			/* VEX (c5: 1 byte, c4: 2) or EVEX (62: 3): the opcode and ModRM follow. */
+			u8 map = b == 0xc5 ? 1 : c.p[c.n] & 0x1f;
+			take(&c, b == 0xc5 ? 1 : b == 0xc4 ? 2 : 3);
+			in->twobyte = true;
+			in->map3 = map != 1;
+			b = take(&c, 1);
 		}
 		in->op = b;
 		break;
 	}
 	in->opsize16 = code16 ^ osz;
 	in->addr16 = code16 ^ asz;
-	in->has_modrm = in->twobyte ? two_byte_modrm(in->op) : one_byte_modrm(in->op);
+	if (any_insn)
+		in->has_modrm = in->map3 || (in->twobyte ? any_two_byte_modrm(in->op)
+						     : any_one_byte_modrm(in->op));
+	else
+		in->has_modrm = in->twobyte ? two_byte_modrm(in->op) : one_byte_modrm(in->op);
 	if (in->has_modrm) {
 		u8 m = take(&c, 1);
 		in->mod = m >> 6;

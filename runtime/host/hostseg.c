@@ -12,6 +12,13 @@
  * and signals.c because sigreturn restores neither), FS and GS likewise; the
  * monitor's own thread pointer (FS base) is put back with WRFSBASE on every entry
  * to the monitor (the entry stub and the signal wrapper).
+ *
+ * While guest *user* code runs (CPL 3), the host selectors also carry the user
+ * limit (mmu.c: the linear address from which nothing is user-accessible, e.g.
+ * 0xc0000000 under Linux): flat CS, SS, DS and ES become LDT segments ending
+ * there, and based FS/GS are cut there too.  A user access to the kernel's half
+ * then faults on the host (#GP, #SS) without the kernel's pages being unmapped;
+ * userlimit.c turns that fault into the guest's #PF.  CPL 0 runs flat.
  * Not done: a based or limited CS or SS (reported once; they run flat).
  */
 #define _GNU_SOURCE
@@ -25,24 +32,31 @@
 
 u16 host_sel[6] = { GUEST_DS, GUEST_CS, GUEST_DS, GUEST_DS, GUEST_DS, GUEST_DS };
 u64 host_fsbase;                              /* the monitor's TLS, for switch.S */
-static struct segment mirrored[6];            /* what each LDT slot holds now */
+static struct segment mirrored[17];           /* what each LDT slot holds now */
+static u32 user_limit = 0xffffffffu;          /* last byte CPL 3 may reach */
 
-static int slot(int sreg) { return 1 + sreg; }
+/* LDT slots: 1-6 a guest segment register's mirror at CPL 0, 9-14 at CPL 3,
+ * 15 and 16 the flat code and data segments cut at the user limit. */
+static int slot(int sreg, bool user) { return 1 + sreg + (user ? 8 : 0); }
+enum { SLOT_USER_CODE = 15, SLOT_USER_DATA = 16 };
+u16 host_user_cs = (SLOT_USER_CODE << 3) | 7;
 
-static void mirror(int sreg, const struct segment *s)
+static void mirror(int sreg, const struct segment *s, int slot)
 {
-	u16 sel = (slot(sreg) << 3) | 7;          /* LDT, RPL 3 */
-	if (mirrored[sreg].sel && mirrored[sreg].base == s->base &&
-	    mirrored[sreg].limit == s->limit && mirrored[sreg].attr == s->attr) {
-		host_sel[sreg] = sel;
+	u16 sel = (slot << 3) | 7;                /* LDT, RPL 3 */
+	if (mirrored[slot].sel && mirrored[slot].base == s->base &&
+	    mirrored[slot].limit == s->limit && mirrored[slot].attr == s->attr) {
+		if (sreg >= 0)
+			host_sel[sreg] = sel;
 		return;
 	}
 	bool code = s->attr & 0x8;
-	bool pages = s->limit > 0xfffff;
+	bool nothing = !(s->attr & 0x80);         /* reaches no byte: expand-down, max limit */
+	bool pages = s->limit > 0xfffff || nothing;
 	struct user_desc d = {
-		.entry_number = slot(sreg),
+		.entry_number = slot,
 		.base_addr = s->base,
-		.limit = pages ? s->limit >> 12 : s->limit,
+		.limit = nothing ? 0xfffff : pages ? s->limit >> 12 : s->limit,
 		.seg_32bit = 1,
 		.contents = code ? MODIFY_LDT_CONTENTS_CODE : MODIFY_LDT_CONTENTS_DATA,
 		.read_exec_only = code ? !(s->attr & 2) : !(s->attr & 2),
@@ -54,29 +68,74 @@ static void mirror(int sreg, const struct segment *s)
 		d.contents = MODIFY_LDT_CONTENTS_CODE;   /* conforming: no meaning in ring 3 */
 	if (!code && (s->attr & 4))
 		unimplemented_once("expand-down data segments");
+	if (nothing)
+		d.contents = MODIFY_LDT_CONTENTS_STACK;
 	if (syscall(SYS_modify_ldt, 0x11, &d, sizeof d) < 0)
 		host_bug("modify_ldt for a guest segment (base %#x limit %#x): %m", s->base, s->limit);
-	mirrored[sreg] = *s;
-	mirrored[sreg].sel = sel;
-	host_sel[sreg] = sel;
+	mirrored[slot] = *s;
+	mirrored[slot].sel = sel;
+	if (sreg >= 0)
+		host_sel[sreg] = sel;
 }
+
+static bool user_limited(void) { return VCPU->cpl == 3 && user_limit != 0xffffffffu; }
 
 void hostseg_update(int sreg)
 {
 	struct segment *s = &cpu.seg[sreg];
 	bool flat = s->base == 0 && s->limit == 0xffffffff;
+	bool cut = user_limited();
 	if (sreg == LVM_CS || sreg == LVM_SS) {
 		if (!flat && (s->sel & ~3u))
 			unimplemented_once("a CS or SS with a non-zero base or a limit below 4 GiB");
+		host_sel[sreg] = !cut ? (sreg == LVM_CS ? GUEST_CS : GUEST_DS)
+			       : (sreg == LVM_CS ? SLOT_USER_CODE : SLOT_USER_DATA) << 3 | 7;
 		return;
 	}
-	if ((s->sel & ~3u) == 0)
+	if ((s->sel & ~3u) == 0) {
 		host_sel[sreg] = 0;
-	else if (flat)
+	} else if (flat && !cut) {
 		host_sel[sreg] = (s->attr & 0x8) ? GUEST_CS : GUEST_DS;
-	else
-		mirror(sreg, s);
+	} else if (flat && !(s->attr & 0x8)) {
+		host_sel[sreg] = SLOT_USER_DATA << 3 | 7;
+	} else if (!cut) {
+		mirror(sreg, s, slot(sreg, false));
+	} else {
+		/* Cut at the user limit: a segment based beyond it reaches nothing. */
+		struct segment c = *s;
+		u64 last = (u64)c.base + c.limit;
+		if (c.base > user_limit)
+			c.limit = 0, c.attr &= ~0x80u;  /* mirrored as reaching nothing */
+		else if (last > user_limit)
+			c.limit = user_limit - c.base;
+		mirror(sreg, &c, slot(sreg, true));
+	}
 }
+
+/* The privilege level changed: every host selector may change with it. */
+void hostseg_cpl_changed(void)
+{
+	for (int sreg = 0; sreg < 6; sreg++)
+		hostseg_update(sreg);
+}
+
+/* mmu.c found a new user limit (the last byte CPL 3 may reach). */
+void hostseg_set_user_limit(u32 last)
+{
+	if (last == user_limit)
+		return;
+	user_limit = last;
+	if (last != 0xffffffffu) {
+		struct segment code = { .sel = 1, .base = 0, .limit = last, .attr = 0xcfb };
+		struct segment data = { .sel = 1, .base = 0, .limit = last, .attr = 0xcf3 };
+		mirrored[SLOT_USER_CODE].sel = mirrored[SLOT_USER_DATA].sel = 0;
+		mirror(-1, &code, SLOT_USER_CODE);
+		mirror(-1, &data, SLOT_USER_DATA);
+	}
+	hostseg_cpl_changed();
+}
+
+u32 hostseg_user_limit(void) { return user_limit; }
 
 int hostseg_init(void)
 {

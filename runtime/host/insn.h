@@ -12,6 +12,7 @@ struct insn {
 	bool lock, rep, repne;
 	int seg;            /* segment of the memory operand: override or default */
 	bool twobyte;       /* 0x0f escape */
+	bool map3;          /* 0f 38 / 0f 3a (or a VEX/EVEX map beyond 0f): decode_any only */
 	u8 op;              /* opcode byte (after 0x0f if twobyte) */
 	bool has_modrm;
 	u8 mod, reg, rm;
@@ -22,6 +23,7 @@ struct insn {
 
 /* decode.c: false if the bytes cannot be fetched (the caller raises the fault). */
 bool decode(struct insn *in, const struct lvm_regs *r, bool code16);
+bool decode_any(struct insn *in, const struct lvm_regs *r);   /* operands only */
 u32 *reg32(struct lvm_regs *r, int n);        /* eax ecx edx ebx esp ebp esi edi */
 u32 reg_get(struct lvm_regs *r, int n, int size);
 void reg_set(struct lvm_regs *r, int n, int size, u32 v);

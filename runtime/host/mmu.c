@@ -58,11 +58,18 @@ static u32 *realloc_array(u32 *p, u32 n)
 /* What the shadow holds: per 4 KiB page, nothing, rights CPL 3 also has, or rights
  * beyond them (revoked when CPL 3 is entered); SHADOW_GLOBAL marks a global page
  * (CR4.PGE), which a CR3 load keeps.  `mapped` lists the non-empty ones. */
-enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_GLOBAL = 4 };
+enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KERNEL_HIGH, SHADOW_KIND = 3,
+       SHADOW_GLOBAL = 4 };
 static u8 shadow[1u << 20];
 struct mmu_stats mmu_stats;
 static u32 *mapped, nmapped, capmapped;
 static u32 revocable;                      /* how many KERNEL_ONLY entries */
+/* The user limit, in pages: nothing at or above it is user-accessible in the
+ * guest's tables (as of the last flush); CPL 3 runs with segments ending there,
+ * so the kernel's pages above it (SHADOW_KERNEL_HIGH) need not be revoked.
+ * 1 << 20 (4 GiB) when there is no such kernel half. */
+static u32 user_top = 1u << 20;
+static bool user_top_valid;
 
 static void remember(u32 page, u8 state)
 {
@@ -229,8 +236,9 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 		*err = access == MMU_FETCH ? ERR_LOW_PAGE : ERR_DEVICE;
 		return false;                    /* data: emulated like a device access */
 	}
-	remember(lin >> 12, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
-		 (global ? SHADOW_GLOBAL : 0));
+	u8 kind = user_ok ? SHADOW_USER_OK : lin >> 12 >= user_top ? SHADOW_KERNEL_HIGH
+		: SHADOW_KERNEL_ONLY;
+	remember(lin >> 12, kind | (global ? SHADOW_GLOBAL : 0));
 	mmu_stats.fills++;
 	return true;
 }
@@ -270,6 +278,7 @@ static bool not_global(u8 state) { return !(state & SHADOW_GLOBAL); }
 void mmu_flush(bool keep_global)
 {
 	mmu_stats.flushes++;
+	user_top_valid = false;
 	if (keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled()) {
 		unmap_where(not_global);
 		return;
@@ -287,6 +296,7 @@ void mmu_invlpg(u32 lin)
 	if (!paging_enabled())
 		return;
 	mmu_stats.invlpgs++;
+	user_top_valid = false;
 	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
 	bool large = pde && (*pde & PTE_P) && (*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE);
 	u32 start = large ? lin & 0xffc00000u : lin & ~0xfffu;
@@ -304,12 +314,85 @@ void mmu_invlpg(u32 lin)
 		}
 }
 
+/* Does a page table (1024 entries) map anything user-accessible?  The highest
+ * such index, or -1.  Two entries per 64-bit word: P is bit 0, U bit 2. */
+static int highest_user_pte(const u32 *pt)
+{
+	const u64 *w = (const u64 *)pt;
+	for (int i = 511; i >= 0; i--) {
+		u64 both = w[i] & (w[i] >> 2) & 0x0000000100000001ull;
+		if (both)
+			return 2 * i + (both >> 32 ? 1 : 0);
+	}
+	return -1;
+}
+
+/* The lowest page from which nothing is user-accessible, scanning from the top. */
+static u32 compute_user_top(void)
+{
+	const u32 *pd = gpa_ptr(VCPU->cr[3] & ~0xfffu, 0x1000);
+	if (!paging_enabled() || !pd)
+		return 1u << 20;
+	for (int i = 1023; i >= 0; i--) {
+		u32 pde = pd[i];
+		if ((pde & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
+			continue;
+		if ((pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE))
+			return (u32)(i + 1) << 10;
+		const u32 *pt = gpa_ptr(pde & ~0xfffu, 0x1000);
+		if (!pt)
+			return (u32)(i + 1) << 10;       /* unknowable: protect nothing above */
+		int j = highest_user_pte(pt);
+		if (j >= 0)
+			return (u32)i << 10 | (u32)(j + 1);
+	}
+	return 0;
+}
+
 static bool kernel_only(u8 state) { return (state & SHADOW_KIND) == SHADOW_KERNEL_ONLY; }
 
-/* CPL 3 is about to run: take away what only the kernel may touch. */
+/* The user limit moved: reclassify the kernel's shadow pages by it. */
+static void set_user_top(u32 top)
+{
+	if (top == 0)
+		top = 1;                                 /* a segment reaches at least a byte */
+	if (top != user_top) {
+		user_top = top;
+		for (u32 i = 0; i < nmapped; i++) {
+			u8 *st = &shadow[mapped[i]];
+			u8 kind = *st & SHADOW_KIND, g = *st & SHADOW_GLOBAL;
+			if (kind != SHADOW_KERNEL_ONLY && kind != SHADOW_KERNEL_HIGH)
+				continue;
+			u8 now = mapped[i] >= top ? SHADOW_KERNEL_HIGH : SHADOW_KERNEL_ONLY;
+			if (now != kind)
+				revocable += now == SHADOW_KERNEL_ONLY ? 1 : -1;
+			*st = now | g;
+		}
+	}
+	user_top_valid = true;
+	hostseg_set_user_limit(top == 1u << 20 ? 0xffffffffu : (top << 12) - 1);
+}
+
+u32 mmu_user_top(void) { return user_top; }
+
+/* The user limit is stale: a CPL 3 access the limit stopped is allowed after all. */
+void mmu_user_top_stale(void)
+{
+	set_user_top(compute_user_top());
+}
+
+/* CPL 3 is about to run: take away what only the kernel may touch, below the
+ * user limit (above it, the segments stop CPL 3). */
 void mmu_enter_user(void)
 {
-	if (!paging_enabled() || !revocable)
+	if (!paging_enabled()) {
+		if (user_top != 1u << 20)
+			set_user_top(1u << 20);
+		return;
+	}
+	if (!user_top_valid)
+		set_user_top(compute_user_top());
+	if (!revocable)
 		return;
 	mmu_stats.revoked += revocable;
 	unmap_where(kernel_only);

@@ -150,8 +150,12 @@ void set_cs(u16 sel, u64 d, u32 cpl)
 		mmu_enter_user();
 	segment_from_descriptor(&cpu.seg[LVM_CS], (sel & ~3u) | cpl, d | 1ull << 40);
 	VCPU->sel[LVM_CS] = cpu.seg[LVM_CS].sel;
+	bool changed = VCPU->cpl != cpl;
 	VCPU->cpl = cpl;
-	hostseg_update(LVM_CS);
+	if (changed)
+		hostseg_cpl_changed();
+	else
+		hostseg_update(LVM_CS);
 }
 
 /* Intra-privilege far JMP or CALL (and the target check of LRET to the same level). */

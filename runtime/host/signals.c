@@ -71,8 +71,8 @@ static void regs_to(mcontext_t *m, const struct lvm_regs *r)
 	m->gregs[REG_EFL] = (r->eflags & ~LVM_EFLAGS_VIRTUAL) | 0x202;
 	/* CS and SS (the kernel restores SS with UC_STRICT_RESTORE_SS semantics). */
 	u64 csgsfs = m->gregs[REG_CSGSFS];
-	csgsfs = (csgsfs & ~0xffffull) | GUEST_CS;
-	csgsfs = (csgsfs & ~(0xffffull << 48)) | (u64)GUEST_DS << 48;
+	csgsfs = (csgsfs & ~0xffffull) | host_sel[LVM_CS];
+	csgsfs = (csgsfs & ~(0xffffull << 48)) | (u64)host_sel[LVM_SS] << 48;
 	m->gregs[REG_CSGSFS] = csgsfs;
 }
 
@@ -213,6 +213,8 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 				   "kernel did not run the call)", (unsigned long long)m->gregs[REG_RIP]);
 		system_call(r);
 	case SIGSEGV:
+		if ((trapno == TRAP_GP || trapno == TRAP_SS) && err == 0)
+			mmu_user_fault_limit(r);     /* the user limit: returns only if not */
 		if (trapno == TRAP_GP)
 			general_protection(r, err);
 		if (trapno == TRAP_NP || trapno == TRAP_SS) {
@@ -226,6 +228,12 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 			raise_fault(r, EXC_BR, NO_ERROR_CODE);
 		if (trapno == TRAP_PF)
 			page_fault(r, (u32)(uintptr_t)si->si_addr, err);
+		break;
+	case SIGBUS:                             /* #SS: the stack beyond a segment limit */
+		if (trapno == TRAP_SS && err == 0)
+			mmu_user_fault_limit(r);
+		if (trapno == TRAP_SS)
+			raise_fault(r, EXC_SS, err);
 		break;
 	case SIGILL:
 		if (byte_at(cpu.seg[LVM_CS].base + r->eip) == 0x0f &&
@@ -259,12 +267,13 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	mcontext_t *m = &uc->uc_mcontext;
 	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
+	bool in_guest = (cs == GUEST_CS || cs == host_user_cs) && !resume_point;
 	if (sig == SIGALRM) {
 		irq_timer_signal();
-		if (cs != GUEST_CS || resume_point)
+		if (!in_guest)
 			return 0;            /* in the monitor: handled before it resumes the guest */
 	}
-	if (cs != GUEST_CS || resume_point) {
+	if (!in_guest) {
 		/* The monitor itself: our bug.  Say where, then die with the signal. */
 		fprintf(stderr, "lvm: internal error: signal %d (%s) at %#llx in the monitor, address %p\n",
 			sig, strsignal(sig), (unsigned long long)m->gregs[REG_RIP], si->si_addr);

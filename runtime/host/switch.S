@@ -1,7 +1,8 @@
 /* switch.S: the two world switches between the 64-bit monitor and 32-bit guest code.
  *
- * Into the guest: iretq to the host's 32-bit user code selector (compat mode)
- * with DS/ES loaded first (a null DS faults every access in compat mode).
+ * Into the guest: iretq to host_sel's CS and SS (the host's 32-bit user code
+ * selector, or an LDT one cut at the user limit: compat mode either way) with
+ * DS/ES loaded first (a null DS faults every access in compat mode).
  * Out of the guest: the guest's `lcall *monitor_entry` lands on entry_stub,
  * which the monitor copies to a page below 4 GiB (a far pointer has a 32-bit
  * offset).  The stub saves the guest's registers in the vCPU page, switches to the
@@ -51,13 +52,15 @@ restore_fpu:
 	.type lvm_enter_guest, @function
 lvm_enter_guest:
 	guest_fpu_and_segments
-	pushq $GUEST_DS                 /* SS */
+	movzwl host_sel+4(%rip), %eax   /* SS */
+	pushq %rax
 	movl 16(%rdi), %eax             /* esp */
 	pushq %rax
 	movl 36(%rdi), %eax             /* eflags */
 	orl $0x202, %eax
 	pushq %rax
-	pushq $GUEST_CS
+	movzwl host_sel+2(%rip), %eax   /* CS */
+	pushq %rax
 	movl 32(%rdi), %eax             /* eip */
 	pushq %rax
 	guest_gprs
@@ -79,7 +82,8 @@ lvm_enter_guest_fast:
 	movq %rax, 0(%rsp)
 	movl 32(%rdi), %eax             /* eip */
 	movq %rax, 8(%rsp)
-	movq $GUEST_CS, 16(%rsp)
+	movzwl host_sel+2(%rip), %eax   /* CS */
+	movq %rax, 16(%rsp)
 	guest_gprs
 	popfq
 	lretq

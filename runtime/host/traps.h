@@ -33,7 +33,10 @@ void check_host_visible_selectors(void);
 
 /* hostseg.c: the host selectors that make guest segments work natively */
 void hostseg_update(int sreg);
-extern u16 host_sel[6];
+void hostseg_cpl_changed(void);
+void hostseg_set_user_limit(u32 last);           /* 0xffffffff: none */
+u32 hostseg_user_limit(void);
+extern u16 host_sel[6], host_user_cs;
 extern u64 host_fsbase;
 int hostseg_init(void);
 #endif

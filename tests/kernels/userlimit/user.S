@@ -1,0 +1,53 @@
+/* user.S: a user process touching the kernel's half in every way an instruction
+ * can: loads, stores, a load straddling the end of the user part, string loads,
+ * the stack, jumps, calls and returns into it.  Before each, %edi holds where the
+ * kernel resumes it and %ebp its stack pointer. */
+	.macro sys n, v
+	movl \v, %ebx
+	movl $\n, %eax
+	int $0x80
+	.endm
+	.macro resume_at l
+	movl $\l, %edi
+	movl %esp, %ebp
+	.endm
+	.set K, 0xc0000000
+
+	.text
+	.globl _start
+_start:
+	resume_at 1f
+	movl K, %eax                        /* present, supervisor: err 5 */
+1:	resume_at 1f
+	movl $1, K + 4                      /* err 7 */
+1:	resume_at 1f
+	movl 0xd0000000, %eax               /* not present: err 4 */
+1:	resume_at 1f
+	movl 0x411ffe, %eax                 /* straddles the end of the user part */
+1:	resume_at 1f
+	cmpl $0, K + 8                      /* a read by an ALU instruction */
+1:	resume_at 1f
+	movl $K + 0xc, %esi
+	lodsl                               /* a string read from the kernel's half */
+1:	resume_at 1f
+	movl $K + 0x10, %esp
+	pushl $5                            /* the stack in the kernel's half */
+1:	movl %ebp, %esp
+	resume_at 1f
+	jmp K                               /* a jump: #PF at the target */
+1:	resume_at 1f
+	movl $K + 0x1000, %eax
+	call *%eax                          /* the return address is pushed first */
+1:	resume_at 1f
+	pushl $K + 0x2000
+	ret                                 /* the return pops first */
+1:	sys 3, $0                           /* ask for a user page up there */
+	movl K + 0x3000, %eax               /* now readable */
+	sys 1, %eax
+	sys 4, $0                           /* made user-accessible without INVLPG */
+	movl K + 0x4000, %eax
+	sys 1, %eax
+	resume_at 1f
+	movl K, %eax                        /* the rest is still protected */
+1:	sys 2, $0
+	ud2
