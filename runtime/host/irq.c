@@ -105,6 +105,7 @@ void irq_timer_signal(void)
 
 static void poll_sources(void)
 {
+	pit_catch_up();
 	if (!timer_fired)
 		return;
 	timer_fired = 0;

@@ -7,10 +7,13 @@
 /* devices/i8259.c */
 void pic_set_irq(int irq, bool level);
 bool pic_pending(void);
+bool pic_irq_busy(int irq);                      /* requested, not yet taken */
+bool pic_irq_masked(int irq);
 int pic_acknowledge(void);
 void i8259_init(void);
 /* devices/i8254.c */
 void i8254_init(void);
+void pit_catch_up(void);                         /* re-raise ticks the host was late for */
 
 /* devices/lapic.c */
 void lapic_init(void);

@@ -28,6 +28,8 @@ struct counter {
 
 static struct counter ctr[3];
 static struct vtimer out0;              /* counter 0's OUT: IRQ 0 */
+static u32 backlog;                     /* periods the host was late for, not yet raised */
+#define MAX_BACKLOG 200                 /* beyond that (the process was stopped), forget */
 static u8 port61;
 
 static u64 ticks_since(const struct counter *c)
@@ -80,13 +82,34 @@ static void start(int i)
 		vtimer_arm(&out0, 0, 0);
 }
 
-/* Counter 0 reached its terminal count: an edge on IRQ 0.  Periods the host was
- * too late for merge into one edge, as they would in the 8259A's IRR. */
-static void out0_expired(struct vtimer *t, u64 periods)
+static void pulse(void)
 {
-	(void)t, (void)periods;
 	irq_line(0, true);
 	irq_line(0, false);
+}
+
+/* Counter 0 reached its terminal count: an edge on IRQ 0.  Periods the host was
+ * too late for are not lost: each becomes an edge of its own once the 8259A has
+ * taken the previous one (pit_catch_up), so a guest counting ticks keeps time. */
+static void out0_expired(struct vtimer *t, u64 periods)
+{
+	(void)t;
+	if (pic_irq_masked(0))
+		pulse(), backlog = 0;           /* nobody counts: latch one, as the IRR does */
+	else if (pic_irq_busy(0))
+		backlog += periods;
+	else
+		pulse(), backlog += periods - 1;
+	if (backlog > MAX_BACKLOG)
+		backlog = 0;
+}
+
+void pit_catch_up(void)
+{
+	if (backlog && !pic_irq_busy(0) && !pic_irq_masked(0)) {
+		backlog--;
+		pulse();
+	}
 }
 
 static u32 pit_read(void *dev, u32 reg, int size)

@@ -52,6 +52,17 @@ void pic_set_irq(int irq, bool level)
 	update_irq();
 }
 
+/* Is `irq` requested and not yet acknowledged (a new edge would merge into it)? */
+bool pic_irq_busy(int irq)
+{
+	return pics[irq >> 3].irr & (1u << (irq & 7));
+}
+
+bool pic_irq_masked(int irq)
+{
+	return pics[irq >> 3].imr & (1u << (irq & 7));
+}
+
 bool pic_pending(void)
 {
 	return best(&pics[0]) >= 0;
