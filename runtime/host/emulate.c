@@ -59,6 +59,18 @@ void mem_write(struct lvm_regs *r, int seg, u32 off, u32 v, int size)
 		access_fault(r, at, err, true);
 }
 
+/* Fault now if a write of `size` bytes at seg:off would: for INS, which must not
+ * read the port before its destination is known to be writable. */
+void mem_check_write(struct lvm_regs *r, int seg, u32 off, int size)
+{
+	u32 a = linear(r, seg, off, size), last = a + size - 1, gpa, err;
+	bool user = VCPU->cpl == 3;
+	if (!mmu_translate(a, MMU_WRITE, user, &gpa, &err))
+		access_fault(r, a, err, true);
+	if ((last ^ a) & ~0xfffu && !mmu_translate(last, MMU_WRITE, user, &gpa, &err))
+		access_fault(r, last, err, true);
+}
+
 void push(struct lvm_regs *r, u32 v, int size)
 {
 	mem_write(r, LVM_SS, r->esp - size, v, size);

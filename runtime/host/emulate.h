@@ -7,6 +7,7 @@
 /* Guest memory through a segment, with the limit check; faults do not return. */
 u32 mem_read(struct lvm_regs *r, int seg, u32 off, int size);
 void mem_write(struct lvm_regs *r, int seg, u32 off, u32 v, int size);
+void mem_check_write(struct lvm_regs *r, int seg, u32 off, int size);
 void push(struct lvm_regs *r, u32 v, int size);
 u32 pop(struct lvm_regs *r, int size);
 u32 iopl(void);

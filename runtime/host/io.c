@@ -38,7 +38,7 @@ static void string_io(struct lvm_regs *r, const struct insn *in, bool out, int s
 			io_out(port, mem_read(r, in->seg, off, size), size);
 		} else {
 			/* Read the port only once the destination is known to be writable. */
-			mem_write(r, LVM_ES, off, mem_read(r, LVM_ES, off, size), size);
+			mem_check_write(r, LVM_ES, off, size);
 			mem_write(r, LVM_ES, off, io_in(port, size), size);
 		}
 		*idx = (*idx & ~amask) | ((*idx + step) & amask);

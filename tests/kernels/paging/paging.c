@@ -16,6 +16,7 @@ static u32 low[2][1024] __attribute__((aligned(4096)));     /* 0-8 MiB, 4 KiB pa
 static u32 extra[1024] __attribute__((aligned(4096)));      /* 0x50000000.. */
 static u32 extra2[1024] __attribute__((aligned(4096)));     /* 0x50000000.. in pd2 */
 static volatile int demand;                                   /* map on #PF */
+static volatile int show_string_regs;
 
 static u32 cr(int n)
 {
@@ -40,6 +41,8 @@ static void hook(struct frame *f)
 	}
 	u32 va = cr(2);
 	printf("  #PF at %x err %x", va, f->err);
+	if (show_string_regs)
+		printf(" (ecx %x esi %x edi %x)", f->ecx, f->esi, f->edi);
 	if (demand && (va >> 22) == 0x140) {
 		u32 i = (va >> 12) & 0x3ff;
 		if (!(extra[i] & P))
@@ -118,6 +121,29 @@ void kmain(void)
 	demand = 1;
 	v = (u32 *)0x50005004;
 	printf("read %x\n", *v);
+
+	/* String I/O and string moves that fault in the middle: the CPU leaves ECX,
+	 * ESI, EDI at the faulting element, and the retry finishes the job. */
+	show_string_regs = 1;
+	extra[0x10] = 0x610000 | P | W;
+	extra[0x11] = 0;                             /* demand-mapped when touched */
+	invlpg(0x50011000);
+	u32 n = 8, src = 0x50010ffc;
+	asm volatile("cld; rep outsb" : "+S"(src), "+c"(n) : "d"(0x80) : "memory");
+	printf("rep outsb across the boundary: ecx %x esi %x\n", n, src);
+	extra[0x11] = 0;
+	invlpg(0x50011000);
+	n = 4;
+	u32 dst = 0x50010ff8, from = 0x100000;
+	asm volatile("cld; rep movsl" : "+S"(from), "+D"(dst), "+c"(n) : : "memory");
+	printf("rep movsl across the boundary: ecx %x edi %x\n", n, dst);
+	extra[0x11] = 0;
+	invlpg(0x50011000);
+	n = 4;
+	dst = 0x50010ffe;
+	asm volatile("cld; rep insw" : "+D"(dst), "+c"(n) : "d"(0x61) : "memory");
+	printf("rep insw across the boundary: ecx %x edi %x\n", n, dst);
+	show_string_regs = 0;
 	printf("done\n");
 	exit(0);
 }
