@@ -65,8 +65,11 @@ static void monitor_entry(void)
 		if (!emulate(&r, site_end - 5))
 			kill_guest(&r, "instruction not emulated at %#x (see the bytes above)", site_end);
 		break;
-	case LVM_ENTRY_IRQ_WINDOW:
+	case LVM_ENTRY_STI_WINDOW:
+		cpu.sti_shadow = true;
 		break;                /* resume() delivers what is pending */
+	case LVM_ENTRY_IRQ_WINDOW:
+		break;
 	default:
 		kill_guest(&r, "monitor entered with unknown reason %u", reason);
 	}

@@ -126,12 +126,29 @@ static void poll_sources(void)
 	host_timer_set();
 }
 
+/* Is the instruction at r->eip a (rewritten) HLT?  Call mode: `call __lvm_emulate;
+ * hlt`; trap mode: the marker, then hlt.  Nothing else puts f4 there. */
+static u32 hlt_length(const struct lvm_regs *r)
+{
+	u8 b[6];
+	if (!guest_read(cpu.seg[LVM_CS].base + r->eip, b, sizeof b))
+		return 0;
+	return b[0] == 0xe8 && b[5] == 0xf4 ? 6 : b[0] == 0xf4 && b[1] == 0xf4 ? 2 : 0;
+}
+
 void check_interrupts(struct lvm_regs *r)
 {
 	poll_sources();
 	lapic_refresh();
+	bool shadow = cpu.sti_shadow;
+	cpu.sti_shadow = false;
 	if (!VCPU->vif || !VCPU->pending)
 		return;
+	/* STI's shadow: the interrupt comes after the next instruction.  That matters
+	 * for `sti; hlt`: the HLT executes, and the pending interrupt wakes it at once
+	 * (it is delivered with the return address after the HLT). */
+	if (shadow && VCPU->cpl == 0)
+		r->eip += hlt_length(r);
 	int vector = acknowledge();
 	if (vector < 0)
 		return;

@@ -34,7 +34,8 @@ enum lvm_abi {
 	 * the guest stack: far return (8 bytes), the reason (4), the near return of
 	 * the rewritten site (4), then the guest's stack as it was before the site. */
 	LVM_ENTRY_EMULATE = 0,        /* emulate the instruction at the near return */
-	LVM_ENTRY_IRQ_WINDOW = 1      /* IF became 1 with an interrupt pending */
+	LVM_ENTRY_IRQ_WINDOW = 1,     /* IF became 1 with an interrupt pending (popf) */
+	LVM_ENTRY_STI_WINDOW = 2      /* the same by sti: its shadow covers the next instruction */
 };
 
 /* Segment register numbers, in the CPU's encoding order (ModRM.reg of mov sreg). */
