@@ -212,6 +212,7 @@ def test_read_only_image(built, img):
 def test_index_out_of_range(built, img):
     refused(["-drive", "file=%s,format=raw,index=2" % img], "index 2 out of range", "secondary")
     refused(["-drive", "file=%s,index=-1" % img], "index -1 out of range")
+    refused(["-hdc", img], "-hdc", "index 2 out of range")
 
 
 def test_two_images_on_one_index(built, img, tmp_path):

@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 			memsize = parse_size(argv[++i]);
 		else if (!strcmp(a, "-append") && has_arg)
 			cmdline = argv[++i];
-		else if ((!strcmp(a, "-hda") || !strcmp(a, "-hdb")) && has_arg) {
+		else if (!strncmp(a, "-hd", 3) && a[3] >= 'a' && a[3] <= 'd' && !a[4] && has_arg) {
+			/* -hdc and -hdd (the secondary channel) are refused by index */
 			disk_option_hd(a[3] - 'a', argv[i + 1], a);
 			i++;
 		} else if (!strcmp(a, "-drive") && has_arg)
