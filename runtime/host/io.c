@@ -32,6 +32,11 @@ static u32 string_run(struct lvm_regs *r, const struct insn *in, bool out, int s
 	u32 bytes = n * size;
 	if (n == 0 || off > s->limit || s->limit - off < bytes - 1 || amask - off < bytes - 1)
 		return 0;
+	u16 port = r->edx;
+	n = io_string(port, size, NULL, n, out);      /* how many the device takes now */
+	if (n == 0)
+		return 0;
+	bytes = n * size;
 	bool user = VCPU->cpl == 3;
 	u32 gpa, err;
 	if (!mmu_translate(lin, out ? MMU_READ : MMU_WRITE, user, &gpa, &err) || !gpa_ptr(gpa, bytes))
@@ -40,10 +45,11 @@ static u32 string_run(struct lvm_regs *r, const struct insn *in, bool out, int s
 	if (out) {
 		if (!mmu_access(lin, tmp, bytes, MMU_READ, user, NULL, NULL))
 			return 0;
-		return io_string(r->edx & 0xffff, size, tmp, n, true);
+		io_string(port, size, tmp, n, true);
+		return n;
 	}
-	n = io_string(r->edx & 0xffff, size, tmp, n, false);
-	if (n && !mmu_access(lin, tmp, n * size, MMU_WRITE, user, NULL, NULL))
+	io_string(port, size, tmp, n, false);
+	if (!mmu_access(lin, tmp, bytes, MMU_WRITE, user, NULL, NULL))
 		host_bug("rep ins: page at %#x checked writable, then not", lin);
 	return n;
 }

@@ -66,8 +66,9 @@ void io_out(u16 port, u32 value, int size)
 	r->wr(r->dev, port - r->base, value, size);
 }
 
-/* Up to `count` elements of `size` bytes between the port and buf; how many moved
- * (0: no string hook, or the device wants them one by one). */
+/* With buf NULL: how many of `count` elements of `size` bytes the port's device
+ * would move at once now (0: no string hook, or it wants them one by one).  Else
+ * move that many between the port and buf. */
 u32 io_string(u16 port, int size, void *buf, u32 count, bool out)
 {
 	struct io_range *r = find(port);

@@ -63,32 +63,27 @@ static void data_out(struct channel *c, u32 v, int size)
 		ata_block_done(c, d);
 }
 
-/* A whole REP INSW/INSL/OUTSW/OUTSL run on the Data register: what data_in and
- * data_out do element by element, a block at a time (io.c). */
+/* A REP INSW/INSL/OUTSW/OUTSL run on the Data register (io.c): up to the end of
+ * the current block, what data_in and data_out do element by element. */
 static u32 data_string(void *dev, u32 reg, int size, void *buf, u32 count, bool out)
 {
 	struct channel *c = dev;
-	u8 *p = buf;
-	u32 done = 0;
-	while (reg == DATA && done < count) {
-		struct drive *d = selected(c);
-		if (d->xfer != (out ? FROM_HOST : TO_HOST))
-			break;
-		u32 n = (d->len - d->pos) / size;
-		if (n == 0)
-			break;                            /* an element across the block's end */
-		if (n > count - done)
-			n = count - done;
-		u32 bytes = n * size;
-		if (out)
-			memcpy(d->buf + d->pos, p, bytes);
-		else
-			memcpy(p, d->buf + d->pos, bytes);
-		d->pos += bytes, p += bytes, done += n;
-		if (d->pos == d->len)
-			ata_block_done(c, d);
-	}
-	return done;
+	struct drive *d = selected(c);
+	if (reg != DATA || d->xfer != (out ? FROM_HOST : TO_HOST))
+		return 0;
+	u32 n = (d->len - d->pos) / size;              /* 0: an element across the block's end */
+	if (n > count)
+		n = count;
+	if (!buf || !n)
+		return n;
+	if (out)
+		memcpy(d->buf + d->pos, buf, n * size);
+	else
+		memcpy(buf, d->buf + d->pos, n * size);
+	d->pos += n * size;
+	if (d->pos == d->len)
+		ata_block_done(c, d);
+	return n;
 }
 
 static u32 command_block_read(void *dev, u32 reg, int size)
