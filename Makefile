@@ -47,6 +47,7 @@ test: setup monitor kernels
 bench: setup monitor kernels
 	@$(BIN)/python bench/ops.py
 	@$(BIN)/python bench/mmu.py
+	@$(BIN)/python bench/disk.py
 	@$(BIN)/python bench/build_speed.py
 
 clean:
