@@ -8,6 +8,7 @@ struct io_range {
 	void *dev;
 	io_read_fn rd;
 	io_write_fn wr;
+	io_string_fn str;
 };
 
 static struct io_range ranges[32];
@@ -20,8 +21,21 @@ int io_register(const char *name, u16 base, u16 len, void *dev, io_read_fn rd, i
 			host_bug("port range %s %#x+%u overlaps %s", name, base, len, ranges[i].name);
 	if (nranges == (int)(sizeof ranges / sizeof ranges[0]))
 		host_bug("too many port ranges");
-	ranges[nranges++] = (struct io_range){ name, base, len, dev, rd, wr };
+	ranges[nranges++] = (struct io_range){ .name = name, .base = base, .len = len, .dev = dev, .rd = rd, .wr = wr };
 	return 0;
+}
+
+/* A device that moves blocks through one port (IDE data) can take a whole
+ * `rep ins/outs` run at once. */
+void io_register_string(u16 port, io_string_fn fn)
+{
+	struct io_range *r = NULL;
+	for (int i = 0; i < nranges; i++)
+		if (port >= ranges[i].base && port < ranges[i].base + ranges[i].len)
+			r = &ranges[i];
+	if (!r)
+		host_bug("string hook for port %#x: no device there", port);
+	r->str = fn;
 }
 
 static struct io_range *find(u16 port)
@@ -50,4 +64,15 @@ void io_out(u16 port, u32 value, int size)
 		return;
 	}
 	r->wr(r->dev, port - r->base, value, size);
+}
+
+/* With buf NULL: how many of `count` elements of `size` bytes the port's device
+ * would move at once now (0: no string hook, or it wants them one by one).  Else
+ * move that many between the port and buf. */
+u32 io_string(u16 port, int size, void *buf, u32 count, bool out)
+{
+	struct io_range *r = find(port);
+	if (!r || !r->str)
+		return 0;
+	return r->str(r->dev, port - r->base, size, buf, count, out);
 }

@@ -6,6 +6,7 @@
 #include "traps.h"
 #include "irq.h"
 #include "mmu.h"
+#include "disk.h"
 
 static void usage(int status)
 {
@@ -14,6 +15,8 @@ static void usage(int status)
 		"  -m SIZE          guest memory (MiB, or with a K/M/G suffix; default 128M)\n"
 		"  -append CMDLINE  kernel command line (Multiboot)\n"
 		"  -serial stdio    COM1 on stdin/stdout (the default and only choice)\n"
+		"  -hda FILE, -hdb FILE   raw disk image as IDE primary master, slave\n"
+		"  -drive file=FILE[,format=raw][,index=0|1][,if=ide]   the same, QEMU's long form\n"
 		"  -nographic, -no-reboot, -display none   accepted for QEMU compatibility\n"
 		"exit status: the guest's (port 0xf4: (value << 1) | 1), 0 on power-off,\n"
 		"  %d on a guest error (triple fault, not emulated), %d on usage errors\n",
@@ -62,6 +65,12 @@ int main(int argc, char **argv)
 			memsize = parse_size(argv[++i]);
 		else if (!strcmp(a, "-append") && has_arg)
 			cmdline = argv[++i];
+		else if (!strncmp(a, "-hd", 3) && a[3] >= 'a' && a[3] <= 'd' && !a[4] && has_arg) {
+			/* -hdc and -hdd (the secondary channel) are refused by index */
+			disk_option_hd(a[3] - 'a', argv[i + 1], a);
+			i++;
+		} else if (!strcmp(a, "-drive") && has_arg)
+			disk_option_drive(argv[++i]);
 		else if (!strcmp(a, "-kernel") && has_arg)
 			kernel = argv[++i];
 		else if (!strcmp(a, "-serial") && has_arg) {
@@ -100,6 +109,7 @@ int main(int argc, char **argv)
 	uart_init();
 	debugexit_init();
 	post_init();
+	ata_init();
 	if (irq_init() < 0)
 		return EXIT_HOST_BUG;
 	if (signals_init() < 0)

@@ -76,6 +76,11 @@ typedef void (*io_write_fn)(void *dev, u32 offset, u32 value, int size);
 int io_register(const char *name, u16 base, u16 len, void *dev, io_read_fn rd, io_write_fn wr);
 u32 io_in(u16 port, int size);
 void io_out(u16 port, u32 value, int size);
+/* Optional, for block devices: a REP INS/OUTS run at once.  The hook with buf NULL
+ * says how many of `count` elements it would move now; with a buffer, moves them. */
+typedef u32 (*io_string_fn)(void *dev, u32 offset, int size, void *buf, u32 count, bool out);
+void io_register_string(u16 port, io_string_fn fn);
+u32 io_string(u16 port, int size, void *buf, u32 count, bool out);
 
 /* devices */
 void uart_init(void);

@@ -63,7 +63,25 @@ def rewrite(source, mode, no_runtime):
                err=True)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+_QEMU_OPTION = "--lvm-qemu-option="
+
+
+def _protect_qemu_option(arg):
+    """QEMU spells its options with one dash and a word (-hda, -drive, -serial,
+    -nographic); click would read -hda as -h -d -a.  Such words are wrapped so that
+    click passes them to the monitor untouched; -m64 and -m 64 stay click's."""
+    if (len(arg) > 2 and arg[0] == "-" and arg[1].isalpha() and arg[1:].replace("-", "").isalnum()
+            and not (arg[1] in "ma" and not arg[2].isalpha())):
+        return _QEMU_OPTION + arg
+    return arg
+
+
+class _RunCommand(click.Command):
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, [_protect_qemu_option(a) for a in args])
+
+
+@main.command(cls=_RunCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("kernel", type=click.Path(dir_okay=False))
 @click.option("-m", "--memory", metavar="SIZE", help="Guest memory (MiB or K/M/G suffix; default 128M).")
 @click.option("-append", "--append", metavar="CMDLINE", help="Kernel command line (Multiboot).")
@@ -72,12 +90,18 @@ def rewrite(source, mode, no_runtime):
 def run(kernel, memory, append, no_check, monitor_args):
     """Boot KERNEL (Multiboot ELF32 built with lvm-cc) as this process; serial on stdio.
 
-    Extra QEMU-style options (-no-reboot, -serial stdio, -nographic) go to the monitor.
+    QEMU-style options after KERNEL go to the monitor: -hda FILE, -hdb FILE,
+    -drive file=FILE,format=raw,index=N (IDE disks), -no-reboot, -serial stdio, -nographic.
     Exit status: the guest's through port 0xf4 ((value << 1) | 1), 0 on power-off,
     3 for a kernel that cannot boot, 4 for a guest error (triple fault, not emulated).
     """
     import os
     from . import runner
+    if kernel.startswith(_QEMU_OPTION):
+        click.echo("lvm: %s before KERNEL: name the kernel first (lvm run KERNEL %s ...)"
+                   % ((kernel[len(_QEMU_OPTION):],) * 2), err=True)
+        sys.exit(runner.EXIT_USAGE)
+    monitor_args = [a[len(_QEMU_OPTION):] if a.startswith(_QEMU_OPTION) else a for a in monitor_args]
     if not os.path.exists(kernel):
         click.echo("lvm: %s: no such file" % kernel, err=True)
         sys.exit(runner.EXIT_BAD_KERNEL)

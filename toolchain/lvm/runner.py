@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import LvmError
 
 ROOT = Path(__file__).resolve().parents[2]
+EXIT_USAGE = 2
 EXIT_BAD_KERNEL = 3
 
 
