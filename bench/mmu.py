@@ -2,9 +2,12 @@
 """What paging costs, side by side: lvm call mode, lvm trap mode, QEMU TCG.
 
 Runs bench/kernels/pfbench (TSC cycles per operation): a shadow fill, CR3 switches
-with 10/100/1000 touched pages, a user page fault handled by the guest kernel, and a
-user loop over 896 KiB, which is also run as a host process (bench/host/memloop.c)
-for the native-speed ratio (goal >= 0.97).  Median of RUNS runs.
+with 10/100/1000 touched pages, a user page fault handled by the guest kernel, a
+local APIC register read and write, and a user loop over 896 KiB, which is also run
+as a host process (bench/host/memloop.c) for the native-speed ratio (goal >= 0.97);
+and bench/kernels/kabove, built twice (kernel above or below its user program): a
+user page fault and a null system call under paging, i.e. what user/supervisor
+protection costs (segment limits vs revocation).  Median of RUNS runs.
 """
 import subprocess
 import sys
@@ -23,20 +26,21 @@ def main():
                      .stdout.split()[1]) for _ in range(RUNS))
     lvm = str(ROOT / ".venv/bin/lvm")
     k = OUT / "kernels"
-    cols = {
-        "lvm call": median_run([lvm, "run", str(k / "call/pfbench.elf")], "user-loop-1MiB"),
-        "lvm trap": median_run([lvm, "run", str(k / "trap/pfbench.elf")], "user-loop-1MiB"),
-        "QEMU TCG": median_run(["qemu-system-i386", "-display", "none", "-monitor", "none",
-                                "-serial", "stdio", "-no-reboot", "-device",
-                                "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
-                                str(k / "native/pfbench.elf")], "user-loop-1MiB"),
-    }
+    qemu = ["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
+            "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel"]
+    last = {"pfbench": "user-loop-1MiB", "kabove": "user-syscall-kernel-above",
+            "kbelow": "user-syscall-kernel-below"}
+    cols = {"lvm call": {}, "lvm trap": {}, "QEMU TCG": {}}
+    for kernel, final in last.items():
+        cols["lvm call"].update(median_run([lvm, "run", str(k / "call" / (kernel + ".elf"))], final))
+        cols["lvm trap"].update(median_run([lvm, "run", str(k / "trap" / (kernel + ".elf"))], final))
+        cols["QEMU TCG"].update(median_run(qemu + [str(k / "native" / (kernel + ".elf"))], final))
     print("TSC %.3f GHz; host signal round trip %.0f ns; median of %d runs; us per operation"
           % (ghz, sig, RUNS))
-    print("%-26s %12s %12s %12s" % ("operation", *cols))
+    print("%-28s %12s %12s %12s" % ("operation", *cols))
     for op in cols["lvm call"]:
-        print("%-26s %12.2f %12.2f %12.2f" % (op, *(cols[c][op] / ghz / 1000 for c in cols)))
-    print("%-26s %12.2f" % ("user-loop-1MiB native", native / ghz / 1000))
+        print("%-28s %12.2f %12.2f %12.2f" % (op, *(cols[c][op] / ghz / 1000 for c in cols)))
+    print("%-28s %12.2f" % ("user-loop-1MiB native", native / ghz / 1000))
     for c in ("lvm call", "lvm trap"):
         ratio = native / cols[c]["user-loop-1MiB"]
         print("user loop speed, %s vs a host process: %.3f (goal >= 0.97: %s)"
