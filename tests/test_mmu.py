@@ -132,3 +132,19 @@ def test_memory_sizes(built, size, kernel):
     want = qemu(OUT / "native" / (kernel + ".elf"), "-m", size)
     status, out, err = lvm(OUT / "call" / (kernel + ".elf"), "-m", size)
     assert (status, out) == want, err
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_kernel_above_its_users_is_not_revoked(built, mode):
+    # The same kernel and user program (bench/kernels/kabove): with the user part
+    # below the kernel, segment limits guard the kernel and nothing is unmapped on
+    # the 4000 returns to user mode; with it above, the kernel's pages are revoked
+    # each time (and re-faulted).
+    status, out, err = run_with_stats(OUT / mode / "kabove.elf")
+    assert status == 1 and b"op user-syscall-kernel-above" in out, err
+    above = stats(err)
+    status, out, err = run_with_stats(OUT / mode / "kbelow.elf")
+    assert status == 1 and b"op user-syscall-kernel-below" in out, err
+    below = stats(err)
+    assert above["revoked"] == 0 and above["fills"] < 50, above
+    assert below["revoked"] > 4000, below
