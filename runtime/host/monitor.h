@@ -78,6 +78,9 @@ void io_out(u16 port, u32 value, int size);
 
 /* devices */
 void uart_init(void);
+void rtc_init(void);
+void cmos_set(u8 index, u8 value);           /* CMOS RAM a device fills in (disk types...) */
+void i8042_init(void);
 void debugexit_init(void);
 void post_init(void);
 
