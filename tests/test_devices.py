@@ -3,11 +3,12 @@ give: input on the serial line, a wall-clock time, a reset; and the console's
 terminal handling under a pseudo-terminal.
 
 Device kernels are DEVICE_KERNELS in tests/kernels/Makefile.  Each case runs QEMU
-twice (the reference: both runs must agree) and lvm in call and trap mode, two
-processes at a time (the kernels mostly wait; the RTC kernel spins on the clock
-for a few seconds).  Input is written only once the kernel has printed its
-prompt: a byte that arrives before the guest enables the UART's FIFO is lost to
-the FIFO reset (on QEMU as on hardware), so input written at start-up would race.
+twice (the reference: both runs must agree) and lvm in call and trap mode, the
+four at once (the kernels mostly wait; the RTC kernel polls the clock for a few
+seconds, and retries what a busy host can make it miss).  Input is written only
+once the kernel has printed its prompt: a byte that arrives before the guest
+enables the UART's FIFO is lost to the FIFO reset (on QEMU as on hardware), so
+input written at start-up would race.
 """
 import calendar
 import fcntl
@@ -94,7 +95,7 @@ _results = {}
 
 
 def results(case):
-    """Two QEMU runs and lvm in both modes for a case, two at a time."""
+    """Two QEMU runs and lvm in both modes for a case, all at once (they mostly wait)."""
     if case not in _results:
         kernel, args, script, _ = CASES[case]
         jobs = {"qemu1": qemu_argv(OUT / "native" / (kernel + ".elf"), *args),
