@@ -31,19 +31,27 @@ def built():
     return OUT
 
 
+def qemu_argv(kernel, *args):
+    return ["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
+            "-no-reboot", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-kernel", str(kernel), *args]
+
+
+def lvm_argv(kernel, *args):
+    return [str(LVM), "run", str(kernel), *args]
+
+
 def qemu(kernel, *args, input=None):
     """QEMU's status and serial output; `args` are extra QEMU options (-m, -hda...),
     `input` bytes fed to the serial port's stdin (else stdin is /dev/null)."""
-    r = subprocess.run(["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
-                        "-no-reboot", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                        "-kernel", str(kernel), *args], capture_output=True, timeout=TIMEOUT,
+    r = subprocess.run(qemu_argv(kernel, *args), capture_output=True, timeout=TIMEOUT,
                        input=input, stdin=None if input is not None else subprocess.DEVNULL)
     return r.returncode, r.stdout
 
 
 def lvm(kernel, *args, input=None):
     """lvm run's status, stdout and stderr; arguments as for qemu()."""
-    r = subprocess.run([str(LVM), "run", str(kernel), *args], capture_output=True, timeout=TIMEOUT,
+    r = subprocess.run(lvm_argv(kernel, *args), capture_output=True, timeout=TIMEOUT,
                        input=input, stdin=None if input is not None else subprocess.DEVNULL)
     return r.returncode, r.stdout, r.stderr
 

@@ -13,17 +13,26 @@
  * signals SIGALRM.  The handler only notes the expiry and, when it interrupted
  * guest code with IF set, delivers at that instruction boundary.  A periodic timer
  * that fell behind reports how many periods passed, so devices can count them.
- * HLT sleeps in sigsuspend() until a timer (or another source) makes an interrupt
- * pending: no busy loop, no host CPU while the guest idles.
+ * Other devices' host events: SIGIO for readable console input (O_ASYNC,
+ * console.c), and SIG_DEVICE_TIMER (a real-time signal) for the one-shot device
+ * timers of the UART (character timeout) and the RTC.  The handlers only note
+ * them, and poll_sources() lets the devices look.  Separate signals: a standard
+ * signal already pending absorbs the next one, so a timer's SIGIO would hide the
+ * terminal's and its input would wait.
+ * HLT sleeps in sigsuspend() until one of these makes an interrupt pending: no
+ * busy loop, no host CPU while the guest idles.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
+#include "console.h"
 #include "irq.h"
 #include "traps.h"
 
 static timer_t host_timer;
 static volatile sig_atomic_t timer_fired;
+static volatile sig_atomic_t input_signalled = 1;   /* a first look at the console */
+static volatile sig_atomic_t devtimer_signalled;
 static struct vtimer *timers[8];
 static int ntimers;
 static bool pic_intr;
@@ -103,12 +112,49 @@ void irq_timer_signal(void)
 	timer_fired = 1;
 }
 
+void irq_input_signal(void)
+{
+	input_signalled = 1;
+}
+
+void irq_device_timer_signal(void)
+{
+	devtimer_signalled = 1;
+}
+
+/* A device's one-shot timer: at `when_ns` (now_ns() time; 0 disarms) it raises
+ * SIG_DEVICE_TIMER. */
+int device_timer_create(timer_t *t)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIG_DEVICE_TIMER };
+	return timer_create(CLOCK_MONOTONIC, &sev, t);
+}
+
+void device_timer_arm(timer_t t, u64 when_ns)
+{
+	struct itimerspec its = { .it_value = { when_ns / 1000000000u, when_ns % 1000000000u } };
+	timer_settime(t, TIMER_ABSTIME, &its, NULL);
+}
+
+static void poll_device_events(void)
+{
+	if (input_signalled || devtimer_signalled) {
+		/* Taken with an exchange: a signal between a read and a clear would be lost. */
+		bool input = __atomic_exchange_n(&input_signalled, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&devtimer_signalled, 0, __ATOMIC_SEQ_CST);
+		uart_poll(input);
+		rtc_poll();
+	}
+}
+
 static void poll_sources(void)
 {
 	pit_catch_up();
+	poll_device_events();
 	if (!timer_fired)
 		return;
 	timer_fired = 0;
+	console_flush();                         /* a partial line waits at most a tick */
 	u64 now = now_ns();
 	for (int i = 0; i < ntimers; i++) {
 		struct vtimer *t = timers[i];
@@ -158,18 +204,23 @@ void check_interrupts(struct lvm_regs *r)
 
 void wait_for_interrupt(struct lvm_regs *r)
 {
-	sigset_t alrm, old;
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
+	sigset_t events, old;
+	sigemptyset(&events);
+	sigaddset(&events, SIGALRM);
+	sigaddset(&events, SIGIO);
+	sigaddset(&events, SIG_DEVICE_TIMER);
 	for (;;) {
-		sigprocmask(SIG_BLOCK, &alrm, &old);
+		sigprocmask(SIG_BLOCK, &events, &old);
 		poll_sources();
 		if (VCPU->pending)
 			break;
-		if (!any_timer_armed())
+		if (!any_timer_armed() && !uart_can_interrupt() && !rtc_can_interrupt())
 			kill_guest(r, "hlt with no interrupt source armed: the guest would sleep forever");
+		console_flush();                 /* what the guest printed before it waits */
 		sigset_t wait = old;
 		sigdelset(&wait, SIGALRM);
+		sigdelset(&wait, SIGIO);
+		sigdelset(&wait, SIG_DEVICE_TIMER);
 		sigsuspend(&wait);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}

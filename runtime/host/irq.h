@@ -2,7 +2,11 @@
  * APIC, the local APIC, and the virtual timers that drive them (irq.c). */
 #ifndef LVM_IRQ_H
 #define LVM_IRQ_H
+#include <signal.h>
+#include <time.h>
 #include "monitor.h"
+
+#define SIG_DEVICE_TIMER SIGRTMIN                /* the device timers' signal */
 
 /* devices/i8259.c */
 void pic_set_irq(int irq, bool level);
@@ -15,6 +19,11 @@ void i8259_init(void);
 void i8254_init(void);
 void pit_catch_up(void);                         /* re-raise ticks the host was late for */
 
+/* devices with host events (input, timers): polled by irq.c; can they wake a halted vCPU? */
+void uart_poll(bool input);                      /* input: stdin may be readable */
+bool uart_can_interrupt(void);
+void rtc_poll(void);
+bool rtc_can_interrupt(void);
 /* devices/lapic.c */
 void lapic_init(void);
 bool lapic_pending(void);
@@ -40,6 +49,10 @@ void vtimer_arm(struct vtimer *t, u64 deadline, u64 period);   /* deadline 0: of
 void irq_line(int isa_irq, bool level);          /* what devices call */
 void irq_update(void);                           /* a controller's output changed */
 void irq_update_pending(bool pending);           /* the 8259A's INTR output changed */
+void irq_input_signal(void);                     /* from the SIGIO handler */
+void irq_device_timer_signal(void);              /* from the SIG_DEVICE_TIMER handler */
+int device_timer_create(timer_t *t);             /* one-shot, raises SIG_DEVICE_TIMER */
+void device_timer_arm(timer_t t, u64 when_ns);   /* absolute now_ns() time; 0 disarms */
 u64 now_ns(void);
 void check_interrupts(struct lvm_regs *r);      /* deliver one if IF allows */
 void irq_timer_signal(void);                     /* from the SIGALRM handler */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "console.h"
 #include "monitor.h"
 #include "traps.h"
 #include "irq.h"
@@ -14,11 +15,12 @@ static void usage(int status)
 		"usage: lvm-monitor [options] KERNEL\n"
 		"  -m SIZE          guest memory (MiB, or with a K/M/G suffix; default 128M)\n"
 		"  -append CMDLINE  kernel command line (Multiboot)\n"
-		"  -serial stdio    COM1 on stdin/stdout (the default and only choice)\n"
+		"  -serial stdio    COM1 on stdin/stdout (the default and only choice); on a\n"
+		"                   terminal: raw mode, Ctrl-A x quits, Ctrl-A h for help\n"
 		"  -hda FILE, -hdb FILE   raw disk image as IDE primary master, slave\n"
 		"  -drive file=FILE[,format=raw][,index=0|1][,if=ide]   the same, QEMU's long form\n"
 		"  -nographic, -no-reboot, -display none   accepted for QEMU compatibility\n"
-		"exit status: the guest's (port 0xf4: (value << 1) | 1), 0 on power-off,\n"
+		"exit status: the guest's (port 0xf4: (value << 1) | 1), 0 on power-off, reset or Ctrl-A x,\n"
 		"  %d on a guest error (triple fault, not emulated), %d on usage errors\n",
 		EXIT_GUEST_ERROR, EXIT_USAGE);
 	exit(status);
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
 	segments_reset();
 	VCPU->cr[0] = 0x11;                /* PE, ET */
 	uart_init();
+	rtc_init();
+	i8042_init();
 	debugexit_init();
 	post_init();
 	ata_init();
@@ -114,6 +118,7 @@ int main(int argc, char **argv)
 		return EXIT_HOST_BUG;
 	if (signals_init() < 0)
 		return EXIT_HOST_BUG;
+	console_init();                    /* after signals_init: its handlers restore the terminal */
 	fflush(stdout);
 	resume(&r);
 }

@@ -84,6 +84,9 @@ u32 io_string(u16 port, int size, void *buf, u32 count, bool out);
 
 /* devices */
 void uart_init(void);
+void rtc_init(void);
+void cmos_set(u8 index, u8 value);           /* CMOS RAM a device fills in (disk types...) */
+void i8042_init(void);
 void debugexit_init(void);
 void post_init(void);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "console.h"
 #include "monitor.h"
 
 /* The last events, kept cheap enough for hot paths (every interrupt, every fault):
@@ -35,6 +36,7 @@ void kill_guest(const struct lvm_regs *r, const char *fmt, ...)
 {
 	va_list ap;
 	fpu_protect();
+	console_flush();                 /* the guest's last words before the report */
 	fflush(stdout);
 	fprintf(stderr, "lvm: guest error: ");
 	va_start(ap, fmt);
@@ -74,6 +76,7 @@ void unimplemented_once(const char *what)
 			seen[i] = what;
 			break;
 		}
+	console_flush();
 	fprintf(stderr, "lvm: not emulated yet (ignored): %s\n", what);
 }
 
@@ -81,6 +84,7 @@ void host_bug(const char *fmt, ...)
 {
 	va_list ap;
 	fpu_protect();
+	console_restore();               /* the user's terminal survives our bug */
 	fprintf(stderr, "lvm: internal error: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -9,6 +9,10 @@
  * on its own stack; it resumes the guest by rewriting the signal's ucontext, so the
  * kernel's sigreturn restores every register, the FPU/SSE state included.  A signal
  * raised by the monitor's own 64-bit code is a host bug, reported as such.
+ * Signals from outside (the timers, SIGIO for input, job control, termination)
+ * come through the same entry, which puts back the monitor's thread pointer: they
+ * are noted, the terminal is restored before the process stops or dies, and when
+ * they interrupted guest code the guest resumes at an interrupt window.
  */
 #define _GNU_SOURCE
 #include <linux/audit.h>
@@ -24,6 +28,7 @@
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include "console.h"
 #include "emulate.h"
 #include "irq.h"
 #include "mmu.h"
@@ -203,9 +208,11 @@ static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u
 static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs *r)
 {
 	u32 trapno = m->gregs[REG_TRAPNO], err = m->gregs[REG_ERR];
-	switch (sig) {
-	case SIGALRM:
+	if (sig == SIG_DEVICE_TIMER)
 		resume(r);                   /* an interrupt, if IF allows, at this boundary */
+	switch (sig) {
+	case SIGALRM: case SIGIO: case SIGTSTP: case SIGCONT:
+		resume(r);
 	case SIGSYS:
 		if (m->gregs[REG_RIP] >> 32)
 			kill_guest(r, "guest code executed SYSCALL in 32-bit mode; this host reported no "
@@ -261,6 +268,33 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 
 void signal_entry(int sig, siginfo_t *si, void *ucv);   /* switch.S */
 
+/* A signal from outside the guest: note it (or stop, or die of it with the terminal
+ * restored); true if whatever it interrupted goes on. */
+static bool host_event(int sig)
+{
+	if (sig == SIG_DEVICE_TIMER) {
+		irq_device_timer_signal();
+		return true;
+	}
+	switch (sig) {
+	case SIGALRM:
+		irq_timer_signal();
+		return true;
+	case SIGIO:
+		irq_input_signal();
+		return true;
+	case SIGTSTP:
+		console_stop();
+		return true;
+	case SIGCONT:
+		console_continued();
+		return true;
+	case SIGHUP: case SIGINT: case SIGQUIT: case SIGTERM: case SIGPIPE:
+		console_fatal_signal(sig);
+	}
+	return false;
+}
+
 /* Returns non-zero when it resumes guest code (signal_entry then loads its FS/GS). */
 int signal_handler(int sig, siginfo_t *si, void *ucv)
 {
@@ -268,13 +302,11 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	mcontext_t *m = &uc->uc_mcontext;
 	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
 	bool in_guest = (cs == GUEST_CS || cs == host_user_cs) && !resume_point;
-	if (sig == SIGALRM) {
-		irq_timer_signal();
-		if (!in_guest)
-			return 0;            /* in the monitor: handled before it resumes the guest */
-	}
+	if (host_event(sig) && !in_guest)
+		return 0;                    /* in the monitor: handled before it resumes the guest */
 	if (!in_guest) {
 		/* The monitor itself: our bug.  Say where, then die with the signal. */
+		console_restore();
 		fprintf(stderr, "lvm: internal error: signal %d (%s) at %#llx in the monitor, address %p\n",
 			sig, strsignal(sig), (unsigned long long)m->gregs[REG_RIP], si->si_addr);
 		signal(SIGABRT, SIG_DFL);
@@ -329,11 +361,16 @@ int signals_init(void)
 	sa.sa_sigaction = signal_entry;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGALRM };
+	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGALRM, SIGIO,
+				    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGCONT };
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0) {
 			perror("lvm: sigaction");
 			return -1;
 		}
+	if (sigaction(SIG_DEVICE_TIMER, &sa, NULL) < 0) {
+		perror("lvm: sigaction");
+		return -1;
+	}
 	return seccomp_init();
 }

@@ -26,7 +26,7 @@ void ata_update_line(struct channel *c)
 	bool level = selected(c)->intrq && !(c->control & NIEN);
 	if (level != c->line) {
 		c->line = level;
-		pic_set_irq(ATA_IRQ, level);
+		irq_line(ATA_IRQ, level);
 	}
 }
 
