@@ -54,3 +54,18 @@ def test_multitasking_kernel_keeps_time_and_logs_to_disk(built, tmp_path, mode):
         seen[p].append(c)
     assert seen[1] == list(range(100)) and seen[2] == list(range(40))
     assert disk[512 * (records + 1):].count(0) == len(disk) - 512 * (records + 1)
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_nonsense_programming_is_said_and_survived(built, mode):
+    from test_kernels import lvm, qemu
+    want = qemu(OUT / "native" / "oddities.elf")
+    status, out, err = lvm(OUT / mode / "oddities.elf")
+    assert (status, out) == want, err
+    err = err.decode()
+    for line in ("lvm: 8254: the guest loaded a count of 1 in mode 2 or 3",
+                 "lvm: not emulated yet (ignored): 8254 modes 1, 4, 5",
+                 "lvm: 8042: controller command 0xc5 not emulated",
+                 "lvm: local APIC: the guest wrote a register that does not exist",
+                 "lvm: I/O APIC: the guest routed an input to a reserved vector"):
+        assert err.count(line) == 1, err

@@ -113,6 +113,7 @@ int main(int argc, char **argv)
 	i8042_init();
 	debugexit_init();
 	post_init();
+	vga_init();
 	ata_init();
 	if (irq_init() < 0)
 		return EXIT_HOST_BUG;

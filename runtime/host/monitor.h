@@ -89,6 +89,7 @@ void cmos_set(u8 index, u8 value);           /* CMOS RAM a device fills in (disk
 void i8042_init(void);
 void debugexit_init(void);
 void post_init(void);
+void vga_init(void);
 
 /* fpu.c: call before anything that may run libc code using SSE (printf...) */
 void fpu_protect(void);
@@ -99,6 +100,7 @@ extern u8 guest_fpu[512];
 void kill_guest(const struct lvm_regs *r, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 void unimplemented_once(const char *what);
+void guest_complaint(const char *device, const char *what);   /* once per `what` */
 void host_bug(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void trace_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

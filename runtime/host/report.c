@@ -80,6 +80,22 @@ void unimplemented_once(const char *what)
 	fprintf(stderr, "lvm: not emulated yet (ignored): %s\n", what);
 }
 
+/* A guest that programs a device into a state the datasheet calls invalid: one
+ * line per device and complaint, and the device carries on as the hardware would. */
+void guest_complaint(const char *device, const char *what)
+{
+	fpu_protect();
+	static const char *seen[64];
+	unsigned i;
+	for (i = 0; i < 64 && seen[i]; i++)
+		if (seen[i] == what)
+			return;
+	if (i < 64)
+		seen[i] = what;
+	console_flush();
+	fprintf(stderr, "lvm: %s: the guest %s (said once)\n", device, what);
+}
+
 void host_bug(const char *fmt, ...)
 {
 	va_list ap;

@@ -200,6 +200,11 @@ static void pit_write(void *dev, u32 reg, u32 v, int size)
 		c->write_msb = false;
 	}
 	c->count = n ? n : 0x10000;
+	if (c->count == 1 && (c->mode == 2 || c->mode == 3)) {
+		guest_complaint("8254", "loaded a count of 1 in mode 2 or 3, which the datasheet "
+				"forbids: counting 2");
+		c->count = 2;
+	}
 	start(reg);
 }
 

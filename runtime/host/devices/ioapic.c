@@ -60,7 +60,8 @@ static void service(int pin)
 		return;
 	u32 mode = (e >> 8) & 7;
 	if (mode != 0 && mode != 1) {              /* fixed, lowest priority */
-		unimplemented_once("I/O APIC delivery modes other than fixed and lowest priority");
+		guest_complaint("I/O APIC", "asked for SMI, NMI, INIT or ExtINT delivery: only fixed "
+				"and lowest priority are modelled");
 		return;
 	}
 	if (e & RED_LEVEL) {
@@ -107,7 +108,7 @@ static void write_reg(u32 sel, u32 v)
 			e = (e & ~0xffffffffull & ~0ull) | (e & RED_RO) | (v & ~(u32)RED_RO);
 		io.red[pin] = e;
 		if (!(sel & 1) && (v & 0xff) < 16 && !(v & RED_MASKED))
-			trace_event("I/O APIC input %d: vector %u is reserved", pin, v & 0xff);
+			guest_complaint("I/O APIC", "routed an input to a reserved vector (0-15): it is dropped");
 		service(pin);                          /* unmasking a level input fires it */
 	}
 	update_mirror();

@@ -140,7 +140,8 @@ static void error(u32 bit)
 void lapic_accept(int vector, bool level)
 {
 	if (vector < 16) {
-		error(0x40);                      /* received illegal vector */
+		guest_complaint("local APIC", "sent itself a vector below 16: dropped, ESR says so");
+		error(0x40);
 		return;
 	}
 	set_bit(apic.irr, vector, true);
@@ -256,8 +257,10 @@ static void lapic_write(void *dev, u32 off, u32 v, int size)
 	case TMICT:  apic.tmict = v; timer_start(); break;
 	case TDCR:   apic.tdcr = v & 0xb; if (apic.timer.armed) timer_start(); break;
 	default:
-		if (off != TMCCT && off != VERSION && off != PPR && off != APR)
+		if (off != TMCCT && off != VERSION && off != PPR && off != APR) {
+			guest_complaint("local APIC", "wrote a register that does not exist: ESR says so");
 			error(0x80);                  /* illegal register address */
+		}
 		break;
 	}
 	update();
