@@ -114,6 +114,27 @@ static void paging_alias(void)
 	lapic_base = 0xc0000000u;
 }
 
+static u16 pit_read0(void)
+{
+	outb(0x43, 0x00);
+	u8 lo = inb(0x40), hi = inb(0x40);
+	return lo | hi << 8;
+}
+
+/* Let n PIT periods pass with interrupts enabled (counter 0 wraps n times). */
+static void pit_periods(int n)
+{
+	u16 last = pit_read0();
+	asm volatile("sti");
+	for (int wraps = 0; wraps < n;) {
+		u16 c = pit_read0();
+		if (c > last)
+			wraps++;
+		last = c;
+	}
+	asm volatile("cli");
+}
+
 static void wait_vector(int v)
 {
 	for (int i = 0; i < 1000000 && !hits[v]; i++)
@@ -180,8 +201,19 @@ void kmain(void)
 	printf("red2 %x:%x\n", io_read(0x14), io_read(0x15));
 	outb(0x43, 0x34); outb(0x40, 0x9c); outb(0x40, 0x2e);   /* 100 Hz */
 	wait_vector(0x70);
-	io_write(0x14, 0x10070);
 	printf("PIT through the I/O APIC: %u\n", hits[0x70] > 0);
+	io_write(0x14, 0x10070);                           /* masked */
+	u32 before = hits[0x70];
+	pit_periods(3);
+	printf("masked at the I/O APIC: %u more\n", hits[0x70] - before);
+	outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);   /* 8259A */
+	outb(0x21, 0xff);                                  /* IRQ 0 masked at the 8259A */
+	pit_periods(3);
+	printf("masked at the 8259A: %u\n", hits[0x20]);
+	outb(0x21, 0xfe);
+	wait_vector(0x20);
+	outb(0x21, 0xff);
+	printf("unmasked at the 8259A, through LINT0: %u\n", hits[0x20] > 0);
 
 	/* sti; hlt with an interrupt already pending: the HLT runs (sti's shadow), and
 	 * the interrupt wakes it at once.  Nothing else would (the timers are off). */
