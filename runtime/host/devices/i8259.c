@@ -2,9 +2,13 @@
  *
  * Register and command names as in the 8259A datasheet: ICW1-ICW4 initialization,
  * OCW1 (IMR), OCW2 (EOI, specific EOI), OCW3 (read IRR/ISR, special mask not
- * modelled).  Edge-triggered inputs (the PC's ISA default), fixed priority with
- * IRQ 0 highest, the slave on master input 2, automatic EOI, and the spurious
- * IRQ 7 / 15 a real PIC answers when the request vanished before the acknowledge.
+ * modelled).  Edge-triggered inputs (the PC's ISA default), or level-triggered
+ * ones: all of a chip's with ICW1.LTIM, or per input with the edge/level control
+ * registers (ELCR, ports 0x4d0/0x4d1, as on PCI-era PCs and QEMU; inputs 0-2, 8
+ * and 13 stay edge).  A level input requests while its line is high, again after
+ * each EOI.  Fixed priority with IRQ 0 highest, the slave on master input 2,
+ * automatic EOI, and the spurious IRQ 7 / 15 a real PIC answers when the request
+ * vanished before the acknowledge.
  */
 #include "../monitor.h"
 #include "../irq.h"
@@ -13,11 +17,14 @@ struct pic {
 	u8 irr, isr, imr;
 	u8 vector_base;          /* ICW2 */
 	u8 icw_step;             /* 0: ready; 2..4: next ICW expected */
-	bool icw4_needed, auto_eoi, read_isr;
+	bool icw4_needed, auto_eoi, read_isr, ltim;
 	u8 lines;                /* input levels, for edge detection */
+	u8 elcr, elcr_mask;      /* level-triggered inputs; which may be */
 };
 
-static struct pic pics[2] = { { .imr = 0xff }, { .imr = 0xff } };
+static struct pic pics[2] = { { .imr = 0xff, .elcr_mask = 0xf8 }, { .imr = 0xff, .elcr_mask = 0xde } };
+
+static u8 level_inputs(const struct pic *p) { return p->ltim ? 0xff : p->elcr; }
 
 /* Highest-priority pending request that beats everything in service; -1 if none. */
 static int best(const struct pic *p)
@@ -34,6 +41,8 @@ static int best(const struct pic *p)
 
 static void update_irq(void)
 {
+	for (int i = 0; i < 2; i++)              /* a level input requests while high */
+		pics[i].irr |= pics[i].lines & level_inputs(&pics[i]) & ~pics[i].isr;
 	/* The slave's output is the master's input 2. */
 	bool slave_out = best(&pics[1]) >= 0;
 	if (slave_out && !(pics[0].lines & 4))
@@ -48,6 +57,8 @@ void pic_set_irq(int irq, bool level)
 	u8 bit = 1u << (irq & 7);
 	if (level && !(p->lines & bit))
 		p->irr |= bit;                       /* rising edge */
+	if (!level && (level_inputs(p) & bit))
+		p->irr &= ~bit;                      /* a level request ends with the line */
 	p->lines = level ? p->lines | bit : p->lines & ~bit;
 	update_irq();
 }
@@ -109,6 +120,7 @@ static void pic_write(void *dev, u32 reg, u32 v, int size)
 	if (reg == 0 && (v & 0x10)) {                         /* ICW1 */
 		p->icw_step = 2;
 		p->icw4_needed = v & 1;
+		p->ltim = v & 8;
 		if (v & 2)
 			unimplemented_once("8259A single mode (ICW1.SNGL)");
 		p->imr = 0, p->isr = 0, p->irr = 0, p->auto_eoi = false, p->read_isr = false;
@@ -146,8 +158,22 @@ static void pic_write(void *dev, u32 reg, u32 v, int size)
 	update_irq();
 }
 
+static u32 elcr_read(void *dev, u32 reg, int size)
+{
+	(void)dev, (void)size;
+	return pics[reg].elcr;
+}
+
+static void elcr_write(void *dev, u32 reg, u32 v, int size)
+{
+	(void)dev, (void)size;
+	pics[reg].elcr = v & pics[reg].elcr_mask;
+	update_irq();
+}
+
 void i8259_init(void)
 {
+	io_register("8259A ELCR", 0x4d0, 2, NULL, elcr_read, elcr_write);
 	io_register("8259A master", 0x20, 2, &pics[0], pic_read, pic_write);
 	io_register("8259A slave", 0xa0, 2, &pics[1], pic_read, pic_write);
 }
