@@ -69,3 +69,20 @@ def test_nonsense_programming_is_said_and_survived(built, mode):
                  "lvm: local APIC: the guest wrote a register that does not exist",
                  "lvm: I/O APIC: the guest routed an input to a reserved vector"):
         assert err.count(line) == 1, err
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_tsc_calibrates_against_the_pit(built, mode):
+    # Linux's calibration loop (counter 2 through port 0x61 for 50 ms, TSC cycles
+    # counted): lvm's PIT runs on host time and the TSC is the host's, so the rate
+    # must agree with what the same kernel measures under QEMU (also the host TSC).
+    from test_kernels import lvm, qemu
+
+    def khz(out):
+        m = re.search(rb"tsc (\d+) kHz", out)
+        assert m, out
+        return int(m.group(1))
+    want = khz(qemu(OUT / "native" / "pit.elf", "-append", "show-tsc")[1])
+    status, out, err = lvm(OUT / mode / "pit.elf", "-append", "show-tsc")
+    assert status == 1, err
+    assert abs(khz(out) - want) < want * 0.01, (khz(out), want)
