@@ -83,15 +83,6 @@ static void hook(struct frame *f)
 	exit(0x7f);
 }
 
-static void pic_init(void)
-{
-	outb(0x20, 0x11); outb(0xa0, 0x11);        /* ICW1: edge, cascade, ICW4 */
-	outb(0x21, 0x20); outb(0xa1, 0x28);        /* ICW2: vectors 0x20, 0x28 */
-	outb(0x21, 0x04); outb(0xa1, 0x02);        /* ICW3 */
-	outb(0x21, 0x01); outb(0xa1, 0x01);        /* ICW4: 8086 mode */
-	outb(0x21, 0xfb); outb(0xa1, 0xbf);        /* only the cascade and IRQ 14 */
-}
-
 /* IF=1 for a moment: QEMU takes interrupts at translation-block boundaries. */
 static void window(void)
 {
@@ -277,7 +268,7 @@ void kmain(u32 magic, u32 *info)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	pic_init();
+	pic_init(0xfb, 0xbf);        /* only the cascade and IRQ 14 */
 	if (magic == 0x2badb002 && (info[0] & 4))
 		cmdline = (const char *)info[4];
 

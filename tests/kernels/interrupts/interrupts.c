@@ -36,15 +36,6 @@ static void hook(struct frame *f)
 	exit(0x7f);
 }
 
-static void pic_init(void)
-{
-	outb(0x20, 0x11); outb(0xa0, 0x11);        /* ICW1: edge, cascade, ICW4 */
-	outb(0x21, 0x20); outb(0xa1, 0x28);        /* ICW2: vectors 0x20, 0x28 */
-	outb(0x21, 0x04); outb(0xa1, 0x02);        /* ICW3 */
-	outb(0x21, 0x01); outb(0xa1, 0x01);        /* ICW4: 8086 mode */
-	outb(0x21, 0xfe); outb(0xa1, 0xff);        /* only IRQ 0 */
-}
-
 static void pit_periodic(u16 count)
 {
 	outb(0x43, 0x34);                          /* counter 0, LSB/MSB, mode 2 */
@@ -102,7 +93,7 @@ void kmain(void)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	pic_init();
+	pic_init(0xfe, 0xff);        /* only IRQ 0 */
 	pit_periodic(1193);                        /* 1 kHz */
 
 	asm volatile("sti");

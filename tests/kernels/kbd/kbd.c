@@ -135,11 +135,7 @@ void kmain(u32 magic, u32 *mbi)
 	drain();
 
 	/* IRQ 1: a byte the controller puts in the output buffer as the keyboard's. */
-	outb(0x20, 0x11); outb(0xa0, 0x11);
-	outb(0x21, 0x20); outb(0xa1, 0x28);
-	outb(0x21, 0x04); outb(0xa1, 0x02);
-	outb(0x21, 0x01); outb(0xa1, 0x01);
-	outb(0x21, 0xfd); outb(0xa1, 0xff);        /* only IRQ 1 */
+	pic_init(0xfd, 0xff);        /* only IRQ 1 */
 	command(0x60);
 	outb(0x60, 0x61);                          /* keyboard interrupt on */
 	asm volatile("sti");

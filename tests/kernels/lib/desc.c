@@ -98,3 +98,14 @@ void report_cycles(const char *name, unsigned long long cycles, u32 n)
 {
 	printf("op %s %u\n", name, (u32)(cycles / n));
 }
+
+/* The 8259A pair as PC kernels set it up: edge-triggered, cascaded on IRQ 2, 8086
+ * mode, vectors 0x20-0x2f; then the masks (a 1 masks the input). */
+void pic_init(u8 master_mask, u8 slave_mask)
+{
+	outb(0x20, 0x11); outb(0xa0, 0x11);        /* ICW1: edge, cascade, ICW4 */
+	outb(0x21, 0x20); outb(0xa1, 0x28);        /* ICW2: vectors */
+	outb(0x21, 0x04); outb(0xa1, 0x02);        /* ICW3: slave on IRQ 2 */
+	outb(0x21, 0x01); outb(0xa1, 0x01);        /* ICW4: 8086 mode */
+	outb(0x21, master_mask); outb(0xa1, slave_mask);
+}

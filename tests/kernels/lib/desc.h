@@ -29,6 +29,7 @@ void set_gate_handler(int vector, u32 offset);    /* after set_gate */
 void set_gdt(int index, u32 base, u32 limit, int type, int dpl);   /* type: 0x9a code, 0x92 data... */
 extern void (*trap_hook)(struct frame *f);
 void enter_user(u32 eip, u32 esp) __attribute__((noreturn));
+void pic_init(u8 master_mask, u8 slave_mask);   /* 8259A pair at vectors 0x20/0x28 */
 void load_user(void);                      /* copy user_image[] (user.S) to USER_BASE */
 
 static inline unsigned long long rdtsc(void)

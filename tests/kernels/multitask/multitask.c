@@ -164,11 +164,7 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	outb(0x20, 0x11); outb(0xa0, 0x11);                /* the 8259A pair: vectors 0x20.. */
-	outb(0x21, 0x20); outb(0xa1, 0x28);
-	outb(0x21, 0x04); outb(0xa1, 0x02);
-	outb(0x21, 0x01); outb(0xa1, 0x01);
-	outb(0x21, 0xfa); outb(0xa1, 0xbf);                /* IRQ 0, 2 (cascade), 14 */
+	pic_init(0xfa, 0xbf);                /* IRQ 0, 2 (cascade), 14 */
 	outb(0x3f6, 0);                                    /* disk interrupts on */
 	outb(0x43, 0x34);                                  /* PIT: mode 2, 100 Hz */
 	outb(0x40, 11932 & 0xff);

@@ -24,7 +24,7 @@ static void hook(struct frame *f)
 	exit(0x7f);
 }
 
-static void pic_init(u8 icw1)
+static void pic_setup(u8 icw1)
 {
 	outb(0x20, icw1); outb(0xa0, icw1);
 	outb(0x21, 0x20); outb(0xa1, 0x28);
@@ -58,7 +58,7 @@ void kmain(void)
 	printf("ELCR writable: %x %x\n", inb(0x4d0), inb(0x4d1));
 	outb(0x4d0, 0);
 	outb(0x4d1, 0);
-	pic_init(0x11);
+	pic_setup(0x11);
 	u32 edge = run();
 	outb(0x4d0, 0x10);                                 /* IRQ 4 level by ELCR */
 	u32 elcr = run();

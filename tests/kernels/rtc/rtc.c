@@ -192,18 +192,9 @@ static void setting(void)
 	print_regs("released, 1 s later");
 }
 
-static void pic_init(void)
-{
-	outb(0x20, 0x11); outb(0xa0, 0x11);
-	outb(0x21, 0x20); outb(0xa1, 0x28);
-	outb(0x21, 0x04); outb(0xa1, 0x02);
-	outb(0x21, 0x01); outb(0xa1, 0x01);
-	outb(0x21, 0xfb); outb(0xa1, 0xfe);        /* cascade and IRQ 8 */
-}
-
 static void interrupts(void)
 {
-	pic_init();
+	pic_init(0xfb, 0xfe);        /* cascade and IRQ 8 */
 	wr(SEC_ALARM, 0x30); wr(MIN_ALARM, 0x30); wr(HOUR_ALARM, 0x30);   /* far away */
 	rd(C);
 

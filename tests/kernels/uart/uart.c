@@ -55,15 +55,6 @@ static void hook(struct frame *f)
 	outb(0x20, 0x20);
 }
 
-static void pic_init(void)
-{
-	outb(0x20, 0x11); outb(0xa0, 0x11);
-	outb(0x21, 0x20); outb(0xa1, 0x28);
-	outb(0x21, 0x04); outb(0xa1, 0x02);
-	outb(0x21, 0x01); outb(0xa1, 0x01);
-	outb(0x21, 0xef); outb(0xa1, 0xff);        /* only IRQ 4 */
-}
-
 static void window(void)
 {
 	for (volatile int i = 0; i < 50; i++)
@@ -265,7 +256,7 @@ void kmain(u32 magic, u32 *mbi)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	pic_init();
+	pic_init(0xef, 0xff);        /* only IRQ 4 */
 	if (file_input(magic, mbi)) {
 		receive("file", 0xc1);
 		receive("file", 0x01);
