@@ -45,8 +45,9 @@ static u32 parse_size(const char *s)
 /* LVM_STATS=1: what the MMU did, on stderr at exit (tests and benchmarks read it). */
 static void print_stats(void)
 {
-	fprintf(stderr, "lvm stats: fills %llu mirror_fills %llu flushes %llu invlpgs %llu "
+	fprintf(stderr, "lvm stats: fills %llu around %llu mirror_fills %llu flushes %llu invlpgs %llu "
 		"revoked %llu device_insns %llu\n", (unsigned long long)mmu_stats.fills,
+		(unsigned long long)mmu_stats.around,
 		(unsigned long long)mmu_stats.mirror_fills, (unsigned long long)mmu_stats.flushes,
 		(unsigned long long)mmu_stats.invlpgs, (unsigned long long)mmu_stats.revoked,
 		(unsigned long long)mmu_stats.device_insns);

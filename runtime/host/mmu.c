@@ -137,6 +137,26 @@ static bool walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *
 	return true;
 }
 
+/* The walk without side effects, for fault-around: the leaf's physical address and
+ * flags (W and U of both levels combined, A, D, G of the leaf); false if absent. */
+static bool peek(u32 lin, u32 *gpa, u32 *flags)
+{
+	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
+	if (!pde || !(*pde & PTE_P))
+		return false;
+	if ((*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE)) {
+		*gpa = (*pde & 0xffc00000u) | (lin & 0x3ff000);
+		*flags = *pde;
+		return true;
+	}
+	u32 *pte = gpa_ptr((*pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, 4);
+	if (!pte || !(*pte & PTE_P))
+		return false;
+	*gpa = *pte & ~0xfffu;
+	*flags = (*pte & ~(PTE_W | PTE_U)) | (*pde & *pte & (PTE_W | PTE_U));
+	return true;
+}
+
 bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err)
 {
 	bool writable;
@@ -185,14 +205,52 @@ bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_l
 
 /* Map a shadow page; false for a page below vm.mmap_min_addr, which the host does
  * not let an unprivileged process map: the caller emulates what touches it. */
-static bool map_page(u32 lin, u32 file_off, int prot)
+static bool map_run(u32 lin, u32 file_off, u32 pages, int prot)
 {
 	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
-	if (mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), file_off) == at)
+	if (mmap(at, pages << 12, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), file_off) == at)
 		return true;
 	if (errno == EPERM && lin < 0x10000)
 		return false;
 	host_bug("shadow mapping of %#x: %m", lin);
+}
+
+/* Fault-around: the neighbours of a page being filled, in the same page table, that
+ * the guest has already used (A set: we set no Accessed bit the CPU would not),
+ * that map the next physical pages with the same rights, go into the same mmap.
+ * Host mappings of a run cost little more than one page's (one VMA; the host
+ * maps its pages together on the first touch), so a kernel's direct map or a
+ * process whose frames are contiguous refills a flushed shadow in a few faults. */
+#define AROUND 15
+
+static bool neighbour_ok(u32 page, u32 gpa, bool writable, bool user_ok, bool global)
+{
+	u32 ngpa, f;
+	if (shadow[page] != SHADOW_NONE || page << 12 >= SHADOW_END || page < 0x10 ||
+	    !peek(page << 12, &ngpa, &f) || ngpa != gpa || !(f & PTE_A) ||
+	    !gpa_ptr(gpa, 0x1000) || mmio_is_rom(gpa))
+		return false;
+	bool n_user_ok = (f & PTE_U) && (!writable || (f & PTE_W));
+	bool n_global = (f & PTE_G) && (VCPU->cr[4] & CR4_PGE);
+	if (n_user_ok != user_ok || n_global != global)
+		return false;
+	if (!writable)
+		return true;
+	bool w = user_ok ? (f & PTE_W) : ((f & PTE_W) || !(VCPU->cr[0] & CR0_WP));
+	return w && (f & PTE_D);
+}
+
+static void fault_around(u32 lin, u32 gpa, bool writable, bool user_ok, bool global,
+			 u32 *first, u32 *last)
+{
+	u32 page = lin >> 12, base = gpa & ~0xfffu, pt = page >> 10;
+	while (*last < page + AROUND && (*last + 1) >> 10 == pt &&
+	       neighbour_ok(*last + 1, base + (*last + 1 - page) * 0x1000, writable, user_ok, global))
+		(*last)++;
+	while (*first > page - AROUND && *first > 1 && (*first - 1) >> 10 == pt &&
+	       base >= (page - *first + 1) * 0x1000 &&
+	       neighbour_ok(*first - 1, base - (page - *first + 1) * 0x1000, writable, user_ok, global))
+		(*first)--;
 }
 
 /* A host page fault at `lin` in guest code: map the page if the guest's tables
@@ -232,14 +290,21 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 	bool uwritable = false, user_ok = user || !paging_enabled(), global = global_leaf;
 	if (!user_ok)
 		user_ok = walk(lin, writable ? MMU_WRITE : MMU_READ, true, &ugpa, &uwritable, &uerr);
-	if (!map_page(lin, file_off, prot)) {
+	u32 first = lin >> 12, last = first;
+	if (paging_enabled() && file_off == (gpa & ~0xfffu) && !mmio_is_rom(gpa))
+		fault_around(lin, gpa, writable, user_ok, global, &first, &last);
+	u32 start = (lin & ~0xfffu) - ((lin >> 12) - first) * 0x1000;
+	if (!map_run(start, file_off - ((lin >> 12) - first) * 0x1000, last - first + 1, prot)) {
 		*err = access == MMU_FETCH ? ERR_LOW_PAGE : ERR_DEVICE;
 		return false;                    /* data: emulated like a device access */
 	}
-	u8 kind = user_ok ? SHADOW_USER_OK : lin >> 12 >= user_top ? SHADOW_KERNEL_HIGH
-		: SHADOW_KERNEL_ONLY;
-	remember(lin >> 12, kind | (global ? SHADOW_GLOBAL : 0));
+	for (u32 page = first; page <= last; page++) {
+		u8 kind = user_ok ? SHADOW_USER_OK : page >= user_top ? SHADOW_KERNEL_HIGH
+			: SHADOW_KERNEL_ONLY;
+		remember(page, kind | (global ? SHADOW_GLOBAL : 0));
+	}
 	mmu_stats.fills++;
+	mmu_stats.around += last - first;
 	return true;
 }
 

@@ -21,6 +21,6 @@ void mmu_user_top_stale(void);
 bool mmu_user_fault_limit(struct lvm_regs *r);   /* userlimit.c */
 void mem_map_identity(void);         /* memory.c */
 bool emulate_data(struct lvm_regs *r, const struct insn *in);   /* datainsn.c */
-struct mmu_stats { u64 fills, mirror_fills, flushes, invlpgs, revoked, device_insns; };
+struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, device_insns; };
 extern struct mmu_stats mmu_stats;
 #endif
