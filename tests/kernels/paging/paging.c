@@ -144,6 +144,24 @@ void kmain(void)
 	asm volatile("cld; rep insw" : "+D"(dst), "+c"(n) : "d"(0x61) : "memory");
 	printf("rep insw across the boundary: ecx %x edi %x\n", n, dst);
 	show_string_regs = 0;
+
+	/* Neighbouring pages (an emulator may map them together): the CPU sets A and
+	 * D on the page actually used, whatever the state of its neighbours. */
+	demand = 0;
+	for (int i = 0x20; i < 0x24; i++)
+		extra[i] = (0x620000 + (i - 0x20) * 0x1000) | P | W;
+	extra[0x21] |= A;                             /* used before, never written */
+	extra[0x22] |= A | D;                         /* used and written before */
+	for (int i = 0x20; i < 0x24; i++)
+		invlpg(0x50000000 + i * 0x1000);
+	(void)*(volatile u32 *)0x50020000;             /* a read of the first */
+	printf("after a read of page 0: A/D %x %x %x %x\n", extra[0x20] & (A | D),
+	       extra[0x21] & (A | D), extra[0x22] & (A | D), extra[0x23] & (A | D));
+	*(volatile u32 *)0x50021000 = 1;               /* a write to page 1 */
+	(void)*(volatile u32 *)0x50023000;             /* a read of page 3 */
+	printf("after a write to page 1, a read of page 3: A/D %x %x %x %x\n",
+	       extra[0x20] & (A | D), extra[0x21] & (A | D), extra[0x22] & (A | D),
+	       extra[0x23] & (A | D));
 	printf("done\n");
 	exit(0);
 }
