@@ -63,6 +63,16 @@ def test_tables_outside_guest_memory(built, mode, case, message):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_user_code_cannot_reach_the_vcpu_page(built, mode):
+    # The guest maps 0xfffff000 for its user program, which writes it.  There is
+    # lvm's vCPU page: the guest is stopped with a report; the monitor's state is
+    # not corrupted (the user limit always stops below it).
+    status, out, err = lvm(OUT / mode / "badmmu.elf", "-append", "user-top")
+    assert status == 4, (out, err)
+    assert b"user code accessed 0xfffff000" in err and b"lvm's (the vCPU page" in err
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_cr3_low_bits_ignored_as_qemu(built, mode):
     want = qemu(OUT / "native" / "badmmu.elf", "-append", "cr3-low-bits")
     status, out, err = lvm(OUT / mode / "badmmu.elf", "-append", "cr3-low-bits")

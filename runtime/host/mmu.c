@@ -66,8 +66,9 @@ static u32 *mapped, nmapped, capmapped;
 static u32 revocable;                      /* how many KERNEL_ONLY entries */
 /* The user limit, in pages: nothing at or above it is user-accessible in the
  * guest's tables (as of the last flush); CPL 3 runs with segments ending there,
- * so the kernel's pages above it (SHADOW_KERNEL_HIGH) need not be revoked.
- * 1 << 20 (4 GiB) when there is no such kernel half. */
+ * so the kernel's pages above it (SHADOW_KERNEL_HIGH) need not be revoked.  With
+ * paging on at most the vCPU page (USER_TOP_MAX): user code never reaches the
+ * monitor's pages.  1 << 20 (4 GiB, flat) with paging off. */
 static u32 user_top = 1u << 20;
 static bool user_top_valid;
 
@@ -392,11 +393,27 @@ static int highest_user_pte(const u32 *pt)
 	return -1;
 }
 
-/* The lowest page from which nothing is user-accessible, scanning from the top. */
+/* With paging on, the user limit never reaches the top two pages, the vCPU page and
+ * the monitor's entry stub: CPL 3 must not touch them whatever the guest's tables
+ * say.  With paging off there is no limit (user code there can overwrite its whole
+ * kernel anyway), so user code sees the host's flat selectors, as the guest set them. */
+#define USER_TOP_MAX (TRAMPOLINE_ADDR >> 12)
+
+static u32 scan_user_top(void);
+
 static u32 compute_user_top(void)
 {
+	if (!paging_enabled())
+		return 1u << 20;
+	u32 top = scan_user_top();
+	return top < USER_TOP_MAX ? top : USER_TOP_MAX;
+}
+
+/* The lowest page from which nothing is user-accessible, scanning from the top. */
+static u32 scan_user_top(void)
+{
 	const u32 *pd = gpa_ptr(VCPU->cr[3] & ~0xfffu, 0x1000);
-	if (!paging_enabled() || !pd)
+	if (!pd)
 		return 1u << 20;
 	for (int i = 1023; i >= 0; i--) {
 		u32 pde = pd[i];
@@ -409,7 +426,7 @@ static u32 compute_user_top(void)
 			return (u32)(i + 1) << 10;       /* unknowable: protect nothing above */
 		int j = highest_user_pte(pt);
 		if (j >= 0)
-			return (u32)i << 10 | (u32)(j + 1);
+			return ((u32)i << 10) + (u32)(j + 1);   /* j = 1023: the next table's first page */
 	}
 	return 0;
 }

@@ -178,7 +178,16 @@ bool mmu_user_fault_limit(struct lvm_regs *r)
 		}
 		u32 gpa, err;
 		if (mmu_translate(at, a[i].write ? MMU_WRITE : MMU_READ, true, &gpa, &err)) {
+			if (at >= TRAMPOLINE_ADDR)
+				kill_guest(r, "user code accessed %#x, which the guest's tables allow; "
+					   "the top 8 KiB of the address space are lvm's (the vCPU page "
+					   "and the monitor's entry): guests must not map user pages there",
+					   at);
+			u32 before = mmu_user_top();
 			mmu_user_top_stale();            /* allowed after all: a stale limit */
+			if (mmu_user_top() == before)
+				host_bug("user limit %#x stops an access at %#x the tables allow",
+					 before << 12, at);   /* retrying would loop for ever */
 			resume(r);
 		}
 		if (a[i].fetch && at != r->eip) {

@@ -7,6 +7,9 @@
  *   cr3-outside   CR3 beyond guest memory
  *   pde-outside   a page directory entry pointing beyond guest memory
  *   pte-outside   a page table entry mapping a frame beyond guest memory
+ *   user-top      a user program writing the top page of the address space, which
+ *                 the guest maps for it (lvm's vCPU page: the guest must be stopped,
+ *                 the page not corrupted)
  * The last four have no QEMU-identical outcome (QEMU reads unassigned memory as
  * zeros or ones); lvm must stop with a clear report, never crash or hang. */
 #include "desc.h"
@@ -111,6 +114,24 @@ void kmain(u32 magic, u32 *mbi)
 		user_at_zero(0);
 	} else if (streq(cmd, "user-code0")) {
 		user_at_zero(1);
+	} else if (streq(cmd, "user-top")) {
+		static const u8 prog[] = {
+			0xc7, 0x05, 0x00, 0xf0, 0xff, 0xff, 0x55, 0x55, 0x00, 0x00, /* movl $0x5555, 0xfffff000 */
+			0xb8, 0x02, 0x00, 0x00, 0x00, 0xcd, 0x80,                   /* movl $2, %eax; int $0x80 */
+		};
+		u8 *at = (u8 *)0x500000;
+		for (u32 i = 0; i < sizeof prog; i++)
+			at[i] = prog[i];
+		paging((u32)pd);
+		pd[1] |= U;
+		for (int i = 0; i < 1024; i++)
+			pt1[i] |= U;                           /* 4-8 MiB: the user's */
+		static u32 top[1024] __attribute__((aligned(4096)));
+		top[1023] = 0x600000 | P | W | U;          /* 0xfffff000, for the user */
+		pd[1023] = (u32)top | P | W | U;
+		asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
+		printf("entering user mode\n");
+		enter_user(0x500000, 0x510000);
 	} else if (streq(cmd, "cr3-outside")) {
 		paging(0xf0000000u);
 		printf("still running\n");

@@ -13,6 +13,7 @@
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 low[2][1024] __attribute__((aligned(4096)));
 static u32 high[1024] __attribute__((aligned(4096)));
+static u32 mid[1024] __attribute__((aligned(4096)));       /* 0x7fc00000-0x7fffffff */
 
 static void hook(struct frame *f)
 {
@@ -67,6 +68,9 @@ void kmain(void)
 	pd[0] = (u32)low[0] | P | W;
 	pd[1] = (u32)low[1] | P | W | U;
 	pd[0x300] = (u32)high | P | W | U;              /* U in the PDE: the PTEs decide */
+	mid[1023] = 0x605000 | P | W | U;               /* the last page of a table, the user's */
+	*(volatile u32 *)0x605000 = 0x5555;
+	pd[0x1ff] = (u32)mid | P | W | U;
 	load_user();
 	asm volatile("movl %0, %%cr3" : : "r"(pd));
 	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");

@@ -25,6 +25,10 @@ _start:
 	movl $5, 0x411000                   /* write to the read-only user page */
 1:	movl $1f, %edi
 	movl 0x412000, %eax                 /* not present */
+1:	movl $1f, %edi
+	movl $1, 0xfffff000                 /* the top page: not mapped for the user */
+1:	movl $1f, %edi
+	movl 0xffffe004, %eax
 1:	movl $2, %eax
 	int $0x80
 	ud2
