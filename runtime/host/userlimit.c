@@ -90,8 +90,14 @@ static int accesses(struct lvm_regs *r, const struct insn *in, struct access *a)
 	u32 next = r->eip + in->len + rel_size(in);
 	u8 op = in->op;
 	bool mem = in->has_modrm && in->mod != 3;
+	u32 ea = in->ea;
+	if (mem && in->twobyte && !in->map3 && (op == 0xa3 || op == 0xab || op == 0xb3 || op == 0xbb)) {
+		/* BT* with a register bit offset reaches any dword from the operand. */
+		int32_t bit = os == 2 ? (int16_t)reg_get(r, in->reg, 2) : (int32_t)reg_get(r, in->reg, 4);
+		ea += (u32)((bit >> (os == 2 ? 4 : 5)) * os);
+	}
 	if (mem && !(op == 0x8d && !in->twobyte) && !(in->twobyte && op >= 0x18 && op <= 0x1f))
-		a[n++] = acc(cpu.seg[in->seg].base + in->ea, os, modrm_writes(in));
+		a[n++] = acc(cpu.seg[in->seg].base + ea, os, modrm_writes(in));
 	if (in->twobyte) {
 		if (op >= 0x80 && op <= 0x8f && cc_true(op & 15, r->eflags))
 			a[n++] = (struct access){ .fetch = true, .target = next + le32(after) };
@@ -114,6 +120,11 @@ static int accesses(struct lvm_regs *r, const struct insn *in, struct access *a)
 		a[n++] = acc(esp, 8 * os, false);
 	if (op == 0xc9)
 		a[n++] = acc(cpu.seg[LVM_SS].base + r->ebp, os, false);
+	if (op == 0xc8) {                       /* ENTER: push ebp, then the nested frames */
+		a[n++] = acc(esp - os, os, true);
+		if ((in->bytes[in->len + 2] & 31) > 1)    /* imm16, imm8: decode leaves them */
+			a[n++] = acc(cpu.seg[LVM_SS].base + r->ebp - os, os, false);
+	}
 	if (op >= 0xa4 && op <= 0xaf) {
 		int size = op & 1 ? os : 1;
 		if (op <= 0xa7 || op >= 0xac)
@@ -140,6 +151,21 @@ static int accesses(struct lvm_regs *r, const struct insn *in, struct access *a)
 	return n;
 }
 
+/* Instructions whose #GP at CPL 3 comes before any memory access: I/O (the host
+ * never lets user code do it; io.c emulates it as the guest allows) and the
+ * privileged ones.  Their fault is never the limit's. */
+static bool checked_before_access(const struct insn *in)
+{
+	u8 op = in->op;
+	if (in->map3)
+		return false;
+	if (!in->twobyte)
+		return (op >= 0x6c && op <= 0x6f) || (op >= 0xe4 && op <= 0xe7) ||
+		       (op >= 0xec && op <= 0xef) || op == 0xf4 || op == 0xfa || op == 0xfb;
+	return op == 0x00 || op == 0x01 || (op >= 0x20 && op <= 0x23) || op == 0x06 ||
+	       op == 0x08 || op == 0x09 || op == 0x30 || op == 0x32;
+}
+
 /* Called for a #GP(0) or #SS(0) from CPL 3: true if it was the user limit (the
  * fault is then delivered or the access retried: this does not return). */
 bool mmu_user_fault_limit(struct lvm_regs *r)
@@ -154,7 +180,7 @@ bool mmu_user_fault_limit(struct lvm_regs *r)
 	if (cpu.seg[LVM_CS].base + r->eip >= top) {
 		a[n++] = (struct access){ .fetch = true, .target = r->eip };
 	} else {
-		if (!decode_any(&in, r))
+		if (!decode_any(&in, r) || checked_before_access(&in))
 			return false;
 		n = accesses(r, &in, a);
 		if (!in.twobyte && (in.op == 0xc3 || in.op == 0xc2 || in.op == 0xff) &&
