@@ -10,17 +10,16 @@
  * that fails is the guest's #PF, with CR2 and the error code the CPU would give.
  * CR3 loads, CR0/CR4 paging changes and INVLPG tear the shadow down.
  *
- * The monitor's own accesses to guest memory (emulated instructions, the IDT, GDT,
- * TSS, interrupt frames) use the same walk through mmu_access(), never the shadow.
+ * The walk itself, and the monitor's own accesses to guest memory, are pagewalk.c.
  *
- * User/supervisor protection by revocation: each shadow page remembers whether
- * its host rights exceed what CPL 3 may do (a supervisor page, or one mapped
- * writable for the kernel only); entering CPL 3 unmaps those, and CPL 3 code that
- * touches one faults and gets the guest's #PF.  Correct, and costly: the kernel
- * faults its pages back in after every return to user mode (protection keys are
- * the fast way, absent on this machine's CPU; see the issue notes).
- *
- * Not done yet (issue 4): MMIO pages; the vCPU page is not hidden from CPL 3.
+ * User/supervisor protection: above the user limit (the lowest address from which
+ * the guest's tables give CPL 3 nothing) by segment limits (userlimit.c, hostseg.c);
+ * below it by revocation: each shadow page remembers whether its host rights
+ * exceed what CPL 3 may do (a supervisor page, or one mapped writable for the
+ * kernel only); entering CPL 3 unmaps those, and CPL 3 code that touches one faults
+ * and gets the guest's #PF.  Correct, and costly: the kernel faults its pages back
+ * in after every return to user mode (protection keys would be the fast way; this
+ * machine's CPU has none).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,17 +30,6 @@
 #include "mmu.h"
 #include "mmio.h"
 
-#define PTE_P 0x1u
-#define PTE_W 0x2u
-#define PTE_U 0x4u
-#define PTE_A 0x20u
-#define PTE_D 0x40u
-#define PDE_PS 0x80u
-#define CR0_WP 0x10000u
-#define CR0_PG 0x80000000u
-#define PTE_G 0x100u
-#define CR4_PSE 0x10u
-#define CR4_PGE 0x80u
 #define SHADOW_END TRAMPOLINE_ADDR        /* the top two pages are the monitor's */
 
 int memfd_of_guest(void);
@@ -88,122 +76,6 @@ static void remember(u32 page, u8 state)
 	shadow[page] = state;
 }
 
-bool paging_enabled(void)
-{
-	return VCPU->cr[0] & CR0_PG;
-}
-
-/* The walk.  On success *gpa is the physical address and *writable says whether
- * the host may map the page writable now (a write was allowed and D is set). */
-static bool global_leaf;            /* the last successful walk ended at a G entry */
-
-static bool walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err)
-{
-	bool write = access == MMU_WRITE;
-	*err = (write ? 2 : 0) | (user ? 4 : 0);
-	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
-	if (!pde)
-		kill_guest(NULL, "page directory entry for %#x lies outside guest memory (CR3 %#x)",
-			   lin, VCPU->cr[3]);
-	if (!(*pde & PTE_P))
-		return false;
-	u32 *pte = NULL, flags;
-	if ((*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE)) {
-		flags = *pde;
-		*gpa = (*pde & 0xffc00000u) | (lin & 0x3fffff);
-	} else {
-		pte = gpa_ptr((*pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, 4);
-		if (!pte)
-			kill_guest(NULL, "page table entry for %#x lies outside guest memory (PDE %#x)",
-				   lin, *pde);
-		if (!(*pte & PTE_P))
-			return false;
-		flags = *pde & *pte;             /* W and U must be set at both levels */
-		*gpa = (*pte & ~0xfffu) | (lin & 0xfff);
-	}
-	*err |= 1;                               /* from here on: a protection fault */
-	if (user && !(flags & PTE_U))
-		return false;
-	bool w_allowed = (flags & PTE_W) || (!user && !(VCPU->cr[0] & CR0_WP));
-	if (write && !w_allowed)
-		return false;
-	/* Accessed on every level walked; Dirty on the final entry for a write. */
-	*pde |= PTE_A;
-	u32 *leaf = pte ? pte : pde;
-	*leaf |= PTE_A;
-	if (write)
-		*leaf |= PTE_D;
-	*writable = w_allowed && (*leaf & PTE_D);
-	global_leaf = (*leaf & PTE_G) && (VCPU->cr[4] & CR4_PGE);
-	return true;
-}
-
-/* The walk without side effects, for fault-around: the leaf's physical address and
- * flags (W and U of both levels combined, A, D, G of the leaf); false if absent. */
-static bool peek(u32 lin, u32 *gpa, u32 *flags)
-{
-	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
-	if (!pde || !(*pde & PTE_P))
-		return false;
-	if ((*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE)) {
-		*gpa = (*pde & 0xffc00000u) | (lin & 0x3ff000);
-		*flags = *pde;
-		return true;
-	}
-	u32 *pte = gpa_ptr((*pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, 4);
-	if (!pte || !(*pte & PTE_P))
-		return false;
-	*gpa = *pte & ~0xfffu;
-	*flags = (*pte & ~(PTE_W | PTE_U)) | (*pde & *pte & (PTE_W | PTE_U));
-	return true;
-}
-
-bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err)
-{
-	bool writable;
-	if (!paging_enabled()) {
-		*gpa = lin;
-		*err = 0;
-		return true;
-	}
-	return walk(lin, access, user, gpa, &writable, err);
-}
-
-/* Copy between guest linear memory and dst/src, page by page, for the monitor.
- * On a fault, *fault_lin and *err say where and why; nothing is half-written
- * for accesses within one page (the usual case). */
-bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_lin, u32 *err)
-{
-	u8 *b = buf;
-	while (len) {
-		u32 n = 0x1000 - (lin & 0xfff);
-		if (n > len)
-			n = len;
-		u32 gpa, e;
-		if (!mmu_translate(lin, access, user, &gpa, &e)) {
-			if (fault_lin)
-				*fault_lin = lin, *err = e;
-			return false;
-		}
-		void *p = gpa_ptr(gpa, n);
-		if (p && access == MMU_WRITE && mmio_is_rom(gpa))
-			;                                /* ROM: the store goes nowhere */
-		else if (p && access == MMU_WRITE)
-			memcpy(p, b, n);
-		else if (p)
-			memcpy(b, p, n);
-		else if (mmio_present(gpa) && access != MMU_FETCH)
-			mmio_copy(gpa, b, n, access == MMU_WRITE);
-		else {
-			if (fault_lin)
-				*fault_lin = lin, *err = ERR_NO_RAM;
-			return false;
-		}
-		b += n, lin += n, len -= n;
-	}
-	return true;
-}
-
 /* Map a shadow page; false for a page below vm.mmap_min_addr, which the host does
  * not let an unprivileged process map: the caller emulates what touches it. */
 static bool map_run(u32 lin, u32 file_off, u32 pages, int prot)
@@ -228,7 +100,7 @@ static bool neighbour_ok(u32 page, u32 gpa, bool writable, bool user_ok, bool gl
 {
 	u32 ngpa, f;
 	if (shadow[page] != SHADOW_NONE || page << 12 >= SHADOW_END || page < 0x10 ||
-	    !peek(page << 12, &ngpa, &f) || ngpa != gpa || !(f & PTE_A) ||
+	    !mmu_peek(page << 12, &ngpa, &f) || ngpa != gpa || !(f & PTE_A) ||
 	    !gpa_ptr(gpa, 0x1000) || mmio_is_rom(gpa))
 		return false;
 	bool n_user_ok = (f & PTE_U) && (!writable || (f & PTE_W));
@@ -264,9 +136,9 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 		return false;
 	u32 gpa = lin;
 	bool writable = true, write = access == MMU_WRITE;
-	global_leaf = false;
+	mmu_global_leaf = false;
 	if (paging_enabled() &&
-	    !walk(lin, access, user, &gpa, &writable, err))
+	    !mmu_walk(lin, access, user, &gpa, &writable, err))
 		return false;
 	u32 file_off = gpa & ~0xfffu;
 	if (!gpa_ptr(file_off, 0x1000)) {
@@ -288,9 +160,9 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 	/* Would CPL 3 have these rights?  Walk again as user, without side effects on
 	 * A/D (they are set already). */
 	u32 ugpa, uerr;
-	bool uwritable = false, user_ok = user || !paging_enabled(), global = global_leaf;
+	bool uwritable = false, user_ok = user || !paging_enabled(), global = mmu_global_leaf;
 	if (!user_ok)
-		user_ok = walk(lin, writable ? MMU_WRITE : MMU_READ, true, &ugpa, &uwritable, &uerr);
+		user_ok = mmu_walk(lin, writable ? MMU_WRITE : MMU_READ, true, &ugpa, &uwritable, &uerr);
 	u32 first = lin >> 12, last = first;
 	if (paging_enabled() && file_off == (gpa & ~0xfffu) && !mmio_is_rom(gpa))
 		fault_around(lin, gpa, writable, user_ok, global, &first, &last);
@@ -380,55 +252,18 @@ void mmu_invlpg(u32 lin)
 		}
 }
 
-/* Does a page table (1024 entries) map anything user-accessible?  The highest
- * such index, or -1.  Two entries per 64-bit word: P is bit 0, U bit 2. */
-static int highest_user_pte(const u32 *pt)
-{
-	const u64 *w = (const u64 *)pt;
-	for (int i = 511; i >= 0; i--) {
-		u64 both = w[i] & (w[i] >> 2) & 0x0000000100000001ull;
-		if (both)
-			return 2 * i + (both >> 32 ? 1 : 0);
-	}
-	return -1;
-}
-
 /* With paging on, the user limit never reaches the top two pages, the vCPU page and
  * the monitor's entry stub: CPL 3 must not touch them whatever the guest's tables
  * say.  With paging off there is no limit (user code there can overwrite its whole
  * kernel anyway), so user code sees the host's flat selectors, as the guest set them. */
 #define USER_TOP_MAX (TRAMPOLINE_ADDR >> 12)
 
-static u32 scan_user_top(void);
-
 static u32 compute_user_top(void)
 {
 	if (!paging_enabled())
 		return 1u << 20;
-	u32 top = scan_user_top();
+	u32 top = mmu_scan_user_top();
 	return top < USER_TOP_MAX ? top : USER_TOP_MAX;
-}
-
-/* The lowest page from which nothing is user-accessible, scanning from the top. */
-static u32 scan_user_top(void)
-{
-	const u32 *pd = gpa_ptr(VCPU->cr[3] & ~0xfffu, 0x1000);
-	if (!pd)
-		return 1u << 20;
-	for (int i = 1023; i >= 0; i--) {
-		u32 pde = pd[i];
-		if ((pde & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
-			continue;
-		if ((pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE))
-			return (u32)(i + 1) << 10;
-		const u32 *pt = gpa_ptr(pde & ~0xfffu, 0x1000);
-		if (!pt)
-			return (u32)(i + 1) << 10;       /* unknowable: protect nothing above */
-		int j = highest_user_pte(pt);
-		if (j >= 0)
-			return ((u32)i << 10) + (u32)(j + 1);   /* j = 1023: the next table's first page */
-	}
-	return 0;
 }
 
 static bool kernel_only(u8 state) { return (state & SHADOW_KIND) == SHADOW_KERNEL_ONLY; }

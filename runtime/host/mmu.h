@@ -5,6 +5,25 @@
 #include "insn.h"
 
 enum { MMU_READ, MMU_WRITE, MMU_FETCH };
+/* Page-table entry bits and the control-register bits paging depends on (SDM 4.3). */
+#define PTE_P 0x1u
+#define PTE_W 0x2u
+#define PTE_U 0x4u
+#define PTE_A 0x20u
+#define PTE_D 0x40u
+#define PDE_PS 0x80u
+#define CR0_WP 0x10000u
+#define CR0_PG 0x80000000u
+#define PTE_G 0x100u
+#define CR4_PSE 0x10u
+#define CR4_PGE 0x80u
+
+/* pagewalk.c */
+extern bool mmu_global_leaf;        /* the last successful walk ended at a G entry */
+bool mmu_walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err);
+bool mmu_peek(u32 lin, u32 *gpa, u32 *flags);
+u32 mmu_scan_user_top(void);          /* the lowest page CPL 3 can reach nothing from */
+
 #define ERR_NO_RAM 0xffffffffu      /* a mapping to a physical address with no RAM */
 #define ERR_DEVICE 0xfffffffeu      /* allowed, but a device (or ROM) page: emulate */
 #define ERR_LOW_PAGE 0xfffffffdu    /* code below vm.mmap_min_addr: cannot run it */
