@@ -13,12 +13,11 @@
  * signals SIGALRM.  The handler only notes the expiry and, when it interrupted
  * guest code with IF set, delivers at that instruction boundary.  A periodic timer
  * that fell behind reports how many periods passed, so devices can count them.
- * Other devices' host events: SIGIO for readable console input (O_ASYNC,
- * console.c), and SIG_DEVICE_TIMER (a real-time signal) for the one-shot device
- * timers of the UART (character timeout) and the RTC.  The handlers only note
- * them, and poll_sources() lets the devices look.  Separate signals: a standard
- * signal already pending absorbs the next one, so a timer's SIGIO would hide the
- * terminal's and its input would wait.
+ * The other host event is SIGIO, for readable console input (O_ASYNC, console.c);
+ * the UART's and the RTC's own deadlines are virtual timers like the PIT's.  The
+ * handlers only note them, and poll_sources() lets the devices look.  Timers and
+ * input have separate signals: a standard signal already pending absorbs the
+ * next one, so a timer's SIGIO would hide the terminal's and its input would wait.
  * HLT sleeps in sigsuspend() until one of these makes an interrupt pending: no
  * busy loop, no host CPU while the guest idles.
  */
@@ -117,23 +116,23 @@ void irq_input_signal(void)
 	input_signalled = 1;
 }
 
-void irq_device_timer_signal(void)
+/* A device's one-shot deadline (the UART's character timeout, the RTC's events):
+ * a virtual timer whose expiry lets the devices look (poll_device_events). */
+static void device_timer_expired(struct vtimer *t, u64 periods)
 {
+	(void)t, (void)periods;
 	devtimer_signalled = 1;
 }
 
-/* A device's one-shot timer: at `when_ns` (now_ns() time; 0 disarms) it raises
- * SIG_DEVICE_TIMER. */
-int device_timer_create(timer_t *t)
+void device_timer_init(struct vtimer *t)
 {
-	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIG_DEVICE_TIMER };
-	return timer_create(CLOCK_MONOTONIC, &sev, t);
+	t->expired = device_timer_expired;
+	vtimer_register(t);
 }
 
-void device_timer_arm(timer_t t, u64 when_ns)
+void device_timer_arm(struct vtimer *t, u64 when_ns)
 {
-	struct itimerspec its = { .it_value = { when_ns / 1000000000u, when_ns % 1000000000u } };
-	timer_settime(t, TIMER_ABSTIME, &its, NULL);
+	vtimer_arm(t, when_ns, 0);
 }
 
 static void poll_device_events(void)
@@ -150,9 +149,10 @@ static void poll_device_events(void)
 static void poll_sources(void)
 {
 	pit_catch_up();
-	poll_device_events();
-	if (!timer_fired)
+	if (!timer_fired) {
+		poll_device_events();
 		return;
+	}
 	timer_fired = 0;
 	console_flush();                         /* a partial line waits at most a tick */
 	u64 now = now_ns();
@@ -170,6 +170,7 @@ static void poll_sources(void)
 		t->expired(t, n);
 	}
 	host_timer_set();
+	poll_device_events();                    /* device deadlines that just passed */
 }
 
 /* Is the instruction at r->eip a (rewritten) HLT?  Call mode: `call __lvm_emulate;
@@ -208,7 +209,6 @@ void wait_for_interrupt(struct lvm_regs *r)
 	sigemptyset(&events);
 	sigaddset(&events, SIGALRM);
 	sigaddset(&events, SIGIO);
-	sigaddset(&events, SIG_DEVICE_TIMER);
 	for (;;) {
 		sigprocmask(SIG_BLOCK, &events, &old);
 		poll_sources();
@@ -220,7 +220,6 @@ void wait_for_interrupt(struct lvm_regs *r)
 		sigset_t wait = old;
 		sigdelset(&wait, SIGALRM);
 		sigdelset(&wait, SIGIO);
-		sigdelset(&wait, SIG_DEVICE_TIMER);
 		sigsuspend(&wait);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}

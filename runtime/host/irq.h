@@ -6,7 +6,6 @@
 #include <time.h>
 #include "monitor.h"
 
-#define SIG_DEVICE_TIMER SIGRTMIN                /* the device timers' signal */
 
 /* devices/i8259.c */
 void pic_set_irq(int irq, bool level);
@@ -50,9 +49,8 @@ void irq_line(int isa_irq, bool level);          /* what devices call */
 void irq_update(void);                           /* a controller's output changed */
 void irq_update_pending(bool pending);           /* the 8259A's INTR output changed */
 void irq_input_signal(void);                     /* from the SIGIO handler */
-void irq_device_timer_signal(void);              /* from the SIG_DEVICE_TIMER handler */
-int device_timer_create(timer_t *t);             /* one-shot, raises SIG_DEVICE_TIMER */
-void device_timer_arm(timer_t t, u64 when_ns);   /* absolute now_ns() time; 0 disarms */
+void device_timer_init(struct vtimer *t);        /* a device's one-shot deadline */
+void device_timer_arm(struct vtimer *t, u64 when_ns);   /* now_ns() time; 0 disarms */
 u64 now_ns(void);
 void check_interrupts(struct lvm_regs *r);      /* deliver one if IF allows */
 void irq_timer_signal(void);                     /* from the SIGALRM handler */

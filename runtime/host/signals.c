@@ -208,8 +208,6 @@ static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u
 static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs *r)
 {
 	u32 trapno = m->gregs[REG_TRAPNO], err = m->gregs[REG_ERR];
-	if (sig == SIG_DEVICE_TIMER)
-		resume(r);                   /* an interrupt, if IF allows, at this boundary */
 	switch (sig) {
 	case SIGALRM: case SIGIO: case SIGTSTP: case SIGCONT:
 		resume(r);
@@ -272,10 +270,6 @@ void signal_entry(int sig, siginfo_t *si, void *ucv);   /* switch.S */
  * restored); true if whatever it interrupted goes on. */
 static bool host_event(int sig)
 {
-	if (sig == SIG_DEVICE_TIMER) {
-		irq_device_timer_signal();
-		return true;
-	}
 	switch (sig) {
 	case SIGALRM:
 		irq_timer_signal();
@@ -368,9 +362,5 @@ int signals_init(void)
 			perror("lvm: sigaction");
 			return -1;
 		}
-	if (sigaction(SIG_DEVICE_TIMER, &sa, NULL) < 0) {
-		perror("lvm: sigaction");
-		return -1;
-	}
 	return seccomp_init();
 }

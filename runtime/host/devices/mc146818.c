@@ -42,7 +42,7 @@ static bool nmi_masked;                  /* port 0x70 bit 7; no NMI source to ma
 static long long offset_ns;              /* guest time = host UTC + offset */
 static long long last_sec;               /* the last update cycle accounted for in C */
 static u64 next_periodic;                /* now_ns() time of the next PF, 0: none */
-static timer_t timer;
+static struct vtimer timer;
 static u64 timer_at;                     /* what the host timer is armed for, 0: nothing */
 
 static long long host_ns(void)
@@ -225,7 +225,7 @@ static void update_flags(void)
 	bool fired = timer_at && now >= timer_at;
 	if (fired || !next != !timer_at || next + 100000 < timer_at || next > timer_at + 100000) {
 		timer_at = next;
-		device_timer_arm(timer, next);
+		device_timer_arm(&timer, next);
 	}
 }
 
@@ -357,8 +357,7 @@ void cmos_set(u8 index, u8 value)
 
 void rtc_init(void)
 {
-	if (device_timer_create(&timer) < 0)
-		host_bug("no host timer for the RTC");
+	device_timer_init(&timer);
 	/* QEMU's reset state: 32.768 kHz, 1024 Hz periodic rate, 24-hour BCD. */
 	cmos[REG_A] = 0x26;
 	cmos[REG_B] = B_24H;

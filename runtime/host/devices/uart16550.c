@@ -44,7 +44,7 @@ struct uart {
 	bool lsr_polled;                 /* LSR read, no THR write since: the guest waits */
 	u64 char_ns;                     /* one character at the current line settings */
 	u64 timeout_at, timer_at;        /* CTI deadline; when the host timer fires (0: none) */
-	timer_t timer;
+	struct vtimer timer;
 };
 
 /* The state SeaBIOS leaves (QEMU's reset values): 9600 baud, OUT2. */
@@ -78,7 +78,7 @@ static void arm_timeout(struct uart *u)
 	u->timeout_at = now_ns() + 4 * u->char_ns;
 	if (!u->timer_at || u->timer_at > u->timeout_at) {
 		u->timer_at = u->timeout_at;
-		device_timer_arm(u->timer, u->timer_at);
+		device_timer_arm(&u->timer, u->timer_at);
 	}
 }
 
@@ -321,7 +321,7 @@ void uart_poll(bool input)
 		u->timer_at = 0;
 		if (u->timeout_at > now) {
 			u->timer_at = u->timeout_at;     /* the deadline moved on: wait for it */
-			device_timer_arm(u->timer, u->timer_at);
+			device_timer_arm(&u->timer, u->timer_at);
 		} else if (u->timeout_at) {
 			u->timeout_at = 0;
 			if (u->rx_count) {
@@ -343,7 +343,6 @@ bool uart_can_interrupt(void)
 
 void uart_init(void)
 {
-	if (device_timer_create(&com1.timer) < 0)
-		host_bug("no host timer for the UART");
+	device_timer_init(&com1.timer);
 	io_register("uart16550 COM1", 0x3f8, 8, &com1, uart_read, uart_write);
 }
