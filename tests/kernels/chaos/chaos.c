@@ -1,5 +1,7 @@
 /* chaos.c: random user programs.  Each is 48 random bytes at 0x40000 run at CPL 3
- * with random registers, under paging with the kernel above its users; the first
+ * (0x700000 with "above" on the command line: the user part above the kernel, so
+ * lvm guards the kernel by revocation instead of segment limits) with random
+ * registers, under paging with the kernel above its users; the first
  * exception or system call it makes ends it, and the kernel prints what (vector,
  * error code, where, CR2 for #PF); a program still running after 64 instructions
  * is ended as "long".  Deterministic for a seed (`-append seed=N`), so the
@@ -25,7 +27,7 @@
 #define P 0x1u
 #define W 0x2u
 #define U 0x4u
-#define CODE 0x40000u
+static u32 CODE = 0x40000;                 /* 0x700000 with "above" */
 #define NPROG 150
 #define LEN 48
 
@@ -73,17 +75,17 @@ static void next(struct frame *f)
 			code[i] = 0x90;
 	for (int i = LEN; i < LEN + 8; i++)
 		code[i] = 0xcc;                            /* run off the end: int3 */
-	for (u32 *p = (u32 *)0x48000; p < (u32 *)0x50000; p++)
+	for (u32 *p = (u32 *)(CODE + 0x8000); p < (u32 *)(CODE + 0x10000); p++)
 		*p = 0;                                    /* a clean stack and data page */
 	asm volatile("fninit");                            /* no x87 state from the last one */
 	f->eax = rnd(); f->ebx = rnd() & 0x4ffff; f->ecx = rnd() & 0xff; f->edx = rnd();
-	f->esi = 0x48000 + (rnd() & 0xfff); f->edi = 0x49000 + (rnd() & 0xfff);
-	f->ebp = 0x4f000;
+	f->esi = CODE + 0x8000 + (rnd() & 0xfff); f->edi = CODE + 0x9000 + (rnd() & 0xfff);
+	f->ebp = CODE + 0xf000;
 	f->eip = CODE;
 	f->cs = UCODE;
 	f->eflags = 0x302 | (rnd() & 0x8d5);               /* TF: counted steps */
 	steps = 0;
-	f->uesp = 0x4f000;
+	f->uesp = CODE + 0xf000;
 	f->uss = UDATA;
 	f->ds = f->es = UDATA;
 }
@@ -123,18 +125,21 @@ void kmain(u32 magic, u32 *mbi)
 		if (c[0] == 's' && c[1] == 'e' && c[2] == 'e' && c[3] == 'd' && c[4] == '=')
 			for (c += 5, seed = 0; *c >= '0' && *c <= '9'; c++)
 				seed = seed * 10 + (*c - '0');
+	for (const char *c = cmd; *c; c++)
+		if (c[0] == 'a' && c[1] == 'b' && c[2] == 'o' && c[3] == 'v' && c[4] == 'e')
+			CODE = 0x700000;                   /* the user part above the kernel */
 	printf("seed %u\n", seed);
 	for (int t = 0; t < 2; t++)
 		for (int i = 0; i < 1024; i++)
 			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
-	for (u32 a = CODE; a < 0x50000; a += 0x1000)
-		low[0][a >> 12] |= U;                      /* the user part: 256-320 KiB */
+	for (u32 a = CODE; a < CODE + 0x10000; a += 0x1000)
+		low[a >> 22][(a >> 12) & 0x3ff] |= U;      /* the user part: 64 KiB */
 	pd[0] = (u32)low[0] | P | W | U;
-	pd[1] = (u32)low[1] | P | W;
+	pd[1] = (u32)low[1] | P | W | U;
 	asm volatile("movl %0, %%cr3" : : "r"(pd));
 	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
 	asm volatile("movl %%cr4, %%eax; orl $0x600, %%eax; movl %%eax, %%cr4" ::: "eax");  /* SSE on */
 	pic_init(0xff, 0xff);
 	*(volatile u16 *)CODE = 0x30cd;                    /* int $0x30: the first program, please */
-	enter_user(CODE, 0x4f000);
+	enter_user(CODE, CODE + 0xf000);
 }
