@@ -75,10 +75,15 @@ void traps_resumed(void)
 	delivering = -1;
 }
 
+/* A software interrupt (int n, int3, into) is not an exception being delivered:
+ * a fault on the way (a gate's DPL, a not-present gate) is that fault alone, never
+ * a double fault, whatever the vector's number. */
+#define DELIVERING_SOFTWARE 256
+
 void raise_interrupt(struct lvm_regs *r, int vector, bool software)
 {
 	int outer = delivering;
-	delivering = vector;
+	delivering = software ? DELIVERING_SOFTWARE : vector;
 	deliver(r, vector, NO_ERROR_CODE, software);
 	delivering = outer;
 	resume(r);

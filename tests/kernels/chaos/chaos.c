@@ -118,8 +118,9 @@ void kmain(u32 magic, u32 *mbi)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	for (int v = 0; v < 256; v++)
-		set_gate(v, 0xe, 3);                       /* every int n reaches the kernel */
+	for (int v = 0; v < 256; v++)                      /* int n reaches the kernel, except */
+		if (v != 8 && (v < 10 || v > 14) && v != 17 && v != 21 && v != 29 && v != 30)
+			set_gate(v, 0xe, 3);               /* where the CPU pushes an error code */
 	const char *cmd = (magic == 0x2badb002 && (mbi[0] & 4)) ? (const char *)mbi[4] : "";
 	for (const char *c = cmd; *c; c++)
 		if (c[0] == 's' && c[1] == 'e' && c[2] == 'e' && c[3] == 'd' && c[4] == '=')

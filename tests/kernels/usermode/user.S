@@ -62,6 +62,7 @@ _start:
 	fault n_div, divl %ecx
 	fault n_int3, int3
 	fault n_int81, int $0x81
+	fault n_int0b, int $0x0b
 	fault n_into0, into
 	movl $0x7fffffff, %eax
 	addl $1, %eax
@@ -107,6 +108,7 @@ n_ud2:      .asciz "ud2"
 n_div:      .asciz "div by 0"
 n_int3:     .asciz "int3"
 n_int81:    .asciz "int 0x81 (DPL 0 gate)"
+n_int0b:    .asciz "int 0x0b (#NP's DPL 0 gate: #GP, not a double fault)"
 n_into0:    .asciz "into without OF"
 n_into:     .asciz "into"
 n_kds:      .asciz "kernel data in ds"
