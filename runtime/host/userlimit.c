@@ -166,6 +166,21 @@ static bool checked_before_access(const struct insn *in)
 	       op == 0x08 || op == 0x09 || op == 0x30 || op == 0x32;
 }
 
+/* Legacy SSE instructions with a 128-bit memory operand that must be 16-byte
+ * aligned: a misaligned one is #GP(0) before any paging, whatever the limit. */
+static bool needs_16_alignment(const struct insn *in)
+{
+	u8 op = in->op;
+	if (!in->twobyte || in->map3 || in->rep || in->repne || !in->has_modrm || in->mod == 3)
+		return false;
+	if (op == 0x28 || op == 0x29 || op == 0x2b || op == 0x14 || op == 0x15 ||
+	    (op >= 0x51 && op <= 0x5f && (op != 0x5a || in->opsize16)) || op == 0xc2 || op == 0xc6)
+		return true;                     /* packed single and double */
+	return in->opsize16 && ((op >= 0x60 && op <= 0x6d) || op == 0x6f || op == 0x7f ||
+				(op >= 0x70 && op <= 0x76) || op == 0xe7 ||
+				(op >= 0xd1 && op <= 0xfe && op != 0xd6 && op != 0xf7));
+}
+
 /* Called for a #GP(0) or #SS(0) from CPL 3: true if it was the user limit (the
  * fault is then delivered or the access retried: this does not return). */
 bool mmu_user_fault_limit(struct lvm_regs *r)
@@ -182,6 +197,8 @@ bool mmu_user_fault_limit(struct lvm_regs *r)
 	} else {
 		if (!decode_any(&in, r) || checked_before_access(&in))
 			return false;
+		if (needs_16_alignment(&in) && ((cpu.seg[in.seg].base + in.ea) & 15))
+			return false;                    /* the alignment's #GP, not the limit's */
 		n = accesses(r, &in, a);
 		if (!in.twobyte && (in.op == 0xc3 || in.op == 0xc2 || in.op == 0xff) &&
 		    (in.op != 0xff || in.reg == 2 || in.reg == 4)) {

@@ -41,6 +41,10 @@ _start:
 1:	resume_at 1f
 	pushl $K + 0x2000
 	ret                                 /* the return pops first */
+1:	resume_at 1f
+	movaps %xmm1, K + 0x20              /* aligned SSE store: #PF */
+1:	resume_at 1f
+	movaps %xmm1, K + 0x21              /* misaligned: #GP before any paging */
 1:	movl 0x7ffff000, %eax               /* the user part's last page ends a table */
 	sys 1, %eax
 	sys 3, $0                           /* ask for a user page up there */

@@ -36,8 +36,11 @@ static void hook(struct frame *f)
 		printf("done\n");
 		exit(0);
 	}
-	if (f->vector == 14) {
-		printf("#PF cr2 %x err %x eip %x", cr2, f->err, f->eip);
+	if (f->vector == 14 || f->vector == 13) {
+		if (f->vector == 13)
+			printf("#GP err %x eip %x", f->err, f->eip);
+		else
+			printf("#PF cr2 %x err %x eip %x", cr2, f->err, f->eip);
 		if (f->uesp != f->ebp)
 			printf(" esp %+d", (int)(f->uesp - f->ebp));
 		printf("\n");
@@ -75,6 +78,7 @@ void kmain(void)
 	asm volatile("movl %0, %%cr3" : : "r"(pd));
 	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
 	*(volatile u32 *)0xc0000008 = 0x8;              /* the kernel uses its half */
+	asm volatile("movl %%cr4, %%eax; orl $0x600, %%eax; movl %%eax, %%cr4" ::: "eax");  /* SSE */
 	printf("entering user mode\n");
 	enter_user(USER_BASE, 0x411000);
 }
