@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ops import OUT, ROOT, RUNS, host_facts, median_run  # noqa: E402
+from ops import OUT, ROOT, RUNS, host_facts, median_run, qemu_argv  # noqa: E402
 
 SECTORS_IN_IMAGE = 2048
 
@@ -36,11 +36,8 @@ def main():
                                 str(image("disk-call.img"))], "sector-read"),
         "lvm trap": median_run([lvm, "run", str(k / "trap/diskbench.elf"), "-hda",
                                 str(image("disk-trap.img"))], "sector-read"),
-        "QEMU TCG": median_run(["qemu-system-i386", "-display", "none", "-monitor", "none",
-                                "-serial", "stdio", "-no-reboot", "-device",
-                                "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
-                                str(k / "native/diskbench.elf"), "-drive",
-                                "file=%s,format=raw,index=0,if=ide" % image("disk-qemu.img")],
+        "QEMU TCG": median_run(qemu_argv(k / "native/diskbench.elf", "-drive",
+                                         "file=%s,format=raw,index=0,if=ide" % image("disk-qemu.img")),
                                "sector-read"),
     }
     print("TSC %.3f GHz; median of %d runs; 2000 sectors, one command and one IRQ 14 each"

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ops import OUT, ROOT, RUNS, host_facts, median_run  # noqa: E402
+from ops import OUT, ROOT, RUNS, host_facts, median_run, qemu_argv  # noqa: E402
 
 
 def main():
@@ -33,10 +33,7 @@ def main():
     cols = {
         "lvm call": median_run([lvm, "run", str(k / "call/irqbench.elf")], last),
         "lvm trap": median_run([lvm, "run", str(k / "trap/irqbench.elf")], last),
-        "QEMU TCG": median_run(["qemu-system-i386", "-display", "none", "-monitor", "none",
-                                "-serial", "stdio", "-no-reboot", "-device",
-                                "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
-                                str(k / "native/irqbench.elf")], last),
+        "QEMU TCG": median_run(qemu_argv(k / "native/irqbench.elf"), last),
     }
     floor = {"timer-100us-halted": sorted(host["halted_ns"])[len(host["halted_ns"]) // 2],
              "timer-100us-busy": sorted(host["busy_ns"])[len(host["busy_ns"]) // 2]}

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ops import OUT, ROOT, RUNS, host_facts, median_run  # noqa: E402
+from ops import OUT, ROOT, RUNS, host_facts, median_run, qemu_argv  # noqa: E402
 
 
 def main():
@@ -26,15 +26,13 @@ def main():
                      .stdout.split()[1]) for _ in range(RUNS))
     lvm = str(ROOT / ".venv/bin/lvm")
     k = OUT / "kernels"
-    qemu = ["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
-            "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel"]
     last = {"pfbench": "user-loop-1MiB", "kabove": "user-syscall-kernel-above",
             "kbelow": "user-syscall-kernel-below"}
     cols = {"lvm call": {}, "lvm trap": {}, "QEMU TCG": {}}
     for kernel, final in last.items():
         cols["lvm call"].update(median_run([lvm, "run", str(k / "call" / (kernel + ".elf"))], final))
         cols["lvm trap"].update(median_run([lvm, "run", str(k / "trap" / (kernel + ".elf"))], final))
-        cols["QEMU TCG"].update(median_run(qemu + [str(k / "native" / (kernel + ".elf"))], final))
+        cols["QEMU TCG"].update(median_run(qemu_argv(k / "native" / (kernel + ".elf")), final))
     print("TSC %.3f GHz; host signal round trip %.0f ns; median of %d runs; us per operation"
           % (ghz, sig, RUNS))
     print("%-28s %12s %12s %12s" % ("operation", *cols))

@@ -27,6 +27,13 @@ GOALS = {"cli+sti": ("< 20 ns per instruction", lambda ns, sig: ns / 2 < 20),
          "user-int80-roundtrip": ("< 2x a host signal round trip", lambda ns, sig: ns < 2 * sig)}
 
 
+def qemu_argv(kernel, *extra):
+    """QEMU TCG booting a benchmark kernel the way the tests do."""
+    return ["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
+            "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
+            str(kernel), *extra]
+
+
 def run(argv, last="user-int-gp-bare-iret"):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     ops = {}
@@ -64,10 +71,7 @@ def main():
     cols = {
         "lvm call": median_run([lvm, "run", str(k / "call/opbench.elf")]),
         "lvm trap": median_run([lvm, "run", str(k / "trap/opbench.elf")]),
-        "QEMU TCG": median_run(["qemu-system-i386", "-display", "none", "-monitor", "none",
-                                "-serial", "stdio", "-no-reboot", "-device",
-                                "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
-                                str(k / "native/opbench.elf")]),
+        "QEMU TCG": median_run(qemu_argv(k / "native/opbench.elf")),
     }
     print("TSC %.3f GHz; host signal round trip %.0f ns; host floor for a 32-bit int $0x80 "
           "(seccomp SIGSYS round trip, nothing else) %.0f ns; median of %d runs; ns per operation"
