@@ -5,7 +5,9 @@
  * (mmu_access: emulated instructions, the IDT, GDT, TSS, interrupt frames; RAM,
  * the BIOS ROM and device pages behind them), and the user limit's scan.  It sets
  * the Accessed and Dirty bits as the CPU does; mmu_peek() reads without setting
- * anything, for pages no instruction touched yet.  A page table outside guest
+ * anything, for pages no instruction touched yet.  A 4 MiB entry with any of bits
+ * 13-21 set is a reserved-bit fault (RSVD in the error code): the CPUID model
+ * advertises no PSE-36, so those bits are not physical address bits.  A page table outside guest
  * memory ends the run with a report (the CPU would read whatever the bus returns).
  */
 #include <string.h>
@@ -35,6 +37,10 @@ bool mmu_walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err
 		return false;
 	u32 *pte = NULL, flags;
 	if ((*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE)) {
+		if (*pde & PDE_4M_RESERVED) {
+			*err |= 1 | 8;               /* RSVD: a protection-class fault */
+			return false;
+		}
 		flags = *pde;
 		*gpa = (*pde & 0xffc00000u) | (lin & 0x3fffff);
 	} else {
@@ -72,6 +78,8 @@ bool mmu_peek(u32 lin, u32 *gpa, u32 *flags)
 	if (!pde || !(*pde & PTE_P))
 		return false;
 	if ((*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE)) {
+		if (*pde & PDE_4M_RESERVED)
+			return false;
 		*gpa = (*pde & 0xffc00000u) | (lin & 0x3ff000);
 		*flags = *pde;
 		return true;

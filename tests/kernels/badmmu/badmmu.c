@@ -7,6 +7,8 @@
  *   cr3-outside   CR3 beyond guest memory
  *   pde-outside   a page directory entry pointing beyond guest memory
  *   pte-outside   a page table entry mapping a frame beyond guest memory
+ *   pde-reserved  a 4 MiB page whose entry has a reserved bit set (bit 13: PSE-36's
+ *                 address bits on QEMU's CPU, reserved on lvm's): #PF with RSVD
  *   user-top      a user program writing the top page of the address space, which
  *                 the guest maps for it (lvm's vCPU page: the guest must be stopped,
  *                 the page not corrupted)
@@ -132,6 +134,12 @@ void kmain(u32 magic, u32 *mbi)
 		asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
 		printf("entering user mode\n");
 		enter_user(0x500000, 0x510000);
+	} else if (streq(cmd, "pde-reserved")) {
+		paging((u32)pd);
+		asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");
+		pd[3] = 0x800000 | 0x2000 | P | W | 0x80;        /* 4 MiB page, bit 13 set */
+		asm volatile("invlpg 0xc00000" : : : "memory");
+		printf("read through it: %x\n", *(volatile u32 *)0xc00000);
 	} else if (streq(cmd, "cr3-outside")) {
 		paging(0xf0000000u);
 		printf("still running\n");
