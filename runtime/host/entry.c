@@ -46,14 +46,13 @@ int entry_init(void)
 	v->abi_version = LVM_ABI_VERSION;
 	v->dr[6] = 0xffff0ff0;              /* reset values (SDM 17.2) */
 	v->dr[7] = 0x400;
-	v->monitor_entry.offset = TRAMPOLINE_ADDR;
-	v->monitor_entry.selector = HOST_CS;
 	return 0;
 }
 
 static void monitor_entry(void)
 {
-	struct lvm_regs r = VCPU->saved;
+	vcpu_page_entered();
+	struct lvm_regs r = vcpu_page_take_saved();
 	u32 frame[4];
 	if (!guest_read(r.esp, frame, sizeof frame))
 		kill_guest(&r, "monitor entry with an unreadable stack at %#x", r.esp);

@@ -12,14 +12,18 @@
  *
  * The walk itself, and the monitor's own accesses to guest memory, are pagewalk.c.
  *
- * User/supervisor protection: above the user limit (the lowest address from which
- * the guest's tables give CPL 3 nothing) by segment limits (userlimit.c, hostseg.c);
- * below it by revocation: each shadow page remembers whether its host rights
- * exceed what CPL 3 may do (a supervisor page, or one mapped writable for the
- * kernel only); entering CPL 3 unmaps those, and CPL 3 code that touches one faults
- * and gets the guest's #PF.  Correct, and costly: the kernel faults its pages back
- * in after every return to user mode (protection keys would be the fast way; this
- * machine's CPU has none).
+ * User/supervisor protection by revocation: each shadow page remembers whether
+ * its host rights exceed what CPL 3 may do (a supervisor page, or one mapped
+ * writable for the kernel only); entering CPL 3 unmaps those, and CPL 3 code that
+ * touches one faults and gets the guest's #PF.  All of them, wherever they are:
+ * CPL 3 also runs with segments cut at the user limit (the lowest address from
+ * which the guest's tables give it nothing: userlimit.c, hostseg.c), but user code
+ * can reload a segment register with the host's flat selectors 0x23/0x2b, which no
+ * limit of ours bounds, so a kernel page left mapped would be the user's to read
+ * and write.  Correct, and costly: the kernel faults its pages back in after
+ * every return to user mode (protection keys would be the fast way; this
+ * machine's CPU has none; a host process per address space and privilege level
+ * is the other).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,17 +50,16 @@ static u32 *realloc_array(u32 *p, u32 n)
 /* What the shadow holds: per 4 KiB page, nothing, rights CPL 3 also has, or rights
  * beyond them (revoked when CPL 3 is entered); SHADOW_GLOBAL marks a global page
  * (CR4.PGE), which a CR3 load keeps.  `mapped` lists the non-empty ones. */
-enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KERNEL_HIGH, SHADOW_KIND = 3,
-       SHADOW_GLOBAL = 4 };
+enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_GLOBAL = 4 };
 static u8 shadow[1u << 20];
 struct mmu_stats mmu_stats;
 static u32 *mapped, nmapped, capmapped;
 static u32 revocable;                      /* how many KERNEL_ONLY entries */
 /* The user limit, in pages: nothing at or above it is user-accessible in the
- * guest's tables (as of the last flush); CPL 3 runs with segments ending there,
- * so the kernel's pages above it (SHADOW_KERNEL_HIGH) need not be revoked.  With
- * paging on at most the vCPU page (USER_TOP_MAX): user code never reaches the
- * monitor's pages.  1 << 20 (4 GiB, flat) with paging off. */
+ * guest's tables (as of the last flush); CPL 3 runs with segments ending there
+ * (userlimit.c: exact #PF for what user code reaches beyond it without a fault of
+ * the host).  With paging on at most the entry stub's page (USER_TOP_MAX).
+ * 1 << 20 (4 GiB, flat) with paging off. */
 static u32 user_top = 1u << 20;
 static bool user_top_valid;
 
@@ -171,11 +174,9 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 		*err = access == MMU_FETCH ? ERR_LOW_PAGE : ERR_DEVICE;
 		return false;                    /* data: emulated like a device access */
 	}
-	for (u32 page = first; page <= last; page++) {
-		u8 kind = user_ok ? SHADOW_USER_OK : page >= user_top ? SHADOW_KERNEL_HIGH
-			: SHADOW_KERNEL_ONLY;
-		remember(page, kind | (global ? SHADOW_GLOBAL : 0));
-	}
+	for (u32 page = first; page <= last; page++)
+		remember(page, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
+			 (global ? SHADOW_GLOBAL : 0));
 	mmu_stats.fills++;
 	mmu_stats.around += last - first;
 	return true;
@@ -224,7 +225,7 @@ void mmu_flush(bool keep_global)
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
 	nmapped = revocable = 0;
-	munmap((void *)0x1000, SHADOW_END - 0x1000);
+	munmap((void *)0, SHADOW_END);         /* page 0 too, where lvm may map it */
 	if (!paging_enabled())
 		mem_map_identity();
 }
@@ -239,8 +240,6 @@ void mmu_invlpg(u32 lin)
 	bool large = pde && (*pde & PTE_P) && (*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE);
 	u32 start = large ? lin & 0xffc00000u : lin & ~0xfffu;
 	u32 len = large ? 0x400000 : 0x1000;
-	if (start < 0x1000)
-		start = 0x1000, len -= 0x1000;
 	if (start + len > SHADOW_END || start + len < start)
 		len = SHADOW_END - start;
 	munmap((void *)(uintptr_t)start, len);
@@ -268,24 +267,11 @@ static u32 compute_user_top(void)
 
 static bool kernel_only(u8 state) { return (state & SHADOW_KIND) == SHADOW_KERNEL_ONLY; }
 
-/* The user limit moved: reclassify the kernel's shadow pages by it. */
 static void set_user_top(u32 top)
 {
 	if (top == 0)
 		top = 1;                                 /* a segment reaches at least a byte */
-	if (top != user_top) {
-		user_top = top;
-		for (u32 i = 0; i < nmapped; i++) {
-			u8 *st = &shadow[mapped[i]];
-			u8 kind = *st & SHADOW_KIND, g = *st & SHADOW_GLOBAL;
-			if (kind != SHADOW_KERNEL_ONLY && kind != SHADOW_KERNEL_HIGH)
-				continue;
-			u8 now = mapped[i] >= top ? SHADOW_KERNEL_HIGH : SHADOW_KERNEL_ONLY;
-			if (now != kind)
-				revocable += now == SHADOW_KERNEL_ONLY ? 1 : -1;
-			*st = now | g;
-		}
-	}
+	user_top = top;
 	user_top_valid = true;
 	hostseg_set_user_limit(top == 1u << 20 ? 0xffffffffu : (top << 12) - 1);
 }
@@ -298,8 +284,7 @@ void mmu_user_top_stale(void)
 	set_user_top(compute_user_top());
 }
 
-/* CPL 3 is about to run: take away what only the kernel may touch, below the
- * user limit (above it, the segments stop CPL 3). */
+/* CPL 3 is about to run: take away what only the kernel may touch. */
 void mmu_enter_user(void)
 {
 	if (!paging_enabled()) {

@@ -15,8 +15,8 @@ typedef uint64_t u64;
 enum { EXIT_POWEROFF = 0, EXIT_USAGE = 2, EXIT_BAD_KERNEL = 3, EXIT_GUEST_ERROR = 4, EXIT_HOST_BUG = 70 };
 
 #define VCPU ((struct lvm_vcpu *)(uintptr_t)LVM_VCPU_ADDR)
-#define TRAMPOLINE_ADDR (LVM_VCPU_ADDR - 0x1000u)   /* 64-bit entry stub, below 4 GiB */
-#define HOST_CS 0x33
+#define TRAMPOLINE_ADDR ((u32)LVM_MONITOR_ENTRY)   /* 64-bit entry stub, below 4 GiB */
+#define HOST_CS LVM_MONITOR_SEL
 #define GUEST_CS 0x23
 #define GUEST_DS 0x2b
 
@@ -60,6 +60,11 @@ int entry_init(void);
 
 /* emulate.c: false (and r unchanged) if the instruction is not one we emulate */
 bool emulate(struct lvm_regs *r, u32 site);
+
+/* vcpupage.c: the vCPU page as a mirror of the monitor's own copy */
+void vcpu_page_leave(void);
+void vcpu_page_entered(void);
+struct lvm_regs vcpu_page_take_saved(void);
 
 /* signals.c: trap mode, native faults, system calls; resume() enters the guest */
 int signals_init(void);

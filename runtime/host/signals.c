@@ -45,6 +45,11 @@ void resume(struct lvm_regs *r)
 	cpu.fault_regs = NULL;
 	traps_resumed();
 	check_interrupts(r);
+	/* User code resumed beyond the user limit (a kernel's iret to an address in
+	 * its own half): the fetch there is the fault, not the host's iretq. */
+	if (VCPU->cpl == 3 && cpu.seg[LVM_CS].base + (u64)r->eip >= (u64)mmu_user_top() << 12)
+		mmu_user_fault_limit(r);
+	vcpu_page_leave();
 	if (resume_point) {
 		resume_regs = *r;
 		longjmp(*resume_point, 1);
@@ -298,6 +303,18 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	bool in_guest = (cs == GUEST_CS || cs == host_user_cs) && !resume_point;
 	if (host_event(sig) && !in_guest)
 		return 0;                    /* in the monitor: handled before it resumes the guest */
+	if (!in_guest && cs == HOST_CS && (u64)m->gregs[REG_RIP] < (1ull << 32) && !resume_point) {
+		/* 64-bit code below 4 GiB is never the monitor's own, bar the entry stub,
+		 * which cannot fault when entered at its start: guest code far-jumped to
+		 * the host's 64-bit selector.  Its error, not ours. */
+		struct lvm_regs r;
+		regs_from(m, &r);
+		vcpu_page_entered();
+		kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector "
+			   "%#x) and faulted there at %#llx (signal %d); lvm runs 32-bit code only, "
+			   "and its in-process modes cannot stop such a jump (README: Security "
+			   "model)", HOST_CS, (unsigned long long)m->gregs[REG_RIP], sig);
+	}
 	if (!in_guest) {
 		/* The monitor itself: our bug.  Say where, then die with the signal. */
 		console_restore();
@@ -308,6 +325,7 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	}
 	jmp_buf jb;
 	struct lvm_regs r;
+	vcpu_page_entered();
 	regs_from(m, &r);
 	if (setjmp(jb) == 0) {
 		resume_point = &jb;

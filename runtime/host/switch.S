@@ -3,7 +3,7 @@
  * Into the guest: iretq to host_sel's CS and SS (the host's 32-bit user code
  * selector, or an LDT one cut at the user limit: compat mode either way) with
  * DS/ES loaded first (a null DS faults every access in compat mode).
- * Out of the guest: the guest's `lcall *monitor_entry` lands on entry_stub,
+ * Out of the guest: the guest's `lcall $0x33, $0xffffe000` lands on entry_stub,
  * which the monitor copies to a page below 4 GiB (a far pointer has a 32-bit
  * offset).  The stub saves the guest's registers in the vCPU page, switches to the
  * monitor stack and calls the C handler; it never returns to the caller, the
@@ -102,10 +102,10 @@ entry_stub:
 	movl %ebp, R(EBP)
 	movl %esi, R(ESI)
 	movl %edi, R(EDI)
-	pushfq                          /* 8 bytes below the guest's %esp: free there */
+	movq entry_stub_rsp(%rip), %rsp /* before pushfq: the guest's stack may end here */
+	pushfq
 	popq %rcx
 	movl %ecx, R(EFLAGS)
-	movq entry_stub_rsp(%rip), %rsp
 	movq entry_stub_fsbase(%rip), %rcx
 	wrfsbase %rcx                   /* the monitor's thread pointer (guest FS replaced it) */
 	cld

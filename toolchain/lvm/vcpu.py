@@ -27,7 +27,7 @@ class Layout:
     """Offsets of struct lvm_vcpu members and the header's enum constants."""
 
     def __init__(self, data):
-        self.offsets = data["offsets"]      # "cr" -> 24, "monitor_entry.offset" -> ...
+        self.offsets = data["offsets"]      # "cr" -> 24, "saved.eax" -> ...
         self.sizes = data["sizes"]          # "cr" -> 20 (whole member), "cr[]" -> 4
         self.consts = data["consts"]        # "LVM_VCPU_ADDR" -> 0xfffff000
         self.base = self.consts["LVM_VCPU_ADDR"]

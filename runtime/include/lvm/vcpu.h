@@ -3,16 +3,21 @@
  * The page lives at LVM_VCPU_ADDR, the top page of the guest's 4 GiB space, so a
  * rewritten kernel reaches it with an absolute address whether paging is on or off
  * and whatever address the kernel is linked at.  The monitor keeps it mapped in
- * every shadow address space and makes it inaccessible while guest user code runs.
+ * every shadow address space.
  *
  * Rewritten code touches it in two ways (see toolchain/lvm/templates/):
  *   - inline: `cli` becomes a store to `vif`, reads of control, debug and segment
  *     registers become loads from `cr`, `dr` and `sel`;
  *   - through the guest-side subroutines (runtime/guest/), which end in a far call
- *     to `monitor_entry` when they cannot finish on this page.
+ *     to LVM_MONITOR_SEL:LVM_MONITOR_ENTRY when they cannot finish on this page.
  * The Python toolchain derives every offset from this file with pycparser
  * (toolchain/lvm/vcpu.py); nothing is copied by hand.  This header is parsed by
  * both C compilers and pycparser: keep it free of includes and of bit-fields.
+ *
+ * Everything here is guest-writable, so it is never the monitor's own state: the
+ * monitor keeps its copy (vcpupage.c), takes from the page only what rewritten
+ * kernel code legitimately changes (vif, vflags), and while guest user code runs
+ * the page shows nothing that is not the user's to see.
  */
 #ifndef LVM_VCPU_H
 #define LVM_VCPU_H
@@ -24,12 +29,18 @@ typedef unsigned char lvm_u8;
 enum lvm_abi {
 	LVM_VCPU_ADDR = 0xfffff000,   /* guest-linear address of struct lvm_vcpu */
 	LVM_VCPU_MAGIC = 0x4d564c21,  /* "!LVM" */
-	LVM_ABI_VERSION = 1,
+	LVM_ABI_VERSION = 2,
 	LVM_EFLAGS_IF = 0x200,
 	/* EFLAGS bits the guest owns virtually: IF, IOPL, NT, AC.  Everything else
 	 * is the real EFLAGS of the CPU running guest code. */
 	LVM_EFLAGS_VIRTUAL = 0x200 | 0x3000 | 0x4000 | 0x40000,
 	LVM_TRAP_MARKER = 0xf4,       /* trap mode: `hlt` placed before the original */
+	/* The monitor's entry: guest subroutines far-call it with an immediate far
+	 * pointer (`lcall $SEL, $ENTRY`), never through guest-writable memory.  The
+	 * selector is the host's 64-bit user code segment, the same on every x86-64
+	 * Linux; the stub sits in the read-only page below this one. */
+	LVM_MONITOR_SEL = 0x33,
+	LVM_MONITOR_ENTRY = 0xffffe000,
 	/* Why a guest-side subroutine far-called the monitor.  The monitor finds, on
 	 * the guest stack: far return (8 bytes), the reason (4), the near return of
 	 * the rewritten site (4), then the guest's stack as it was before the site. */
@@ -40,12 +51,6 @@ enum lvm_abi {
 
 /* Segment register numbers, in the CPU's encoding order (ModRM.reg of mov sreg). */
 enum lvm_sreg { LVM_ES, LVM_CS, LVM_SS, LVM_DS, LVM_FS, LVM_GS, LVM_LDTR, LVM_TR, LVM_NSEL };
-
-/* Far pointer as `lcall *m16:32` reads it. */
-struct lvm_farptr {
-	lvm_u32 offset;
-	lvm_u32 selector;
-};
 
 /* Register save area, pushal order reversed: the order the monitor's entry stub
  * stores them in. */
@@ -65,13 +70,11 @@ struct lvm_vcpu {
 	lvm_u32 cr[5];          /* cr0 .. cr4 as the guest sees them (cr1 unused) */
 	lvm_u32 dr[8];          /* dr0 .. dr7 */
 	lvm_u32 sel[LVM_NSEL];  /* selectors as the guest sees them, zero-extended */
-	struct lvm_farptr monitor_entry;  /* far-call target: the monitor's 64-bit entry */
-	lvm_u32 reserved0[6];
-	/* Written by the monitor's entry stub on a far call, private to the host. */
+	lvm_u32 reserved0[8];
+	/* Written by the monitor's entry stub on a far call; the monitor wipes it once
+	 * read, so it never shows one context's registers to another. */
 	struct lvm_regs saved;
 	lvm_u32 reserved1[6];
-	/* Stack for subroutines that need one before the guest has set up its own. */
-	lvm_u8 boot_stack[2048];
 };
 
 #endif

@@ -1,7 +1,8 @@
 /* paging.c: 32-bit paging at CPL 0: turning it on in identity-mapped code, 4 KiB
  * and 4 MiB pages, #PF with CR2 and error codes (not present, write to read-only
  * with CR0.WP), demand paging (map on #PF and retry), Accessed and Dirty bits,
- * INVLPG, and CR3 switches between two address spaces. */
+ * INVLPG, and CR3 switches between two address spaces (page 0 included: programs
+ * linked at 0 use it, and an emulator may treat it apart). */
 #include "desc.h"
 
 #define P 0x1u
@@ -13,6 +14,7 @@
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 pd2[1024] __attribute__((aligned(4096)));
 static u32 low[2][1024] __attribute__((aligned(4096)));     /* 0-8 MiB, 4 KiB pages */
+static u32 low2[1024] __attribute__((aligned(4096)));       /* 0-4 MiB in pd2 */
 static u32 extra[1024] __attribute__((aligned(4096)));      /* 0x50000000.. */
 static u32 extra2[1024] __attribute__((aligned(4096)));     /* 0x50000000.. in pd2 */
 static volatile int demand;                                   /* map on #PF */
@@ -69,7 +71,9 @@ void kmain(void)
 	pd[0x100] = 0x400000 | P | W | PS;          /* 0x40000000: a 4 MiB page at 4 MiB */
 	pd[0x140] = (u32)extra | P | W;
 	for (int i = 0; i < 1024; i++)
-		pd2[i] = pd[i];
+		pd2[i] = pd[i], low2[i] = low[0][i];
+	pd2[0] = (u32)low2 | P | W;
+	low2[0] = 0x703000 | P | W;                 /* page 0 differs in pd2 */
 	pd2[0x140] = (u32)extra2 | P | W;
 	extra2[0] = 0x700000 | P | W;
 	*(volatile u32 *)0x600000 = 0x600600;
@@ -112,6 +116,24 @@ void kmain(void)
 	printf("address space 2: %x\n", *v);
 	set_cr3((u32)pd);
 	printf("address space 1: %x\n", *v);
+
+	/* Page 0, through a pointer the compiler cannot see is null. */
+	volatile u32 *zero;
+	asm("" : "=r"(zero) : "0"(0));
+	*(volatile u32 *)0x703000 = 0x703703;
+	*(volatile u32 *)0x704000 = 0x704704;
+	*zero = 0x1234;
+	set_cr3((u32)pd2);
+	printf("page 0 in address space 2: %x\n", *zero);
+	*zero = 0x2345;
+	set_cr3((u32)pd);
+	printf("page 0 in address space 1: %x\n", *zero);
+	low[0][0] = 0x704000 | P | W;
+	invlpg(0);
+	printf("page 0 after remap + INVLPG: %x\n", *zero);
+	low[0][0] = 0 | P | W;
+	invlpg(0);
+	printf("page 0 mapped back: %x, the other's %x\n", *zero, *(volatile u32 *)0x703000);
 
 	demand = 0;
 	extra[5] = 0;

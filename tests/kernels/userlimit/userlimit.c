@@ -28,6 +28,9 @@ static void hook(struct frame *f)
 			high[3] |= U;
 			asm volatile("invlpg 0xc0003000" : : : "memory");
 			return;
+		case 5:
+			f->eip = 0xc0000200;             /* iret there: #PF at the fetch */
+			return;
 		case 4:
 			high[4] |= U;                    /* no INVLPG: the CPU may or may not see it */
 			asm volatile("" : : : "memory");
