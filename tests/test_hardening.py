@@ -80,3 +80,12 @@ def test_user_jump_to_64bit_code_is_a_guest_error(built, mode):
     assert status == 4, (lines, err)
     assert b"lvm: guest error: guest code switched to the host's 64-bit code segment" in err
     assert b"internal error" not in err
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_multiboot_starts_with_grubs_selectors(built, mode):
+    # CS 0x08, DS 0x10 as GRUB leaves them: a kernel whose GDT has that layout and
+    # that never reloads CS survives its first iret (tests/kernels/bootsel).
+    status, out, err = lvm(OUT / mode / "bootsel.elf")
+    assert (status, out.decode().splitlines()) == (1, [
+        "at entry: cs 8 ds 10", "after an interrupt and iret: cs 8, 1 interrupt"]), err

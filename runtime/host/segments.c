@@ -30,9 +30,12 @@ struct cpu cpu;
 
 void segments_reset(void)
 {
-	/* Multiboot state: flat 4 GiB code and data segments, CPL 0. */
+	/* Multiboot state: flat 4 GiB code and data segments, CPL 0.  The selectors
+	 * are undefined by the specification; GRUB leaves 0x08 (code) and 0x10
+	 * (data), and kernels that load a GDT with that layout without reloading CS
+	 * (xv6) depend on it, so we do the same (QEMU's loader uses 0x10/0x18). */
 	for (int s = 0; s < 6; s++) {
-		cpu.seg[s] = (struct segment){ .sel = s == LVM_CS ? 0x10 : 0x18, .base = 0,
+		cpu.seg[s] = (struct segment){ .sel = s == LVM_CS ? 0x08 : 0x10, .base = 0,
 					      .limit = 0xffffffff,
 					      .attr = s == LVM_CS ? 0xc09b : 0xc093 };
 		VCPU->sel[s] = cpu.seg[s].sel;
