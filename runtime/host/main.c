@@ -8,13 +8,16 @@
 #include "irq.h"
 #include "mmu.h"
 #include "disk.h"
+#include "boot/linux.h"
 
 static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: lvm-monitor [options] KERNEL\n"
+		"  KERNEL           a Multiboot ELF32 kernel, or a Linux bzImage (32-bit boot protocol)\n"
 		"  -m SIZE          guest memory (MiB, or with a K/M/G suffix; default 128M)\n"
-		"  -append CMDLINE  kernel command line (Multiboot)\n"
+		"  -append CMDLINE  kernel command line\n"
+		"  -initrd FILE     initial ramdisk (Linux bzImage kernels)\n"
 		"  -serial stdio    COM1 on stdin/stdout (the default and only choice); on a\n"
 		"                   terminal: raw mode, Ctrl-A x quits, Ctrl-A h for help\n"
 		"  -hda FILE, -hdb FILE   raw disk image as IDE primary master, slave\n"
@@ -56,7 +59,7 @@ static void print_stats(void)
 int main(int argc, char **argv)
 {
 	u32 memsize = 128u << 20;
-	const char *kernel = NULL, *cmdline = "";
+	const char *kernel = NULL, *cmdline = "", *initrd = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] == '-' && a[1] == '-')
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
 			memsize = parse_size(argv[++i]);
 		else if (!strcmp(a, "-append") && has_arg)
 			cmdline = argv[++i];
+		else if (!strcmp(a, "-initrd") && has_arg)
+			initrd = argv[++i];
 		else if (!strncmp(a, "-hd", 3) && a[3] >= 'a' && a[3] <= 'd' && !a[4] && has_arg) {
 			/* -hdc and -hdd (the secondary channel) are refused by index */
 			disk_option_hd(a[3] - 'a', argv[i + 1], a);
@@ -105,9 +110,18 @@ int main(int argc, char **argv)
 	if (hostseg_init() < 0 || mem_init(memsize) < 0 || entry_init() < 0)
 		return EXIT_HOST_BUG;
 	firmware_init();
-	if (load_multiboot(kernel, cmdline, &r) < 0)
+	int bz = load_linux(kernel, cmdline, initrd, &r);
+	if (bz < 0)
+		return EXIT_BAD_KERNEL;
+	if (bz == LINUX_NOT_BZIMAGE && initrd) {
+		fprintf(stderr, "lvm: -initrd %s: %s is not a Linux bzImage; lvm passes an initrd "
+			"only by Linux's boot protocol\n", initrd, kernel);
+		return EXIT_USAGE;
+	}
+	if (bz == LINUX_NOT_BZIMAGE && load_multiboot(kernel, cmdline, &r) < 0)
 		return EXIT_BAD_KERNEL;
 	segments_reset();
+	linux_boot_segments();
 	VCPU->cr[0] = 0x11;                /* PE, ET */
 	uart_init();
 	rtc_init();

@@ -34,6 +34,7 @@ enum { D_VRT = 0x80 };
 
 #define NS 1000000000ll
 #define UIP_NS 244141                    /* 8 cycles of 32.768 kHz */
+#define POLL_GAP_NS 100000000LL          /* reads closer than this are a poll loop */
 #define MIN_PERIOD_NS 50000              /* faster periodic rates merge (the host's limit) */
 
 static u8 cmos[128];
@@ -254,10 +255,21 @@ static u32 rtc_read(void *dev, u32 port, int size)
 		refresh();
 		return cmos[i];
 	case REG_A: {
-		long long frac = guest_ns() % NS;
-		if (frac < 0)
-			frac += NS;
-		return cmos[REG_A] | (running() && frac >= NS - UIP_NS ? A_UIP : 0);
+		/* A guest polling for UIP reads it every few microseconds, but the host
+		 * may stop lvm for longer than the 244 us window: if an update passed
+		 * since the last read, which was recent (a poller's) and did not see it,
+		 * this read sees UIP, as a poller running undisturbed would have. */
+		static long long last_ns;
+		static bool polled;
+		long long ns = guest_ns(), sec = floor_div(ns, NS), frac = ns - sec * NS;
+		long long last_sec = floor_div(last_ns, NS);
+		bool uip = running() && frac >= NS - UIP_NS;
+		if (!uip && running() && polled && ns - last_ns < POLL_GAP_NS && sec > last_sec &&
+		    last_ns - last_sec * NS < NS - UIP_NS)
+			uip = true;
+		last_ns = ns;
+		polled = true;
+		return cmos[REG_A] | (uip ? A_UIP : 0);
 	}
 	case REG_C: {
 		update_flags();
