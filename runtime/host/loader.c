@@ -42,7 +42,8 @@ static int fail(const char *path, const char *msg)
 	return -1;
 }
 
-static u8 *read_file(const char *path, size_t *len)
+/* A whole regular file, or NULL after one line on stderr (boot/linux.c uses it too). */
+u8 *read_image(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -66,6 +67,11 @@ static u8 *read_file(const char *path, size_t *len)
 		got += n;
 	}
 	close(fd);
+	if (!buf || got != (size_t)st.st_size) {
+		free(buf);
+		fail(path, buf ? "cannot read it whole" : "too large to read into memory");
+		return NULL;
+	}
 	*len = got;
 	return buf;
 }
@@ -142,7 +148,7 @@ static void build_info(const char *path, const char *cmdline)
 int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r)
 {
 	size_t len;
-	u8 *img = read_file(path, &len);
+	u8 *img = read_image(path, &len);
 	if (!img)
 		return -1;
 	int rc = -1;

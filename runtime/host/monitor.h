@@ -51,6 +51,7 @@ bool guest_write(u32 linear, const void *src, u32 len);
 
 /* loader.c */
 int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r);
+u8 *read_image(const char *path, size_t *len);
 
 /* switch.S + entry.c: world switches */
 void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) __attribute__((noreturn));

@@ -12,13 +12,9 @@
  * those loaded in CS and DS/ES/SS, %ebp/%edi/%ebx zero.  Every way the file or the
  * initrd can be unusable is one line before the guest runs.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "monitor.h"
 #include "boot/linux.h"
 
@@ -65,35 +61,6 @@ static int fail(const char *path, const char *msg)
 	return -1;
 }
 
-static u8 *slurp(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "lvm: %s: %s\n", path, fd < 0 || errno ? strerror(errno) :
-			"not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	u8 *buf = malloc(st.st_size ? st.st_size : 1);
-	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, st.st_size - got);
-		if (n <= 0)
-			break;
-		got += n;
-	}
-	close(fd);
-	if (!buf || got != (size_t)st.st_size) {
-		free(buf);
-		fprintf(stderr, "lvm: %s: cannot read it\n", path);
-		return NULL;
-	}
-	*len = got;
-	return buf;
-}
-
 static u32 le32(const u8 *p) { return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24; }
 static u16 le16(const u8 *p) { return p[0] | p[1] << 8; }
 
@@ -123,7 +90,7 @@ static void e820(u8 *zp)
 static int place_initrd(const char *path, u8 *zp, u32 kernel_end)
 {
 	size_t len;
-	u8 *rd = slurp(path, &len);
+	u8 *rd = read_image(path, &len);
 	if (!rd)
 		return -1;
 	u32 max = le32(zp + HDR_INITRD_MAX);              /* last byte usable */
@@ -218,7 +185,7 @@ static int load(const char *path, const u8 *img, size_t len, const char *cmdline
 int load_linux(const char *path, const char *cmdline, const char *initrd, struct lvm_regs *r)
 {
 	size_t len;
-	u8 *img = slurp(path, &len);
+	u8 *img = read_image(path, &len);
 	if (!img)
 		return -1;
 	int rc = is_bzimage(img, len) ? load(path, img, len, cmdline, initrd, r) : LINUX_NOT_BZIMAGE;

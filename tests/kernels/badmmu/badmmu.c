@@ -24,13 +24,6 @@ static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 pt0[1024] __attribute__((aligned(4096)));
 static u32 pt1[1024] __attribute__((aligned(4096)));
 
-static int streq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
-
 static void hook(struct frame *f)
 {
 	u32 cr2;
@@ -93,11 +86,7 @@ void kmain(u32 magic, u32 *mbi)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	/* The last word of the command line (QEMU puts the kernel's path first). */
-	const char *cmd = (magic == 0x2badb002 && (mbi[0] & 4)) ? (const char *)mbi[4] : "";
-	for (const char *c = cmd; *c; c++)
-		if (*c == ' ')
-			cmd = c + 1;
+	const char *cmd = cmdline_last_word(magic, mbi);
 	printf("case %s\n", cmd);
 	if (streq(cmd, "cr3-low-bits")) {
 		paging((u32)pd | 0xfe7);

@@ -79,13 +79,6 @@ static void hook(struct frame *f)
 	exit(0x7f);
 }
 
-static int streq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
-
 static void paging(void)
 {
 	for (int t = 0; t < 2; t++)
@@ -152,10 +145,7 @@ void kmain(u32 magic, u32 *mbi)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	const char *cmd = (magic == 0x2badb002 && (mbi[0] & 4)) ? (const char *)mbi[4] : "";
-	for (const char *c = cmd; *c; c++)
-		if (*c == ' ')
-			cmd = c + 1;
+	const char *cmd = cmdline_last_word(magic, mbi);
 	printf("case %s\n", cmd);
 	static const char *const cases[] = { "", "user-cpl", "user-peek", "user-vif", "user-kernel",
 					     "user-stub", "user-far64" };

@@ -78,3 +78,19 @@ void exit(int status)
 	for (;;)
 		asm volatile("cli; hlt");
 }
+
+const char *cmdline_last_word(u32 magic, const u32 *mbi)
+{
+	const char *cmd = (magic == 0x2badb002 && (mbi[0] & 4)) ? (const char *)mbi[4] : "";
+	for (const char *c = cmd; *c; c++)
+		if (*c == ' ')
+			cmd = c + 1;
+	return cmd;
+}
+
+int streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}

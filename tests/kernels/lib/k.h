@@ -13,4 +13,7 @@ void putc(char c);
 void puts(const char *s);
 void printf(const char *fmt, ...);
 void exit(int status) __attribute__((noreturn));
+/* The Multiboot command line's last word (QEMU puts the kernel's path first), or "". */
+const char *cmdline_last_word(u32 magic, const u32 *mbi);
+int streq(const char *a, const char *b);
 #endif
