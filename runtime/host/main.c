@@ -49,10 +49,11 @@ static u32 parse_size(const char *s)
 static void print_stats(void)
 {
 	fprintf(stderr, "lvm stats: fills %llu around %llu mirror_fills %llu flushes %llu invlpgs %llu "
-		"revoked %llu device_insns %llu\n", (unsigned long long)mmu_stats.fills,
+		"revoked %llu unrevoked %llu device_insns %llu\n", (unsigned long long)mmu_stats.fills,
 		(unsigned long long)mmu_stats.around,
 		(unsigned long long)mmu_stats.mirror_fills, (unsigned long long)mmu_stats.flushes,
 		(unsigned long long)mmu_stats.invlpgs, (unsigned long long)mmu_stats.revoked,
+		(unsigned long long)mmu_stats.unrevoked,
 		(unsigned long long)mmu_stats.device_insns);
 }
 

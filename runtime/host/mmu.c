@@ -50,11 +50,15 @@ static u32 *realloc_array(u32 *p, u32 n)
 /* What the shadow holds: per 4 KiB page, nothing, rights CPL 3 also has, or rights
  * beyond them (revoked when CPL 3 is entered); SHADOW_GLOBAL marks a global page
  * (CR4.PGE), which a CR3 load keeps.  `mapped` lists the non-empty ones. */
-enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_GLOBAL = 4 };
+enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_GLOBAL = 4,
+       SHADOW_WRITABLE = 8,         /* mapped writable (else read-only) */
+       SHADOW_REVOKED = 16 };       /* KERNEL_ONLY, made PROT_NONE while CPL 3 runs */
 static u8 shadow[1u << 20];
 struct mmu_stats mmu_stats;
 static u32 *mapped, nmapped, capmapped;
-static u32 revocable;                      /* how many KERNEL_ONLY entries */
+static u32 revocable;                      /* how many KERNEL_ONLY entries not REVOKED */
+static bool to_revoke(u8 st) { return (st & (SHADOW_KIND | SHADOW_REVOKED)) == SHADOW_KERNEL_ONLY; }
+static bool unrevoke(u32 page);            /* revocation: below the shadow's fill and flush */
 /* The user limit, in pages: nothing at or above it is user-accessible in the
  * guest's tables (as of the last flush); CPL 3 runs with segments ending there
  * (userlimit.c: exact #PF for what user code reaches beyond it without a fault of
@@ -72,9 +76,9 @@ static void remember(u32 page, u8 state)
 		}
 		mapped[nmapped++] = page;
 	}
-	if ((shadow[page] & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
+	if (to_revoke(shadow[page]))
 		revocable--;
-	if ((state & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
+	if (to_revoke(state))
 		revocable++;
 	shadow[page] = state;
 }
@@ -137,6 +141,8 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 {
 	if (lin >= SHADOW_END)
 		return false;
+	if (!user && unrevoke(lin >> 12))
+		return true;
 	u32 gpa = lin;
 	bool writable = true, write = access == MMU_WRITE;
 	mmu_global_leaf = false;
@@ -176,7 +182,7 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 	}
 	for (u32 page = first; page <= last; page++)
 		remember(page, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
-			 (global ? SHADOW_GLOBAL : 0));
+			 (global ? SHADOW_GLOBAL : 0) | (writable ? SHADOW_WRITABLE : 0));
 	mmu_stats.fills++;
 	mmu_stats.around += last - first;
 	return true;
@@ -201,7 +207,7 @@ static void unmap_where(bool (*drop)(u8 state))
 				munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
 			run_start = p, run_len = 1;
 		}
-		if ((shadow[p] & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
+		if (to_revoke(shadow[p]))
 			revocable--;
 		shadow[p] = SHADOW_NONE;
 	}
@@ -245,7 +251,7 @@ void mmu_invlpg(u32 lin)
 	munmap((void *)(uintptr_t)start, len);
 	for (u32 p = start >> 12; p < (start + len) >> 12; p++)
 		if (shadow[p] != SHADOW_NONE) {
-			if ((shadow[p] & SHADOW_KIND) == SHADOW_KERNEL_ONLY)
+			if (to_revoke(shadow[p]))
 				revocable--;
 			shadow[p] = SHADOW_NONE;       /* stays in `mapped`; flush skips NONE */
 		}
@@ -265,7 +271,6 @@ static u32 compute_user_top(void)
 	return top < USER_TOP_MAX ? top : USER_TOP_MAX;
 }
 
-static bool kernel_only(u8 state) { return (state & SHADOW_KIND) == SHADOW_KERNEL_ONLY; }
 
 static void set_user_top(u32 top)
 {
@@ -284,6 +289,66 @@ void mmu_user_top_stale(void)
 	set_user_top(compute_user_top());
 }
 
+/* Revocation.  Entering CPL 3 makes every kernel-only page PROT_NONE, one mprotect
+ * per run of them, rather than unmapping it: giving it back is then an mprotect
+ * too, with no walk and no mmap.  The runs the kernel used in its last stint are
+ * given back as soon as it is entered again (it will most likely touch them
+ * again, and each fault would cost a host signal), the others when it touches
+ * them. */
+#define HOT_MAX 64
+static struct { u32 page, len; } hot[HOT_MAX];
+static u32 nhot;
+
+static void protect(u32 page, u32 len, int prot)
+{
+	if (mprotect((void *)(uintptr_t)(page << 12), len << 12, prot) < 0)
+		host_bug("mprotect of the shadow at %#x: %m", page << 12);
+}
+
+static void revoke(u32 page, u32 len)
+{
+	protect(page, len, PROT_NONE);
+	for (u32 p = page; p < page + len; p++)
+		shadow[p] |= SHADOW_REVOKED;
+	if (nhot < HOT_MAX)
+		hot[nhot++].page = page, hot[nhot - 1].len = len;
+}
+
+/* Give back the revoked pages in [page, page + len), in runs of equal rights. */
+static void restore(u32 page, u32 len)
+{
+	for (u32 end = page + len; page < end; ) {
+		u8 st = shadow[page] & (SHADOW_REVOKED | SHADOW_WRITABLE), n = 1;
+		if (!(st & SHADOW_REVOKED)) {
+			page++;
+			continue;
+		}
+		while (page + n < end && n < 255 &&
+		       (shadow[page + n] & (SHADOW_REVOKED | SHADOW_WRITABLE)) == st)
+			n++;
+		protect(page, n, PROT_READ | PROT_EXEC | (st & SHADOW_WRITABLE ? PROT_WRITE : 0));
+		for (u32 p = page; p < page + n; p++)
+			shadow[p] &= ~SHADOW_REVOKED;
+		revocable += n;
+		page += n;
+	}
+}
+
+/* A kernel access to a revoked page: give back its run (true), or not revoked. */
+static bool unrevoke(u32 page)
+{
+	if (!(shadow[page] & SHADOW_REVOKED))
+		return false;
+	u32 first = page, last = page;
+	while (first > 0 && page - first < 256 && (shadow[first - 1] & SHADOW_REVOKED))
+		first--;
+	while (last + 1 < SHADOW_END >> 12 && last - page < 256 && (shadow[last + 1] & SHADOW_REVOKED))
+		last++;
+	restore(first, last - first + 1);
+	mmu_stats.unrevoked++;
+	return true;
+}
+
 /* CPL 3 is about to run: take away what only the kernel may touch. */
 void mmu_enter_user(void)
 {
@@ -294,8 +359,32 @@ void mmu_enter_user(void)
 	}
 	if (!user_top_valid)
 		set_user_top(compute_user_top());
+	nhot = 0;
 	if (!revocable)
 		return;
 	mmu_stats.revoked += revocable;
-	unmap_where(kernel_only);
+	u32 start = 0, len = 0;
+	for (u32 i = 0; i < nmapped; i++) {
+		u32 p = mapped[i];
+		if (!to_revoke(shadow[p]))
+			continue;                      /* user pages, revoked, or a duplicate */
+		if (len && p == start + len) {
+			len++;
+			continue;
+		}
+		if (len)
+			revoke(start, len);
+		start = p, len = 1;
+	}
+	if (len)
+		revoke(start, len);
+	revocable = 0;
+}
+
+/* The kernel is entered from CPL 3: give back what it used last time. */
+void mmu_leave_user(void)
+{
+	for (u32 i = 0; i < nhot; i++)
+		restore(hot[i].page, hot[i].len);
+	nhot = 0;
 }

@@ -36,11 +36,12 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err);
 void mmu_flush(bool keep_global);  /* keep_global: a CR3 load with CR4.PGE */
 void mmu_invlpg(u32 lin);
 void mmu_enter_user(void);          /* CPL 3 is about to run */
+void mmu_leave_user(void);          /* CPL 3 has stopped running: the kernel is entered */
 u32 mmu_user_top(void);             /* user limit, in pages (1 << 20: none) */
 void mmu_user_top_stale(void);
 bool mmu_user_fault_limit(struct lvm_regs *r);   /* userlimit.c */
 void mem_map_identity(void);         /* memory.c */
 bool emulate_data(struct lvm_regs *r, const struct insn *in);   /* datainsn.c */
-struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, device_insns; };
+struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, unrevoked, device_insns; };
 extern struct mmu_stats mmu_stats;
 #endif

@@ -151,6 +151,8 @@ void set_cs(u16 sel, u64 d, u32 cpl)
 {
 	if (cpl == 3 && VCPU->cpl != 3)
 		mmu_enter_user();
+	else if (cpl != 3 && VCPU->cpl == 3)
+		mmu_leave_user();
 	segment_from_descriptor(&cpu.seg[LVM_CS], (sel & ~3u) | cpl, d | 1ull << 40);
 	VCPU->sel[LVM_CS] = cpu.seg[LVM_CS].sel;
 	bool changed = VCPU->cpl != cpl;
