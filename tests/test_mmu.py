@@ -55,6 +55,7 @@ def test_device_register_reads_do_not_trap(built, mode):
     ("cr3-outside", b"page directory entry for 0x"),
     ("pde-outside", b"page table entry for 0x800000 lies outside guest memory"),
     ("pte-outside", b"physical 0xf0000000 is outside guest memory"),
+    ("kernel-top", b"write to 0xffffe010: the top 8 KiB of the address space are lvm's"),
 ])
 def test_tables_outside_guest_memory(built, mode, case, message):
     status, out, err = lvm(OUT / mode / "badmmu.elf", "-append", case)

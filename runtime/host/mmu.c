@@ -139,8 +139,15 @@ static void fault_around(u32 lin, u32 gpa, bool writable, bool user_ok, bool glo
  * instruction.  Loads from a device page with a mirror map the mirror. */
 bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 {
-	if (lin >= SHADOW_END)
+	if (lin >= SHADOW_END) {
+		/* lvm's pages (the stub's: a store; or the vCPU page with paging off):
+		 * the guest's #PF if its tables say so, else nothing we can map. */
+		u32 gpa;
+		bool w;
+		if (!paging_enabled() || mmu_walk(lin, access, user, &gpa, &w, err))
+			*err = ERR_MONITOR_PAGE;
 		return false;
+	}
 	if (!user && unrevoke(lin >> 12))
 		return true;
 	u32 gpa = lin;

@@ -28,6 +28,7 @@ u32 mmu_scan_user_top(void);          /* the lowest page CPL 3 can reach nothing
 #define ERR_NO_RAM 0xffffffffu      /* a mapping to a physical address with no RAM */
 #define ERR_DEVICE 0xfffffffeu      /* allowed, but a device (or ROM) page: emulate */
 #define ERR_LOW_PAGE 0xfffffffdu    /* code below vm.mmap_min_addr: cannot run it */
+#define ERR_MONITOR_PAGE 0xfffffffcu /* allowed, but one of lvm's top two pages */
 
 bool paging_enabled(void);
 bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err);

@@ -194,6 +194,11 @@ static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u
 		resume(r);
 	if (err == ERR_DEVICE && access != MMU_FETCH)
 		device_access(r, addr);
+	if (err == ERR_MONITOR_PAGE)
+		kill_guest(r, "%s %#x: the top 8 KiB of the address space are lvm's (the vCPU page "
+			   "and the monitor's entry stub), so a mapping of the guest's there cannot "
+			   "be used (a Linux guest: boot it with reservetop=4M)", access == MMU_FETCH ?
+			   "instruction fetch from" : write ? "write to" : "read of", addr);
 	if (err == ERR_LOW_PAGE)
 		kill_guest(r, "the guest executes code at %#x, below this host's vm.mmap_min_addr "
 			   "(%u): lvm cannot map that page without privilege (data accesses there "

@@ -9,10 +9,12 @@
  *   pte-outside   a page table entry mapping a frame beyond guest memory
  *   pde-reserved  a 4 MiB page whose entry has a reserved bit set (bit 13: PSE-36's
  *                 address bits on QEMU's CPU, reserved on lvm's): #PF with RSVD
+ *   kernel-top    the kernel mapping the second page from the top (lvm's entry stub)
+ *                 and writing there: a report, not a crash
  *   user-top      a user program writing the top page of the address space, which
  *                 the guest maps for it (lvm's vCPU page: the guest must be stopped,
  *                 the page not corrupted)
- * The last four have no QEMU-identical outcome (QEMU reads unassigned memory as
+ * The last five have no QEMU-identical outcome (QEMU reads unassigned memory as
  * zeros or ones); lvm must stop with a clear report, never crash or hang. */
 #include "desc.h"
 
@@ -123,6 +125,14 @@ void kmain(u32 magic, u32 *mbi)
 		asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
 		printf("entering user mode\n");
 		enter_user(0x500000, 0x510000);
+	} else if (streq(cmd, "kernel-top")) {
+		paging((u32)pd);
+		static u32 top[1024] __attribute__((aligned(4096)));
+		top[1022] = 0x600000 | P | W;              /* 0xffffe000 */
+		pd[1023] = (u32)top | P | W;
+		asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
+		*(volatile u32 *)0xffffe010 = 1;
+		printf("wrote there\n");
 	} else if (streq(cmd, "pde-reserved")) {
 		paging((u32)pd);
 		asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");
