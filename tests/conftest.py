@@ -38,3 +38,24 @@ def text_bytes(obj):
 @pytest.fixture
 def root():
     return ROOT
+
+
+def cpu_seconds(fn, *args, repeat=3):
+    """The least CPU time (this process) of `repeat` calls of fn(*args): CPU, not wall
+    time, and the least of a few, so that other work on the machine barely shows."""
+    import time
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.process_time()
+        fn(*args)
+        best = min(best, time.process_time() - t)
+    return best
+
+
+def growth(fn, make_input, n, factor=4):
+    """How much longer fn takes on make_input(factor * n) than on make_input(n): about
+    `factor` when its cost is linear in the input, factor**2 when quadratic.  Tests
+    assert a bound well between the two, never a wall-clock time."""
+    small, large = make_input(n), make_input(factor * n)
+    fn(small)                                           # warm caches (templates, imports)
+    return cpu_seconds(fn, large) / max(cpu_seconds(fn, small), 1e-4)

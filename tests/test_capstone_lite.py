@@ -48,3 +48,14 @@ def test_falls_back_to_the_package(monkeypatch):
     md = capstone_lite.disassembler(32)
     assert isinstance(md, capstone.Cs)
     assert list(md.disasm_lite(b"\x0f\x20\xd8", 0)) == [(0, 3, "movl", "%cr3, %eax")]
+
+
+def test_count_and_in_place_buffers_as_the_package():
+    # check.py decodes a bytearray in place, a bounded number of instructions at a time
+    code = bytearray(bytes.fromhex("fa 90 0f 20 d8 ee 66 9c cf") * 50)
+    md, pkg = capstone_lite.disassembler(32), _package(32)
+    view = memoryview(code)
+    for pos, count in ((0, 7), (3, 100), (5, 0)):
+        assert list(md.disasm_lite(view[pos:], pos, count)) == list(pkg.disasm_lite(view[pos:], pos, count))
+    assert len(list(md.disasm_lite(view, 0, 7))) == 7
+    assert list(md.disasm_lite(bytes(code[:2]), 0)) == [(0, 1, "cli", ""), (1, 1, "nop", "")]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, assemble
+from conftest import ROOT, assemble, growth
 from lvm import isa
 from lvm.check import check_file, format_finding, is_runtime_symbol
 from lvm.errors import LvmError
@@ -607,9 +607,11 @@ def test_output_format_linked_and_16bit(tmp_path):
     run(["ld", "-m", "elf_i386", "-Ttext=0x100000", "-o", "k.elf", "k.o"], tmp_path)
     r = lvm(["check", "k.elf"], tmp_path)
     assert r.returncode == 1
+    # ld names k.o (an STT_FILE) before its local symbols, the 16-bit region's markers: the
+    # lgdt between them is k.o's; the cli before them could be another object's
     assert r.stdout.splitlines() == [
         "k.elf: .text+0x1 @0x100001 <_start+0x1>: cli  [cli: clears the virtual IF]",
-        "k.elf: .text+0x2 @0x100002 <_start+0x2>: lgdtw (%si)  [lgdt: privileged; 16-bit code]"]
+        "k.elf: .text+0x2 @0x100002 <_start+0x2> (k.o): lgdtw (%si)  [lgdt: privileged; 16-bit code]"]
     r = lvm(["check", "--allow-code16", "k.elf"], tmp_path)
     assert r.returncode == 1 and len(r.stdout.splitlines()) == 1
 
@@ -645,3 +647,29 @@ def test_multiboot_header_in_text_is_data(tmp_path):
     # A wrong checksum is not a header: its bytes are checked (fb = sti at offset 8).
     bad = assemble("\t.text\n\t.long 0x1badb002, 3, 0x909090fb\n", tmp_path / "nomb")
     assert [(f.rule, f.offset) for f in check_file(str(bad))] == [("sti", 8)]
+
+
+# -- cost -------------------------------------------------------------------------------------------
+_PEAK = ("import resource, sys\nfrom lvm.check import check_file\nassert check_file(sys.argv[1]) == []\n"
+         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+
+
+def test_memory_does_not_grow_with_the_number_of_instructions(tmp_path):
+    """capstone answers 248 bytes per instruction: decoding a section in one call made
+    `.rept 10000000; nop; .endr` cost 2.5 GB (gas: 375 MB).  The check decodes a bounded
+    number at a time, so its peak grows only with the section's bytes."""
+    peaks = []
+    for n in (20000, 200000):
+        obj = assemble("\t.text\n\t.rept %d\n\tnop\n\t.endr\n" % n, tmp_path / ("n%d" % n))
+        r = subprocess.run([sys.executable, "-c", _PEAK, str(obj)], capture_output=True, text=True, env=ENV)
+        assert r.returncode == 0, r.stderr
+        peaks.append(int(r.stdout))                     # KiB
+    assert peaks[1] - peaks[0] < 16 * 1024, peaks        # in one call: +43 MB
+
+
+def test_cost_is_linear_in_undecodable_bytes(tmp_path):
+    # every byte of a run of es prefixes stops capstone; the sweep resumes one byte on, and
+    # used to copy the rest of the section each time
+    def junk(n):
+        return assemble("\t.text\n\tnop\n\t.fill %d, 1, 0x26\n\tret\n" % n, tmp_path / ("j%d" % n))
+    assert growth(check_file, junk, 10000) < 8

@@ -53,24 +53,32 @@ def mbr(heads, spt, sectors):
     return bytes(sec)
 
 
+# "slave" is -hdb alone: device 0 is QEMU's empty disk (ready, aborts what needs a
+# medium), and the kernel runs its tests on device 1 (which then gets WRITES[0]).
 LAYOUTS = {
     "master": dict(master=dict(sectors=SECTORS)),
     "mbr-geometry": dict(master=dict(sectors=SECTORS, mbr=mbr(4, 32, SECTORS))),
     "master+slave": dict(master=dict(sectors=SECTORS), slave=dict(sectors=SLAVE_SECTORS, xor=SLAVE_XOR)),
+    "slave": dict(slave=dict(sectors=SLAVE_SECTORS, xor=SLAVE_XOR), option="-hdb"),
 }
 
 
 def make_images(tmp, layout):
-    """Fresh images for `layout` in tmp; (QEMU-style -drive options, expected images)."""
+    """Fresh images for `layout` in tmp; (QEMU-style options, expected images)."""
     args, expect = [], {}
+    alone = len([r for r in ("master", "slave") if r in LAYOUTS[layout]]) == 1
     for index, role in enumerate(("master", "slave")):
         spec = LAYOUTS[layout].get(role)
         if not spec:
             continue
         path = tmp / ("%s.img" % role)
         path.write_bytes(image_bytes(spec["sectors"], spec.get("xor", 0), spec.get("mbr")))
-        args += ["-drive", "file=%s,format=raw,index=%d,if=ide" % (path, index)]
-        expect[path] = image_bytes(spec["sectors"], spec.get("xor", 0), spec.get("mbr"), WRITES[index])
+        if "option" in LAYOUTS[layout]:
+            args += [LAYOUTS[layout]["option"], str(path)]
+        else:
+            args += ["-drive", "file=%s,format=raw,index=%d,if=ide" % (path, index)]
+        writes = WRITES[0] if alone else WRITES[index]
+        expect[path] = image_bytes(spec["sectors"], spec.get("xor", 0), spec.get("mbr"), writes)
     return args, expect
 
 

@@ -4,7 +4,7 @@ import re
 
 from hypothesis import given, settings, strategies as st
 
-from lvm import asmsyntax, check
+from lvm import asmsyntax, sweep as check
 from lvm.rewrite import _is_assignment
 
 # What the expressions care about, and characters where str methods and `re` could

@@ -84,12 +84,20 @@ class _Disassembler:
         if lib.cs_option(self._handle, OPT_SYNTAX, OPT_SYNTAX_ATT) != 0:
             raise OSError("cs_option(CS_OPT_SYNTAX, ATT) failed")
 
-    def disasm_lite(self, code, offset):
+    def disasm_lite(self, code, offset, count=0):
         """(address, size, mnemonic, op_str) of each instruction, up to the first byte
-        that does not decode; like capstone.Cs.disasm_lite."""
-        code = bytes(code)
+        that does not decode or `count` instructions (0: no limit); like
+        capstone.Cs.disasm_lite, which also decodes a writable buffer (a memoryview of
+        a bytearray) in place, without copying it.  capstone builds the whole answer at
+        once, 248 bytes an instruction: callers with large code pass a count."""
+        view = memoryview(code)
+        if not len(view):
+            return
+        if view.readonly:
+            view = bytearray(view)
         insns = ctypes.POINTER(_Insn)()
-        n = self._lib.cs_disasm(self._handle, code, len(code), offset, 0, ctypes.byref(insns))
+        n = self._lib.cs_disasm(self._handle, ctypes.byref(ctypes.c_char.from_buffer(view)), len(view),
+                                offset, count, ctypes.byref(insns))
         if n == 0:
             if self._lib.cs_errno(self._handle) != 0:
                 raise OSError("cs_disasm failed (cs_errno %d)" % self._lib.cs_errno(self._handle))

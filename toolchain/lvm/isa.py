@@ -196,3 +196,28 @@ for _r in RULES:
     for _s in _r.spellings:
         BY_SPELLING.setdefault(_s, []).append(_r)
 NATIVE_SPELLINGS = frozenset(s for n in NATIVE for s in n.spellings)
+
+# -- control flow and padding: what `lvm check` and lvm-as need to tell data and padding
+# in code sections from code --------------------------------------------------------------
+# Unconditional transfers: execution never falls through to the next byte.  As capstone
+# spells them (AT&T, the last word of a prefixed mnemonic), and as written in source.
+TRANSFERS_CAPSTONE = frozenset(
+    "jmp jmpl jmpw ljmp ljmpl ljmpw ret retl retw lret lretl lretw iret iretl iretw iretd "
+    "sysexit sysexitl sysret sysretl ud2".split())
+TRANSFER_SPELLINGS = frozenset(
+    "jmp jmpl jmpw ljmp ljmpl ljmpw ret retl retw retf retfl retfw lret lretl lretw iret iretl "
+    "iretw iretd sysexit sysexitl sysret sysretl ud2 ud2a".split())
+# Bytes that fill gaps between functions (the linker's and gas's alignment fill): zeros,
+# nop, int3.  Multi-byte NOPs are recognized by decoding (check's padding test).
+PADDING_BYTES = b"\x00\x90\xcc"
+# Directives that emit data, as lvm-as sees them in a code section.
+DATA_DIRECTIVES = frozenset(
+    ".byte .2byte .4byte .8byte .short .hword .word .value .int .long .quad .octa .fill .skip "
+    ".space .zero .ascii .asciz .string .string8 .string16 .string32 .string64 .float .single "
+    ".double .dc .dc.b .dc.w .dc.l .dc.a .uleb128 .sleb128 .incbin".split())
+# Directives that neither emit code nor change where the next bytes go: between an
+# unconditional transfer and data (or inside a run of data) they change nothing.
+NEUTRAL_DIRECTIVES = frozenset(
+    ".align .p2align .balign .balignw .balignl .p2alignw .p2alignl .org .globl .global .local "
+    ".weak .hidden .protected .internal .type .size .set .equ .equiv .eqv .file .loc .ident "
+    ".code16 .code16gcc .code32 .att_syntax .symver .lcomm .comm".split())

@@ -192,6 +192,7 @@ class Rewriter:
         self.pending_prefix = None  # (line index, column) of a prefix-only statement
         self.regions = 0            # counter for 16-bit region symbols
         self._inserts = []          # markers to insert in the line being rewritten
+        self._line_has_region = False   # that line holds region symbols already (idempotence)
         self.in_runtime = False     # inside a runtime subroutine lvm-as appended earlier
         self.present = set()        # runtime subroutines already in the input
         self.result = Result("")
@@ -231,19 +232,22 @@ class Rewriter:
             raise AsmError(self.filename, i + 1, str(e))
 
     def _line(self, lines, idx):
+        # One pass, whatever the number of statements on the line: the column is carried,
+        # not recomputed, and the markers go in with one join (a line of 40,000
+        # `;`-separated statements is one line to gas too).
         line = lines[idx]
         pieces, self.in_comment = split_line(line, self.in_comment)
-        out = []
+        self._line_has_region = "__lvm_code16_" in line
+        out, col = [], 0
         for is_stmt, text in pieces:
-            if not is_stmt:
-                out.append(text)
-                continue
-            col = sum(map(len, out))
-            out.append(self._statement(text, idx, col, lines))
+            if is_stmt:
+                text = self._statement(text, idx, col, lines)
+            out.append(text)
+            col += len(text)
         new = "".join(out)
-        for col, marker in sorted(self._inserts, reverse=True):
-            new = new[:col] + marker + "; " + new[col:]
-        self._inserts = []
+        if self._inserts:
+            new = _insert_markers(new, self._inserts)
+            self._inserts = []
         return new
 
     def _statement(self, text, idx, col, lines):
@@ -337,7 +341,7 @@ class Rewriter:
         elif word in (".code16", ".code16gcc", ".code64", ".code32"):
             new = 32 if word == ".code32" else 16 if word.startswith(".code16") else 64
             extra = ""
-            if not self.blocks and (new == 32) != (self.code == 32) and "__lvm_code16_" not in lines[idx]:
+            if not self.blocks and (new == 32) != (self.code == 32) and not self._line_has_region:
                 if new != 32:
                     self.regions += 1
                 kind = "end" if new == 32 else "begin"
@@ -394,6 +398,16 @@ class Rewriter:
         self.result.rewritten += res.rewritten
         self.result.runtime |= res.runtime
         return '\n# 1 "%s"\n%s\n# %d "%s"\n' % (path, res.text, idx + 1, self.filename)
+
+
+def _insert_markers(line, inserts):
+    """line with `marker; ` put in at each (column, marker) of inserts."""
+    out, prev = [], 0
+    for col, marker in sorted(inserts):
+        out += [line[prev:col], marker, "; "]
+        prev = col
+    out.append(line[prev:])
+    return "".join(out)
 
 
 def _search(pattern, text):

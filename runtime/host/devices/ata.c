@@ -18,6 +18,17 @@ static struct channel primary;
 static struct drive *selected(struct channel *c) { return &c->drive[c->selected]; }
 static bool any_drive(struct channel *c) { return c->drive[0].disk || c->drive[1].disk; }
 
+/* Which positions answer Error, Status and commands: a drive with a disk, and
+ * device 0 whenever device 1 has one.  ATA-6 has no device 1 without a device 0;
+ * QEMU's empty device 0 beside a device 1 is a hard disk without a medium (Status
+ * DRDY|DSC after a reset, the "no device" signature, commands that need the medium
+ * aborted: ata_drive.c), so a kernel waiting for device 0 to be ready goes on.  An
+ * absent device 1 has no Error or Status of its own (0) and ignores commands. */
+static bool answers(struct channel *c, struct drive *d)
+{
+	return d->disk || (d->unit == 0 && c->drive[1].disk);
+}
+
 /* INTRQ is driven by the selected drive, and only while nIEN is 0: a drive's
  * pending interrupt shows again when nIEN is cleared (QEMU instead drops an
  * interrupt raised while nIEN is set). */
@@ -92,19 +103,19 @@ static u32 command_block_read(void *dev, u32 reg, int size)
 	struct drive *d = selected(c);
 	if (reg == DATA)
 		return data_in(c, size);
-	/* QEMU's channel with no drive reads 0 everywhere; an absent device 1 has no
-	 * Error or Status of its own (0), its other registers latched the writes. */
+	/* QEMU's channel with no drive reads 0 everywhere; a position that does not
+	 * answer still latched the writes to the other registers. */
 	if (!any_drive(c))
 		return 0;
 	switch (reg) {
-	case ERROR_FEATURES: return d->disk ? d->error : 0;
+	case ERROR_FEATURES: return answers(c, d) ? d->error : 0;
 	case SECTOR_COUNT:   return d->count & 0xff;
 	case LBA_LOW:        return d->lba_low;
 	case LBA_MID:        return d->lba_mid;
 	case LBA_HIGH:       return d->lba_high;
 	case DEVICE:         return d->device;
 	default:
-		if (!d->disk)
+		if (!answers(c, d))
 			return 0;
 		d->intrq = false;                    /* reading Status acknowledges the interrupt */
 		ata_update_line(c);
@@ -120,7 +131,7 @@ static void command_block_write(void *dev, u32 reg, u32 v, int size)
 		return;
 	}
 	if (reg == STATUS_COMMAND) {
-		if (selected(c)->disk)                /* else no drive answers (QEMU: ignored) */
+		if (answers(c, selected(c)))          /* else ignored (QEMU too) */
 			ata_command(c, selected(c), v);
 		return;
 	}
@@ -148,7 +159,7 @@ static u32 control_block_read(void *dev, u32 reg, int size)
 {
 	struct channel *c = dev;
 	struct drive *d = selected(c);
-	return any_drive(c) && d->disk ? d->status : 0;     /* Alternate Status: no acknowledge */
+	return answers(c, d) ? d->status : 0;               /* Alternate Status: no acknowledge */
 }
 
 /* Device Control: SRST held high keeps both drives BSY; its falling edge resets

@@ -260,6 +260,15 @@ static bool set_features(struct drive *d)
 	}
 }
 
+/* What an empty device 0 (a disk without a medium, ata.c) aborts, as QEMU's does:
+ * reads, writes, IDENTIFY, SET FEATURES, READ NATIVE MAX, INITIALIZE DEVICE
+ * PARAMETERS.  The others need no medium and complete (VERIFY too, as in QEMU). */
+static bool needs_medium(u8 cmd)
+{
+	static const u8 list[] = { 0x20, 0x21, 0xc4, 0x30, 0x31, 0x3c, 0xc5, 0xec, 0xef, 0xf8, 0x91 };
+	return memchr(list, cmd, sizeof list) != NULL;
+}
+
 void ata_command(struct channel *c, struct drive *d, u8 cmd)
 {
 	if (d->status & (BSY | DRQ))
@@ -269,6 +278,10 @@ void ata_command(struct channel *c, struct drive *d, u8 cmd)
 	d->cmd = cmd;
 	d->error = 0;
 	d->status = DRDY;
+	if (!d->disk && needs_medium(cmd)) {
+		abort_command(c, d);
+		return;
+	}
 	bool ok = true, dsc = true;
 	switch (cmd) {
 	case 0x20: case 0x21:                      /* READ SECTORS (with and without retries) */
@@ -300,7 +313,7 @@ void ata_command(struct channel *c, struct drive *d, u8 cmd)
 		u64 lba;
 		if (d->count == 0)
 			d->count = 256;
-		ok = in_range(d, &lba, d->count);
+		ok = !d->disk || in_range(d, &lba, d->count);
 		break;
 	}
 	case 0x10: case 0x70:                      /* RECALIBRATE, SEEK: nothing moves */
@@ -312,6 +325,7 @@ void ata_command(struct channel *c, struct drive *d, u8 cmd)
 			x->lba_mid = x->lba_high = x->disk ? 0x00 : 0xff;
 			x->device &= ~0x0f;
 		}
+		d->device = OBSOLETE_ONES;            /* "DEV shall be cleared" (QEMU: the selection stays) */
 		d->error = 0x01;                      /* device 0 passed, device 1 passed or absent */
 		d->status = DRDY | DSC;
 		ata_interrupt(c, d);
@@ -338,7 +352,7 @@ void ata_command(struct channel *c, struct drive *d, u8 cmd)
 		dsc = false;                          /* QEMU leaves DSC clear for these */
 		break;
 	case 0xe7:                                 /* FLUSH CACHE */
-		ok = disk_flush(d->disk);
+		ok = !d->disk || disk_flush(d->disk);
 		if (!ok) {
 			fpu_protect();
 			fprintf(stderr, "lvm: %s: fdatasync failed: %s\n", d->disk->path, strerror(errno));

@@ -234,11 +234,15 @@ void i8254_init(void)
 {
 	out0.expired = out0_expired;
 	vtimer_register(&out0);
-	/* As the BIOS leaves it: counter 0 in mode 3 with count 65536 (18.2 Hz). */
+	/* As the BIOS leaves it: counter 0 in mode 3 with count 65536 (18.2 Hz).  The
+	 * others hold 65536 too (QEMU's reset: the register's 0), so that counting
+	 * before a count is written (counter 2's gate raised after a control word
+	 * alone) divides by a count that exists. */
+	for (int i = 0; i < 3; i++)
+		ctr[i].count = 0x10000;
 	ctr[0].gate = ctr[1].gate = true;
 	ctr[0].rw = ctr[1].rw = ctr[2].rw = RW_LSB_MSB;
 	ctr[0].mode = 3;
-	ctr[0].count = 0x10000;
 	start(0);
 	io_register("8254 PIT", 0x40, 4, NULL, pit_read, pit_write);
 	io_register("port B (0x61)", 0x61, 1, NULL, port61_read, port61_write);

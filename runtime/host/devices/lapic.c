@@ -130,11 +130,19 @@ static void set_bit(u32 *bits, int v, bool on)
 		bits[v >> 5] &= ~(1u << (v & 31));
 }
 
+/* An error: its ESR bit, and the Error LVT's interrupt.  When that vector is
+ * itself illegal (below 16), the error it causes is recorded but sends nothing
+ * (else each would raise the next, for ever). */
 static void error(u32 bit)
 {
+	u32 lvt = apic.lvt[LVT_ERROR];
 	apic.esr_pending |= bit;
-	if (!(apic.lvt[LVT_ERROR] & LVT_MASKED) && sw_enabled())
-		lapic_accept(apic.lvt[LVT_ERROR] & 0xff, false);
+	if ((lvt & LVT_MASKED) || !sw_enabled())
+		return;
+	if ((lvt & 0xff) < 16)
+		apic.esr_pending |= 0x40;             /* received illegal vector */
+	else
+		lapic_accept(lvt & 0xff, false);
 }
 
 void lapic_accept(int vector, bool level)

@@ -1,7 +1,9 @@
 /* ide.c: the primary IDE channel as a kernel drives it, through PIO: software
  * reset, IDENTIFY DEVICE, reads and writes (LBA and CHS, one and many sectors,
  * READ/WRITE MULTIPLE), polled and with IRQ 14, 16- and 32-bit data transfers,
- * errors, nIEN, Status vs Alternate Status, the absent or present slave.
+ * errors, nIEN, Status vs Alternate Status, the absent or present slave, a slave
+ * alone (an empty device 0 beside it: QEMU's disk without a medium, which reads
+ * as ready and aborts what needs the medium; the tests then run on device 1).
  *
  * tests/test_ide.py runs it with fresh images: sector n of the master holds the
  * dwords (n << 16 | i), i = 0..127, the slave's the same xor SLAVE_XOR; what this
@@ -54,7 +56,8 @@ static u32 pt[1024] __attribute__((aligned(4096)));     /* 4-8 MiB in 4 KiB page
 static volatile int ack_in_handler = 1;
 static u32 buf[128 * 16];
 static u16 id[256];
-static u32 capacity, heads, spt;
+static u32 capacity, heads, spt;       /* of the drive under test */
+static int dev;                        /* the drive under test: 0, or 1 alone */
 static const char *cmdline = "";
 
 static void hook(struct frame *f)
@@ -220,22 +223,22 @@ static void interrupts_on(void)
 	outb(ALT, 0);
 }
 
-static void identify(int dev)
+static int identify(int d)
 {
-	outb(DEVICE, 0xa0 | dev << 4);
+	outb(DEVICE, 0xa0 | d << 4);
 	outb(COMMAND, 0xec);
 	if (wait_drq() & ERR) {
 		regs("identify failed");
-		return;
+		return 0;
 	}
 	insw(DATA, id, 256);
-	if (dev == 0) {
+	if (d == dev) {
 		capacity = id[60] | (u32)id[61] << 16;
 		heads = id[3];
 		spt = id[6];
 	}
 	printf("identify %u: config %4x chs %u/%u/%u lba %u dword-io %u multiple max %u current %4x "
-	       "sectors %u flush %u\n", dev, id[0], id[1], id[3], id[6], (id[49] >> 9) & 1, id[48],
+	       "sectors %u flush %u\n", d, id[0], id[1], id[3], id[6], (id[49] >> 9) & 1, id[48],
 	       id[47] & 0xff, id[59], id[60] | (u32)id[61] << 16, (id[83] >> 12) & 1);
 	if (has_word("model")) {
 		print_string("serial", 10, 10);
@@ -247,13 +250,64 @@ static void identify(int dev)
 		printf("integrity word %x, sum %x\n", id[255] & 0xff, sum);
 	}
 	regs("after identify");
+	return 1;
+}
+
+/* The empty device 0 beside a lone device 1, as QEMU has it: ready, its own
+ * registers, commands that need a medium aborted (with the interrupt), the
+ * others done. */
+static void empty_master(void)
+{
+	outb(DEVICE, 0xa0);
+	printf("device 0 empty: status %x alt %x\n", inb(STATUS), inb(ALT));
+	setup(dev, 5, 1);
+	outb(COMMAND, 0x20);
+	wait_not_busy();
+	regs("  read sectors");
+	setup(dev, 5, 1);
+	outb(COMMAND, 0x30);
+	wait_not_busy();
+	regs("  write sectors");
+	outb(COMMAND, 0xe7);
+	wait_not_busy();
+	regs("  flush cache");
+	outb(COMMAND, 0xe5);
+	wait_not_busy();
+	regs("  check power mode");
+	outb(COUNT, 8);
+	outb(COMMAND, 0xc6);
+	wait_not_busy();
+	regs("  set multiple 8");
+	outb(FEATURES, 0x02);
+	outb(COMMAND, 0xef);
+	wait_not_busy();
+	regs("  set features");
+	outb(DEVICE, 0xa0 | 15);
+	outb(COUNT, 63);
+	outb(COMMAND, 0x91);
+	wait_not_busy();
+	regs("  initialize device parameters");
+	outb(COMMAND, 0x40);
+	wait_not_busy();
+	regs("  read verify");
+	outb(COMMAND, 0x10);
+	wait_not_busy();
+	regs("  recalibrate");
+	interrupts_on();
+	irqs = 0;
+	outb(COMMAND, 0xec);
+	wait_irq(1);
+	window();
+	printf("  identify with interrupts: interrupts %u\n", irqs);
+	outb(ALT, NIEN);
+	(void)inb(STATUS);
 }
 
 static void kill_test(void)
 {
 	outb(ALT, 0);
 	fill(0, 42);
-	setup(0, 42, 1);
+	setup(dev, 42, 1);
 	outb(COMMAND, 0x30);
 	wait_drq();
 	outsl(DATA, buf, 128);
@@ -297,22 +351,25 @@ void kmain(u32 magic, u32 *info)
 	}
 	outb(DEVICE, 0xa0);
 
-	identify(0);
+	if (!identify(0) && slave) {
+		empty_master();
+		dev = 1;
+	}
 	if (slave)
 		identify(1);
 
 	/* One sector, polled, 32-bit data transfers. */
-	setup(0, 5, 1);
+	setup(dev, 5, 1);
 	outb(COMMAND, 0x20);
 	wait_drq();
 	insl(DATA, buf, 128);
-	printf("read lba 5 polled: %s\n", check(0, 0, 5, 0) ? "ok" : "BAD");
+	printf("read lba 5 polled: %s\n", check(0, dev, 5, 0) ? "ok" : "BAD");
 	regs("after read");
 
 	/* Four sectors with interrupts; the handler reads Status (acknowledge). */
 	interrupts_on();
 	irqs = 0;
-	setup(0, 10, 4);
+	setup(dev, 10, 4);
 	outb(COMMAND, 0x20);
 	int ok = 1;
 	for (u32 n = 0; n < 4; n++) {
@@ -320,7 +377,7 @@ void kmain(u32 magic, u32 *info)
 		if (!(inb(ALT) & DRQ))
 			ok = 0;
 		insl(DATA, buf, 128);
-		ok &= check(0, 0, 10 + n, 0);
+		ok &= check(0, dev, 10 + n, 0);
 	}
 	window();
 	printf("read 4 sectors, IRQ 14: data %s, interrupts %u\n", ok ? "ok" : "BAD", irqs);
@@ -328,19 +385,19 @@ void kmain(u32 magic, u32 *info)
 
 	/* Count 0 is 256 sectors; 16-bit data transfers. */
 	outb(ALT, NIEN);
-	setup(0, 1000, 0);
+	setup(dev, 1000, 0);
 	outb(COMMAND, 0x20);
 	ok = 1;
 	for (u32 n = 0; n < 256; n++) {
 		wait_drq();
 		insw(DATA, buf, 256);
-		ok &= check(0, 0, 1000 + n, 0);
+		ok &= check(0, dev, 1000 + n, 0);
 	}
 	printf("read 256 sectors (count 0): %s\n", ok ? "ok" : "BAD");
 	regs("after read");
 
 	/* CHS: cylinder 1, head 2, sector 3 in the drive's default translation. */
-	outb(DEVICE, 0xa0 | 2);
+	outb(DEVICE, 0xa0 | dev << 4 | 2);
 	outb(COUNT, 1);
 	outb(LBA_LOW, 3);
 	outb(LBA_MID, 1);
@@ -350,13 +407,13 @@ void kmain(u32 magic, u32 *info)
 	for (u32 i = 0; i < 128; i++)
 		buf[i] = inl(DATA);
 	u32 chs_lba = (1 * heads + 2) * spt + 2;
-	printf("read chs 1/2/3 (lba %u), single inl: %s\n", chs_lba, check(0, 0, chs_lba, 0) ? "ok" : "BAD");
+	printf("read chs 1/2/3 (lba %u), single inl: %s\n", chs_lba, check(0, dev, chs_lba, 0) ? "ok" : "BAD");
 	regs("after chs read");
 
 	/* Writes with interrupts: no interrupt before the first block, one after each. */
 	interrupts_on();
 	irqs = 0;
-	setup(0, 100, 3);
+	setup(dev, 100, 3);
 	outb(COMMAND, 0x30);
 	wait_drq();
 	window();
@@ -375,14 +432,14 @@ void kmain(u32 magic, u32 *info)
 	outb(COUNT, 2);
 	simple("set multiple 2", 0xc6);
 	irqs = 0;
-	setup(0, 100, 3);
+	setup(dev, 100, 3);
 	outb(COMMAND, 0xc4);
 	wait_irq(1);
 	insl(DATA, buf, 256);
 	wait_irq(2);
 	insl(DATA, buf + 256, 128);
 	window();
-	ok = check(0, 0, 100, 1) && check(128, 0, 101, 1) && check(256, 0, 102, 1);
+	ok = check(0, dev, 100, 1) && check(128, dev, 101, 1) && check(256, dev, 102, 1);
 	printf("read multiple 3 back: %s, interrupts %u\n", ok ? "ok" : "BAD", irqs);
 
 	/* WRITE MULTIPLE 5 in blocks of 4 and 1, 16-bit transfers. */
@@ -391,7 +448,7 @@ void kmain(u32 magic, u32 *info)
 	irqs = 0;
 	for (u32 n = 0; n < 5; n++)
 		fill(128 * n, 200 + n);
-	setup(0, 200, 5);
+	setup(dev, 200, 5);
 	outb(COMMAND, 0xc5);
 	wait_drq();
 	outsw(DATA, buf, 4 * 256);
@@ -405,24 +462,24 @@ void kmain(u32 magic, u32 *info)
 	simple("set multiple 3 (not a power of 2)", 0xc6);
 	outb(COUNT, 0);
 	simple("set multiple 0", 0xc6);
-	setup(0, 100, 1);
+	setup(dev, 100, 1);
 	simple("read multiple, multiple mode off", 0xc4);
 	outb(COUNT, 4);
 	simple("set multiple 4", 0xc6);
 
 	/* Errors: past the end (QEMU: ABRT), the registers at the failing sector. */
 	irqs = 0;
-	setup(0, capacity, 1);
+	setup(dev, capacity, 1);
 	simple("read past the end", 0x20);
-	setup(0, capacity - 1, 2);
+	setup(dev, capacity - 1, 2);
 	outb(COMMAND, 0x20);
 	wait_irq(2);
 	insl(DATA, buf, 128);
-	ok = check(0, 0, capacity - 1, 0);
+	ok = check(0, dev, capacity - 1, 0);
 	wait_irq(3);
 	printf("read of the last sector: %s\n", ok ? "ok" : "BAD");
 	regs("and the one after");
-	setup(0, capacity, 1);
+	setup(dev, capacity, 1);
 	u32 n0 = irqs;
 	outb(COMMAND, 0x30);
 	wait_drq();
@@ -445,7 +502,7 @@ void kmain(u32 magic, u32 *info)
 	simple("set features: PIO mode 4", 0xef);
 	outb(FEATURES, 0x02);
 	simple("set features: write cache on", 0xef);
-	outb(DEVICE, 0xa0 | (heads - 1));
+	outb(DEVICE, 0xa0 | dev << 4 | (heads - 1));
 	outb(COUNT, spt);
 	simple("initialize device parameters (default)", 0x91);
 	simple("recalibrate", 0x10);
@@ -455,12 +512,12 @@ void kmain(u32 magic, u32 *info)
 	/* nIEN: no interrupt while set; reading Status acknowledges before it is cleared. */
 	outb(ALT, NIEN);
 	irqs = 0;
-	setup(0, 20, 1);
+	setup(dev, 20, 1);
 	outb(COMMAND, 0x20);
 	wait_drq();
 	window();
 	insl(DATA, buf, 128);
-	printf("nIEN set: interrupts %u, data %s\n", irqs, check(0, 0, 20, 0) ? "ok" : "BAD");
+	printf("nIEN set: interrupts %u, data %s\n", irqs, check(0, dev, 20, 0) ? "ok" : "BAD");
 	interrupts_on();
 	window();
 	printf("nIEN cleared after Status was read: interrupts %u\n", irqs);
@@ -468,7 +525,7 @@ void kmain(u32 magic, u32 *info)
 		/* lvm only: the interrupt of a command polled with nIEN=1 arrives when nIEN
 		 * is cleared, if Status was not read. */
 		outb(ALT, NIEN);
-		setup(0, 20, 1);
+		setup(dev, 20, 1);
 		outb(COMMAND, 0x20);
 		wait_drq();
 		insl(DATA, buf, 128);
@@ -478,18 +535,18 @@ void kmain(u32 magic, u32 *info)
 		/* A byte access to the Data register moves one byte (QEMU: reads 0xff). */
 		interrupts_on();
 		outb(ALT, NIEN);
-		setup(0, 21, 1);
+		setup(dev, 21, 1);
 		outb(COMMAND, 0x20);
 		wait_drq();
 		for (u32 i = 0; i < 512; i++)
 			((u8 *)buf)[i] = inb(DATA);
-		printf("spec: read lba 21 with inb: %s\n", check(0, 0, 21, 0) ? "ok" : "BAD");
+		printf("spec: read lba 21 with inb: %s\n", check(0, dev, 21, 0) ? "ok" : "BAD");
 		interrupts_on();
 		/* INITIALIZE DEVICE PARAMETERS changes the CHS translation (QEMU ignores it). */
-		outb(DEVICE, 0xa0 | 3);
+		outb(DEVICE, 0xa0 | dev << 4 | 3);
 		outb(COUNT, 32);
 		simple("spec: initialize device parameters 4 heads, 32 sectors", 0x91);
-		outb(DEVICE, 0xa0 | 2);
+		outb(DEVICE, 0xa0 | dev << 4 | 2);
 		outb(COUNT, 1);
 		outb(LBA_LOW, 3);
 		outb(LBA_MID, 1);
@@ -497,14 +554,14 @@ void kmain(u32 magic, u32 *info)
 		outb(COMMAND, 0x20);
 		wait_drq();
 		insl(DATA, buf, 128);
-		printf("spec: chs 1/2/3 is lba 194: %s\n", check(0, 0, 194, 0) ? "ok" : "BAD");
-		outb(DEVICE, 0xa0);
+		printf("spec: chs 1/2/3 is lba 194: %s\n", check(0, dev, 194, 0) ? "ok" : "BAD");
+		outb(DEVICE, 0xa0 | dev << 4);
 		outb(COMMAND, 0xec);
 		wait_drq();
 		insw(DATA, id, 256);
 		printf("spec: identify: current chs %u/%u/%u capacity %u\n", id[54], id[55], id[56],
 		       id[57] | (u32)id[58] << 16);
-		outb(DEVICE, 0xa0 | (heads - 1));
+		outb(DEVICE, 0xa0 | dev << 4 | (heads - 1));
 		outb(COUNT, spt);
 		simple("spec: initialize device parameters (default)", 0x91);
 		interrupts_on();
@@ -514,7 +571,7 @@ void kmain(u32 magic, u32 *info)
 	 * INTRQ still asserted, no new edge.  Status does: two interrupts. */
 	ack_in_handler = 0;
 	irqs = 0;
-	setup(0, 30, 2);
+	setup(dev, 30, 2);
 	outb(COMMAND, 0x20);
 	wait_irq(1);
 	insl(DATA, buf, 128);
@@ -524,7 +581,7 @@ void kmain(u32 magic, u32 *info)
 	printf("Alternate Status only: interrupts %u\n", irqs);
 	(void)inb(STATUS);
 	irqs = 0;
-	setup(0, 30, 2);
+	setup(dev, 30, 2);
 	outb(COMMAND, 0x20);
 	wait_irq(1);
 	(void)inb(STATUS);
@@ -535,7 +592,7 @@ void kmain(u32 magic, u32 *info)
 	printf("Status read after each: interrupts %u\n", irqs);
 	ack_in_handler = 1;
 
-	if (slave) {
+	if (slave && dev == 0) {                   /* the second drive of two */
 		irqs = 0;
 		setup(1, 7, 1);
 		outb(COMMAND, 0x20);
@@ -567,20 +624,20 @@ void kmain(u32 magic, u32 *info)
 	asm volatile("mov %%cr0, %0; orl $0x80000000, %0; mov %0, %%cr0" : "=r"(cr));
 	u32 *in = (u32 *)0x500e00, *src = (u32 *)0x502e00;
 	outb(ALT, NIEN);
-	setup(0, 60, 2);
+	setup(dev, 60, 2);
 	outb(COMMAND, 0xc4);                       /* one block of 2 sectors */
 	wait_drq();
 	insl(DATA, in, 256);
 	ok = 1;
 	for (u32 i = 0; i < 256; i++)
-		ok &= in[i] == pattern(0, 60 + i / 128, i % 128);
+		ok &= in[i] == pattern(dev, 60 + i / 128, i % 128);
 	printf("rep insl across a page fault: %s, faults %u at %x\n", ok ? "ok" : "BAD", page_faults,
 	       fault_addr);
 	for (u32 i = 0; i < 256; i++)
 		src[i] = written(300 + i / 128, i % 128);
 	pt[0x103] &= ~1u;
 	asm volatile("invlpg (%0)" : : "r"(0x503000) : "memory");
-	setup(0, 300, 2);
+	setup(dev, 300, 2);
 	outb(COMMAND, 0xc5);
 	wait_drq();
 	outsl(DATA, src, 256);
@@ -591,7 +648,7 @@ void kmain(u32 magic, u32 *info)
 
 	/* A reset in the middle of a transfer ends it. */
 	outb(ALT, NIEN);
-	setup(0, 50, 2);
+	setup(dev, 50, 2);
 	outb(COMMAND, 0x20);
 	wait_drq();
 	reset();

@@ -1,0 +1,269 @@
+"""The check's decoder: a linear sweep of one range of code against the rules table.
+
+check.py decides which ranges of a code section are code (and in which mode) and where
+decoding must start afresh (every symbol); this module decodes a range, tells what is
+interesting (isa.RULES, as capstone spells it), pairs rewrite markers with the
+instruction they cover, and tells padding from code.
+
+Decoding is bounded in time and memory whatever the input: capstone answers 248 bytes
+per instruction, so it is asked for CHUNK instructions at a time, in place on the
+section's bytearray (no copy), and over a window of bytes that shrinks after an
+undecodable byte (capstone reads every prefix byte before it gives up on a run of
+them: without the window, a section of junk cost quadratic time).
+"""
+import bisect
+
+from . import isa
+
+CHUNK = 4096                        # instructions per decoder call
+WINDOW_MIN, WINDOW_MAX = 64, 1 << 16
+MAX_INSN = 15                       # bytes: the longest x86 instruction
+
+
+# -- the rules table as a capstone mnemonic -> ((operand test, rule), ...) lookup -------
+def _build_table():
+    table = {}
+    for rule in isa.RULES:
+        for mnemonic in rule.capstone:
+            table.setdefault(mnemonic, []).append((rule.operands, rule))
+    return {m: tuple(entries) for m, entries in table.items()}
+
+
+TABLE = _build_table()
+
+# Operand tests, by Rule.operands: what makes an instruction's capstone op_str the
+# interesting form.  Written out rather than as regular expressions (given with each;
+# tests/test_matchers.py compares them): `re` costs lvm-as ~6 ms to import, per object.
+_SEGMENT_LETTERS = frozenset("cdefgs")
+_SEGMENT_REGS = frozenset(("%cs", "%ds", "%es", "%fs", "%gs", "%ss"))
+
+
+def _ctl(ops):
+    r"""`%(?:cr|dr|db)\d`: a control or debug register."""
+    if "%cr" not in ops and "%dr" not in ops and "%db" not in ops:
+        return False
+    i = ops.find("%")
+    while i >= 0:
+        if ops[i + 1:i + 3] in ("cr", "dr", "db") and ops[i + 3:i + 4].isdecimal():
+            return True
+        i = ops.find("%", i + 1)
+    return False
+
+
+def _seg(ops):
+    r"""`%[cdefgs]s\b(?!:)`: a segment register, not a segment override."""
+    i = ops.find("s", 2)
+    while i >= 0:
+        if ops[i - 2] == "%" and ops[i - 1] in _SEGMENT_LETTERS:
+            after = ops[i + 1:i + 2]
+            if not (after.isalnum() or after in ("_", ":")):      # \b(?!:), or the end
+                return True
+        i = ops.find("s", i + 1)
+    return False
+
+
+def _seg1(ops):
+    r"""`\s*%[cdefgs]s\s*$`, matched at the start: a segment register alone."""
+    return ops.strip() in _SEGMENT_REGS
+
+
+def _far(ops):
+    r"""`\$[^,:]*[:,]\s*\$`: `$seg:$off` or `$seg, $off` (a far immediate)."""
+    i = ops.find("$")
+    while i >= 0:
+        ends = [j for j in (ops.find(",", i), ops.find(":", i)) if j >= 0]
+        if ends and ops[min(ends) + 1:].lstrip().startswith("$"):
+            return True
+        i = ops.find("$", i + 1)
+    return False
+
+
+_OPERAND_TESTS = {
+    "any": None,
+    "sel_read": None,               # every form shows host state
+    "ctl": _ctl,
+    "seg": _seg,
+    "seg1": _seg1,                  # push/pop of a segment register
+    "far": _far,                    # far indirect forms are the ljmp/lcall rows
+}
+
+
+def match(mnemonic, op_str):
+    """The Rule a capstone (AT&T) instruction falls under, or None."""
+    entries = TABLE.get(mnemonic)
+    if entries is None and " " in mnemonic:             # `rep insb`, `lock ...`, `notrack ...`
+        entries = TABLE.get(mnemonic.rsplit(" ", 1)[1])
+    for kind, rule in entries or ():
+        test = _OPERAND_TESTS[kind]
+        if test is None or test(op_str):
+            return rule
+    return None
+
+
+_DISASSEMBLERS = {}
+
+
+def _disassembler(bits):
+    md = _DISASSEMBLERS.get(bits)
+    if md is None:
+        from .capstone_lite import disassembler            # ctypes: ~4 ms, only with code to check
+        md = _DISASSEMBLERS[bits] = disassembler(bits)     # capstone, AT&T syntax
+    return md
+
+
+def _decode(md, view, pos, hi, window):
+    """(instructions from pos, where decoding stopped, whether it stopped at a byte that
+    does not decode) for code[pos:hi], at most CHUNK instructions and `window` bytes."""
+    end = min(hi, pos + window)
+    insns = list(md.disasm_lite(view[pos:end], pos, CHUNK))
+    stop = insns[-1][0] + insns[-1][1] if insns else pos
+    # Decoding stopped before the count and the window's end: at a byte that does not
+    # decode, unless the window cut the instruction there short.
+    failed = len(insns) < CHUNK and stop < end and not (end < hi and stop > end - MAX_INSN)
+    return insns, stop, failed
+
+
+# -- the sweep ---------------------------------------------------------------------------
+_INT3 = "int3"
+# capstone spells a prefixed instruction `notrack jmpl`, `bnd retl`, `repz retl`
+_TRANSFERS = isa.TRANSFERS_CAPSTONE | frozenset(
+    "%s %s" % (p, m) for p in ("notrack", "bnd", "rep", "repz", "repne", "repnz") for m in isa.TRANSFERS_CAPSTONE)
+_UD_MODRM = frozenset(("ud1", "ud0"))
+
+
+def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
+    """Uncovered interesting instructions in code[lo:hi] (a bytearray) as (offset, text, rule).
+
+    Linear sweep, started afresh at every offset in `restarts` (sorted: the symbols,
+    where code is entered): an instruction that straddles one is checked, and decoding
+    resumes at the symbol, so a linker's padding or data before a function cannot put
+    the sweep out of step with the function's instructions.  A byte capstone cannot
+    decode is skipped.  In 32-bit code a rewritten site is `<marker> <original>` with
+    marker `call __lvm_emulate` or the trap byte (hlt): markers pair greedily from the
+    left with the interesting instruction right behind them.  16-bit code is never
+    rewritten, so there every match counts.  An int3 right after an unconditional
+    transfer (or after such padding) is padding (`.fill n, 1, 0xcc`, `.org` with
+    0xcc), never executed: not a finding."""
+    md, view, found = _disassembler(bits), memoryview(code), []
+    pairing = bits == 32
+    ri = bisect.bisect_right(restarts, lo)
+    next_r = restarts[ri] if ri < len(restarts) else hi
+    pos, window = lo, WINDOW_MAX
+    marker = None                   # None, "call", or a pending lone-hlt finding
+    after_transfer = False          # the previous instruction never falls through
+    while pos < hi:
+        insns, stop, failed = _decode(md, view, pos, hi, window)
+        jump = None
+        for off, size, mnem, ops in insns:
+            if off == next_r:                           # in step at a symbol
+                after_transfer = False
+                ri = bisect.bisect_right(restarts, off, ri)
+                next_r = restarts[ri] if ri < len(restarts) else hi
+            end = off + size
+            if mnem in _UD_MODRM and not ops and end < hi:
+                # capstone 5 decodes ud1 (0f b9 /r) and ud0 (0f ff /r) without their ModRM
+                # byte; gas and objdump include it.  Linux ends every static call
+                # trampoline with `.byte 0x0f, 0xb9, 0xcc` (ud1 %esp,%ecx), whose ModRM
+                # byte would otherwise show as an int3.  Resume after the real instruction.
+                end = min(hi, end + _modrm_length(code, end, bits))
+                if marker not in (None, "call"):
+                    found.append(marker)
+                marker, after_transfer = None, True
+                jump = end
+            else:
+                rule = match(mnem, ops) if mnem in TABLE or " " in mnem else None
+                if rule is None:
+                    if marker not in (None, "call"):
+                        found.append(marker)
+                    marker = None
+                    if (pairing and size == 5 and code[off] == 0xE8 and is_emulate_call is not None
+                            and is_emulate_call(off)):
+                        marker = "call"
+                    after_transfer = mnem in _TRANSFERS or (after_transfer and mnem.startswith("nop"))
+                elif marker is not None:                # the original behind its marker
+                    marker = None
+                    after_transfer = mnem in _TRANSFERS
+                elif rule.name == _INT3 and after_transfer and size == 1:
+                    pass                                # padding after a jump: not executed
+                elif pairing and size == 1 and code[off] == isa.TRAP_MARKER_BYTE:
+                    marker, after_transfer = (off, "hlt", rule), False
+                else:
+                    found.append((off, (mnem + " " + ops).rstrip(), rule))
+                    after_transfer = mnem in _TRANSFERS
+            if off < next_r < end:                      # straddles a symbol: start there
+                jump = next_r
+            if jump is not None:
+                break
+        if jump is not None:
+            if jump == next_r and marker not in (None, "call"):
+                found.append(marker)
+            if jump == next_r:
+                marker = None
+            pos = jump
+            continue
+        if not failed:
+            pos, window = stop, min(2 * window, WINDOW_MAX)
+            continue
+        if marker not in (None, "call"):                # at a byte that does not decode
+            found.append(marker)
+        marker, after_transfer = None, False
+        while next_r <= stop:                           # a symbol on that byte: passed
+            ri += 1
+            next_r = restarts[ri] if ri < len(restarts) else hi
+        pos, window = stop + 1, WINDOW_MIN
+    if marker not in (None, "call"):
+        found.append(marker)
+    return found
+
+
+def _modrm_length(code, p, bits):
+    """Bytes taken by the ModRM byte at code[p] and the SIB/displacement it implies."""
+    modrm = code[p]
+    mod, rm = modrm >> 6, modrm & 7
+    if mod == 3:
+        return 1
+    if bits == 16:
+        return 1 + (2 if mod == 2 or (mod == 0 and rm == 6) else mod)
+    n = 1
+    if rm == 4:                                         # SIB
+        n += 1
+        if mod == 0 and p + 1 < len(code) and code[p + 1] & 7 == 5:
+            n += 4
+    elif mod == 0 and rm == 5:
+        n += 4
+    return n + (1 if mod == 1 else 4 if mod == 2 else 0)
+
+
+# -- padding -------------------------------------------------------------------------------
+def is_padding(code, lo, hi, bits):
+    """Is code[lo:hi] only what fills gaps: zeros, nop, int3, multi-byte NOPs (`nopw
+    %cs:0(%eax,%eax)`, `lea 0(%esi),%esi`, `mov %esi,%esi`), and gas's short jump over a
+    long alignment?"""
+    if not code[lo:hi].translate(None, isa.PADDING_BYTES):
+        return True
+    md, view, pos = _disassembler(bits), memoryview(code), lo
+    while pos < hi:
+        insns, stop, failed = _decode(md, view, pos, hi, WINDOW_MAX)
+        for off, size, mnem, ops in insns:
+            if not _is_filler(code, off, size, mnem, ops, hi):
+                return False
+        if failed:
+            return False
+        pos = stop
+    return True
+
+
+def _is_filler(code, off, size, mnem, ops, hi):
+    last = mnem.rsplit(" ", 1)[-1]
+    if last.startswith("nop") or last == _INT3 or not any(code[off:off + size]):
+        return True
+    if last in ("lea", "leal", "leaw") and ", " in ops:          # lea 0(%reg[,%eiz]), %reg
+        src, dst = ops.rsplit(", ", 1)
+        return src.startswith("(") and src[1:].split(",")[0].rstrip(")") == dst
+    if last in ("mov", "movl", "movw", "xchg", "xchgl", "xchgw") and ", " in ops:
+        src, dst = ops.split(", ", 1)
+        return src == dst
+    if last in ("jmp", "jmpl", "jmpw") and ops.startswith("0x"):   # over the rest of the gap
+        target = int(ops, 16)
+        return off + size <= target <= hi
+    return False
