@@ -89,7 +89,7 @@ CASES_32 = [
     ("lcall", "lcall $0x10, $0x1000"), ("lcall", "lcall *(%eax)"),
     ("far_jmp", "jmp $0x10, $0x1000", "ljmp"), ("far_call", "call $0x8, $0x1000", "lcall"),
     ("lret", "lret"), ("lret", "lret $4"), ("lret", "retf"), ("lret", "lretw"),
-    ("int", "int $0x80"), ("int3", "int3"), ("int3", "int $3"), ("into", "into"),
+    ("int", "int $0x80"), ("into", "into"),
     ("int1", "int1"), ("int1", ".byte 0xf1"),
     ("sysenter", "sysenter"), ("sysexit", "sysexit"), ("syscall", "syscall"), ("sysret", "sysret"),
     ("lar", "lar %eax, %ebx"), ("lsl", "lsl 4(%esp), %edx"), ("verr", "verr %ax"),
@@ -107,7 +107,7 @@ CASES_16 = [
     ("mov_seg", "mov %ax, %ds"), ("mov_seg", "movw %cs, %ax"), ("push_seg", "push %cs"),
     ("pop_seg", "pop %es"), ("lseg", "lss (%bx), %sp"),
     ("ljmp", "ljmp $0x08, $0x7c00"), ("ljmp", "ljmpl $0x08, $0x100000"), ("lcall", "lcall *(%bx)"),
-    ("lret", "lret"), ("int", "int $0x10"), ("int3", "int3"), ("rdmsr", "rdmsr"), ("cpuid", "cpuid"),
+    ("lret", "lret"), ("int", "int $0x10"), ("rdmsr", "rdmsr"), ("cpuid", "cpuid"),
     ("lar", "lar %ax, %bx"), ("ltr", "ltr %ax"),
 ]
 
@@ -413,7 +413,7 @@ _OD_SIMPLE = set("""cli sti hlt pushf popf pushfw popfw pushfl popfl iret iretw 
 insb insw insl insd outsb outsw outsl outsd lgdt lgdtl lgdtw lidt lidtl lidtw lldt ltr sgdt sgdtl
 sgdtw sidt sidtl sidtw sldt str smsw lmsw clts invlpg invd wbinvd wbnoinvd invpcid rdmsr wrmsr rdpmc
 cpuid rdtscp rdpid wrpkru rdpkru lds les lfs lgs lss ldsw lesw lfsw lgsw lssw ljmp ljmpw lcall lcallw
-lret lretw int int3 into int1 icebp sysenter sysexit syscall sysret lar lsl verr verw arpl clac stac
+lret lretw int into int1 icebp sysenter sysexit syscall sysret lar lsl verr verw arpl clac stac
 monitor mwait xsetbv""".split())
 _OD_PREFIXES = set("rep repz repe repnz repne lock cs ds es fs gs ss data16 addr16 notrack bnd".split())
 

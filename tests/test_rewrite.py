@@ -79,7 +79,7 @@ CASES = [
     ("lcallw *(%ebx)", None), ("jmp $0x10, $0x1000", None), ("call $0x8, $0x1000", None),
     ("lret", None), ("lret $4", None), ("lretw", None), ("retf", None), ("lretl $8", None),
     # software interrupts, fast system calls
-    ("int $0x80", None), ("int $3", None), ("int3", None), ("into", None), ("int1", None),
+    ("int $0x80", None), ("into", None), ("int1", None),
     ("sysenter", None), ("sysexit", None), ("syscall", None), ("sysret", None),
     # descriptor queries
     ("lar %eax, %ebx", None), ("larw %ax, %bx", None), ("lar (%eax), %ecx", None),

@@ -125,7 +125,6 @@ RULES = (
          why="far return through the guest's descriptors"),
     # --- software interrupts and fast system calls -------------------------------------
     Rule("int", ("int",), ("int",), "emulate", why="delivered through the guest's IDT"),
-    Rule("int3", ("int3",), ("int3",), "emulate", why="delivered through the guest's IDT"),
     Rule("into", ("into",), ("into",), "emulate", why="delivered through the guest's IDT"),
     Rule("int1", ("int1",), ("int1",), "emulate", why="delivered through the guest's IDT"),
     Rule("sysenter", ("sysenter",), ("sysenter",), "emulate", why="#UD on AMD hosts; guest MSRs"),
@@ -163,6 +162,9 @@ NATIVE = (
     Native(("ud2", "ud0", "ud1"), "raises #UD natively; the fault arrives as a signal and is delivered "
            "through the guest's IDT"),
     Native(("bound",), "raises #BR natively; delivered through the guest's IDT like any fault"),
+    Native(("int3",), "raises #BP natively (SIGTRAP); the monitor delivers it through the guest's "
+           "IDT with INT3's gate DPL check.  It must stay where it is: kernels find their own "
+           "int3 by address (Linux's int3 self-test, text_poke_bp, kprobes) and fill gaps with it"),
     Native(("rsm",), "raises #UD outside SMM, exactly what the guest would see"),
     Native(("vmcall", "vmmcall"), "raise #UD without VMX/SVM, exactly what the guest would see"),
     Native(("fxsave", "fxrstor", "xsave", "xsaveopt", "xrstor", "fninit", "fwait"),
