@@ -39,6 +39,7 @@ import argparse
 import hashlib
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,8 +52,11 @@ MODES = ("call", "trap", "native")
 # Bump when the way a kernel is built here changes (targets, make variables, flags):
 # it is part of every build directory's key.
 RECIPE = "1"
-# What lvm-as's output depends on, for the key of call and trap builds.
-LVM_INPUTS = ("toolchain/lvm", "toolchain/bin", "runtime/guest", "runtime/include/lvm")
+# What lvm-as's output depends on, and what decides which objects are accepted
+# (scripts/linux-cc and its exception list), for the key of call and trap builds.
+LVM_INPUTS = ("toolchain/lvm", "toolchain/bin", "runtime/guest", "runtime/include/lvm",
+              "scripts/linux-cc", "scripts/linux-check-exceptions.py",
+              "patches/linux/check-exceptions")
 ENV_KEEP_OUT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS")
 T0 = time.monotonic()
 
@@ -105,8 +109,9 @@ def lvm_digest():
     h = hashlib.sha256()
     for top in LVM_INPUTS:
         base = ROOT / top
-        files = sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                       and not p.name.endswith((".pyc", ".pyo")) and not p.name.startswith("."))
+        files = [base] if base.is_file() else sorted(
+            p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and not p.name.endswith((".pyc", ".pyo")) and not p.name.startswith("."))
         for p in files:
             h.update(b"%s\0%s\0" % (str(p.relative_to(ROOT)).encode(), hashlib.sha256(p.read_bytes()).hexdigest().encode()))
     return h.hexdigest()
@@ -139,11 +144,14 @@ def compilers(mode, use_ccache):
     lvm_cc = ROOT / ".venv" / "bin" / "lvm-cc"
     if not os.access(str(lvm_cc), os.X_OK):
         raise BuildError("%s is missing: run `make setup`" % lvm_cc)
-    return ({"CC": "%s --lvm-mode=%s" % (lvm_cc, mode), "HOSTCC": gcc},
-            {"LVM_CC": gcc})
+    # scripts/linux-cc: lvm-cc --lvm-mode=MODE, but the vDSO (user code) with $LVM_CC and
+    # the real-mode blob checked with LVM_CHECK=code16; refusals against the exception list.
+    return ({"CC": "%s %s" % (ROOT / "scripts" / "linux-cc", mode), "HOSTCC": gcc},
+            {"LVM_CC": gcc, "LINUX_CC_PYTHON": sys.executable})
 
 
 _STAGE_LINE = re.compile(r"^  ([A-Z][A-Z0-9_-]*)\s+(\S+)")
+_ACCEPTED = re.compile(r"^linux-cc: (\S+): (\d+) finding\(s\) accepted by")
 _REFUSED = re.compile(r"^lvm-as: (\d+) interesting instruction\(s\) escaped rewriting; (\S+) removed")
 
 
@@ -152,7 +160,7 @@ def run_make(say, stage, tree, out, variables, env, targets, log, jobs, keep_goi
     cmd += ["-k"] if keep_going else []
     cmd += ["%s=%s" % kv for kv in variables.items()] + targets
     t0 = last = time.monotonic()
-    steps, latest, tail, refused = 0, "", [], []
+    steps, latest, tail, refused, accepted = 0, "", [], [], []
     with open(log, "a") as f:
         f.write("\n$ %s\n" % " ".join(cmd))
         f.flush()
@@ -170,12 +178,20 @@ def run_make(say, stage, tree, out, variables, env, targets, log, jobs, keep_goi
             m = _REFUSED.match(line)
             if m:
                 refused.append((m.group(2), int(m.group(1))))
+            m = _ACCEPTED.match(line)
+            if m:
+                accepted.append((m.group(1), int(m.group(2))))
             now = time.monotonic()
             if now - last >= 60:
                 say("%s: %d steps so far (%s)" % (stage, steps, latest))
                 last = now
         rc = p.wait()
-    return rc, steps, time.monotonic() - t0, tail, refused
+    return rc, steps, time.monotonic() - t0, tail, refused, accepted
+
+
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def ccache_stats(env):
@@ -245,7 +261,7 @@ def build(mode, tree, version, fragment, lvm, args):
     env = kbuild_env(extra)
     say("%s, O=%s" % (version, out))
     before = ccache_stats(env) if use_ccache else None
-    total = time.monotonic()
+    total, cpu_total = time.monotonic(), cpu_children()
 
     stamp = out / ".lvm-config"
     if not stamp.is_file():
@@ -260,7 +276,7 @@ def build(mode, tree, version, fragment, lvm, args):
                 if r.returncode:
                     raise BuildError("config: merge_config.sh failed; log %s:\n%s" % (log, r.stderr[-3000:]))
                 continue
-            rc, _, _, tail, refused = run_make(say, "config", tree, out, variables, env, targets,
+            rc, _, _, tail, refused, _ = run_make(say, "config", tree, out, variables, env, targets,
                                                log, args.jobs)
             if rc:
                 raise failure(say, "config (%s)" % targets[0], log, rc, tail, refused)
@@ -274,11 +290,15 @@ def build(mode, tree, version, fragment, lvm, args):
         say("config: done before")
 
     for stage, targets in (("vmlinux", ["vmlinux"]), ("bzImage", ["bzImage"])):
-        rc, steps, secs, tail, refused = run_make(say, stage, tree, out, variables, env, targets,
-                                                  log, args.jobs, keep_going=args.keep_going)
+        cpu0 = cpu_children()
+        rc, steps, secs, tail, refused, accepted = run_make(
+            say, stage, tree, out, variables, env, targets, log, args.jobs, keep_going=args.keep_going)
+        if accepted:
+            say("%s: %d finding(s) in %d object(s) accepted by patches/linux/check-exceptions"
+                % (stage, sum(n for _, n in accepted), len(accepted)))
         if rc:
             raise failure(say, stage, log, rc, tail, refused)
-        say("%s: %d steps (%.1fs)" % (stage, steps, secs))
+        say("%s: %d steps (%.1fs, %.1fs CPU)" % (stage, steps, secs, cpu_children() - cpu0))
 
     dest = Path(args.out) / mode
     dest.mkdir(parents=True, exist_ok=True)
@@ -296,7 +316,8 @@ def build(mode, tree, version, fragment, lvm, args):
             cc = ", ccache %d hits / %d misses" % (hits, misses)
             if hits + misses:
                 cc += " (%.0f%%)" % (100.0 * hits / (hits + misses))
-    say("done: %s/{bzImage,vmlinux,config} (%.1fs%s)" % (dest, time.monotonic() - total, cc))
+    say("done: %s/{bzImage,vmlinux,config} (%.1fs, %.1fs CPU%s)"
+        % (dest, time.monotonic() - total, cpu_children() - cpu_total, cc))
 
 
 def main():
