@@ -3,10 +3,12 @@
 
 For each mode (default: call, trap, native):
 
-  call, trap  CC="lvm-cc --lvm-mode=MODE" (every privileged instruction rewritten), with
-              LVM_CC="ccache gcc": lvm-cc keys ccache on the mode, the check policy and
-              a stamp of lvm's sources (CCACHE_NAMESPACE), which `CC="ccache lvm-cc"`
-              would not.
+  call, trap  CC="scripts/linux-cc MODE": lvm-cc --lvm-mode=MODE (every privileged
+              instruction rewritten), except the vDSO (user code) and the bzImage's
+              real-mode setup, and with refusals compared against
+              patches/linux/check-exceptions (see scripts/linux-cc).  LVM_CC="ccache gcc":
+              lvm-cc keys ccache on the mode, the check policy and a stamp of lvm's
+              sources (CCACHE_NAMESPACE), which `CC="ccache lvm-cc"` would not.
   native      CC="ccache gcc": the same kernel unrewritten, the reference QEMU boots.
 
 from Debian's linux-source-6.1 tree (--linux, LINUX_SRC, else scripts/linux-source.sh)
@@ -21,9 +23,10 @@ Caching.  Each build has its own O= directory,
 where <key> hashes the tree's version, the fragment, the build recipe and, for call
 and trap, the contents of everything that decides what lvm-as emits (toolchain/lvm:
 the rules, rewriter, templates, check; runtime/guest: the guest subroutines;
-runtime/include/lvm: the vCPU page layout).  A change to any of those gives a new
-directory, so every object is rebuilt (any object may hold an instruction a new rule
-makes interesting); Kbuild's own dependencies cover the rest within one directory.
+runtime/include/lvm: the vCPU page layout) and which objects are accepted
+(scripts/linux-cc, patches/linux/check-exceptions).  A change to any of those gives a
+new directory, so every object is rebuilt (any object may hold an instruction a new
+rule makes interesting); Kbuild's own dependencies cover the rest within one directory.
 The monitor (runtime/host) is not part of the key: it does not change the kernel.
 The two newest directories per tree and mode are kept.  Objects are cached by ccache
 in <cache>/ccache (CCACHE_BASEDIR makes the key independent of the directory name,
