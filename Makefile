@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 OUT     := out
 PYTEST_ARGS ?=
 
-.PHONY: all setup demo test bench clean kernels monitor
+.PHONY: all setup demo test bench clean kernels monitor linux
 all: setup monitor kernels
 
 # The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
@@ -50,6 +50,14 @@ bench: setup monitor kernels
 	@$(BIN)/python bench/irq.py
 	@$(BIN)/python bench/disk.py
 	@$(BIN)/python bench/build_speed.py
+
+# Linux i386 for lvm: out/linux/<mode>/{bzImage,vmlinux} for each of LINUX_MODES, from
+# LINUX_SRC (default: the tree scripts/linux-source.sh fetches) with tinyconfig and
+# patches/linux/lvm.config.  Cached: see scripts/linux-build.py.
+LINUX_SRC   ?=
+LINUX_MODES ?= call trap native
+linux: setup
+	@$(BIN)/python scripts/linux-build.py $(if $(LINUX_SRC),--linux $(LINUX_SRC)) $(LINUX_MODES)
 
 clean:
 	rm -rf $(OUT)

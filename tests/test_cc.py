@@ -391,6 +391,30 @@ def test_ccache_behind_lvm_cc_is_keyed_by_mode(tmp_path, tools, ccache):
     assert check_file(tmp_path / "t.o") == []
 
 
+def test_ccache_namespace_stamp_covers_the_vcpu_layout(monkeypatch):
+    """The vCPU page layout (runtime/include/lvm/vcpu.h) decides the rewritten code, so a
+    newer vcpu.h must change the namespace LVM_CC=\"ccache gcc\" compiles are cached under."""
+    from lvm import ccdriver, vcpu
+    real_scandir, header = os.scandir, os.path.realpath(vcpu.HEADER)
+    before = ccdriver._stamp()
+
+    class Newer:
+        def __init__(self, entry):
+            self.entry, self.name = entry, entry.name
+
+        def is_file(self):
+            return self.entry.is_file()
+
+        def stat(self):
+            st = self.entry.stat()
+            if os.path.realpath(self.entry.path) == header:
+                return type("Stat", (), {"st_mtime_ns": st.st_mtime_ns + 10 ** 15})
+            return st
+
+    monkeypatch.setattr(os, "scandir", lambda d: [Newer(e) for e in real_scandir(d)])
+    assert ccdriver._stamp() != before
+
+
 # -- never calling itself --------------------------------------------------------------------------
 def test_self_recursion_guard(tmp_path, tools):
     (tmp_path / "io.c").write_text(IO_C)

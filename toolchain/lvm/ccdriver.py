@@ -171,10 +171,13 @@ def is_clang(path, extra=()):
 
 
 def _stamp():
-    """Changes whenever the lvm sources do (for CCACHE_NAMESPACE)."""
+    """Changes whenever the lvm sources do (for CCACHE_NAMESPACE): the newest mtime of
+    the rewriter, its templates, the guest subroutines and the vCPU page's headers."""
     from . import __version__
     here = os.path.dirname(os.path.abspath(__file__))
-    dirs = [here, os.path.join(here, "templates"), os.path.join(here, "..", "..", "runtime", "guest")]
+    # runtime/include/lvm: vcpu.h is the vCPU page layout the templates are rendered with
+    dirs = [here, os.path.join(here, "templates"), os.path.join(here, "..", "..", "runtime", "guest"),
+            os.path.join(here, "..", "..", "runtime", "include", "lvm")]
     newest = 0
     for d in dirs:
         try:

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Build Linux i386 for lvm: `make linux` (this script) -> out/linux/<mode>/{bzImage,vmlinux}.
+
+For each mode (default: call, trap, native):
+
+  call, trap  CC="scripts/linux-cc MODE": lvm-cc --lvm-mode=MODE (every privileged
+              instruction rewritten), except the vDSO (user code) and the bzImage's
+              real-mode setup, and with refusals compared against
+              patches/linux/check-exceptions (see scripts/linux-cc).  LVM_CC="ccache gcc":
+              lvm-cc keys ccache on the mode, the check policy and a stamp of lvm's
+              sources (CCACHE_NAMESPACE), which `CC="ccache lvm-cc"` would not.
+  native      CC="ccache gcc": the same kernel unrewritten, the reference QEMU boots.
+
+from Debian's linux-source-6.1 tree (--linux, LINUX_SRC, else scripts/linux-source.sh)
+with `make ARCH=i386 tinyconfig`, patches/linux/lvm.config merged over it
+(scripts/kconfig/merge_config.sh -m, `make olddefconfig`; every line of the fragment is
+then checked against the .config), `make vmlinux` and `make bzImage`.
+
+Caching.  Each build has its own O= directory,
+
+    <cache>/linux-build/<tree>-<mode>-<key>     (<cache>: LVM_CACHE or ~/.cache/lvm)
+
+where <key> hashes the tree's version, the fragment, the build recipe and, for call
+and trap, the contents of everything that decides what lvm-as emits (toolchain/lvm:
+the rules, rewriter, templates, check; runtime/guest: the guest subroutines;
+runtime/include/lvm: the vCPU page layout) and which objects are accepted
+(scripts/linux-cc, patches/linux/check-exceptions).  A change to any of those gives a
+new directory, so every object is rebuilt (any object may hold an instruction a new
+rule makes interesting); Kbuild's own dependencies cover the rest within one directory.
+The monitor (runtime/host) is not part of the key: it does not change the kernel.
+The two newest directories per tree and mode are kept.  Objects are cached by ccache
+in <cache>/ccache (CCACHE_BASEDIR makes the key independent of the directory name,
+so a new directory whose inputs did not change, e.g. only the fragment did, hits).
+
+Output: one line per stage with the elapsed time, a progress line every 60 s, and
+ccache's hits/misses for the build.  Kbuild's whole output goes to <O=>/build.log;
+on failure its path and last lines are printed (and lvm-as's refusals, by object).
+
+Environment: LINUX_SRC, LVM_CACHE, CCACHE_DISABLE=1 (no ccache), LINUX_JOBS.
+"""
+import argparse
+import hashlib
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAGMENT = ROOT / "patches" / "linux" / "lvm.config"
+MODES = ("call", "trap", "native")
+# Bump when the way a kernel is built here changes (targets, make variables, flags):
+# it is part of every build directory's key.
+RECIPE = "1"
+# What lvm-as's output depends on, and what decides which objects are accepted
+# (scripts/linux-cc and its exception list), for the key of call and trap builds.
+LVM_INPUTS = ("toolchain/lvm", "toolchain/bin", "runtime/guest", "runtime/include/lvm",
+              "scripts/linux-cc", "scripts/linux-check-exceptions.py",
+              "patches/linux/check-exceptions")
+ENV_KEEP_OUT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS")
+T0 = time.monotonic()
+
+
+class BuildError(Exception):
+    pass
+
+
+def cache_root():
+    return Path(os.environ.get("LVM_CACHE") or
+                Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lvm")
+
+
+class Say:
+    def __init__(self, mode):
+        self.mode = mode
+        self.t0 = time.monotonic()
+
+    def __call__(self, msg):
+        sys.stdout.write("linux %-6s %6.1fs  %s\n" % (self.mode, time.monotonic() - self.t0, msg))
+        sys.stdout.flush()
+
+
+def linux_tree(arg):
+    tree = arg or os.environ.get("LINUX_SRC")
+    if not tree:
+        r = subprocess.run([str(ROOT / "scripts" / "linux-source.sh")], stdout=subprocess.PIPE,
+                           text=True, stdin=subprocess.DEVNULL)
+        if r.returncode:
+            raise BuildError("scripts/linux-source.sh failed (exit %d)" % r.returncode)
+        tree = r.stdout.strip().splitlines()[-1]
+    tree = Path(tree).resolve()
+    if not (tree / "Makefile").is_file() or not (tree / "arch" / "x86").is_dir():
+        raise BuildError("%s is not a Linux source tree" % tree)
+    return tree
+
+
+def tree_version(tree):
+    stamp = tree / ".lvm-source-complete"
+    if stamp.is_file():
+        return stamp.read_text().strip()
+    r = subprocess.run(["make", "-s", "-C", str(tree), "kernelversion"], capture_output=True,
+                       text=True, env=kbuild_env())
+    return r.stdout.strip() or tree.name
+
+
+def lvm_digest():
+    """Content hash of what lvm-as's output depends on (not mtimes: a checkout or a
+    fresh clone of the same sources keeps its build directory)."""
+    h = hashlib.sha256()
+    for top in LVM_INPUTS:
+        base = ROOT / top
+        files = [base] if base.is_file() else sorted(
+            p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and not p.name.endswith((".pyc", ".pyo")) and not p.name.startswith("."))
+        for p in files:
+            h.update(b"%s\0%s\0" % (str(p.relative_to(ROOT)).encode(), hashlib.sha256(p.read_bytes()).hexdigest().encode()))
+    return h.hexdigest()
+
+
+def build_key(mode, version, fragment, lvm):
+    h = hashlib.sha256()
+    for part in (RECIPE, mode, version, hashlib.sha256(fragment).hexdigest(),
+                 lvm if mode != "native" else "-"):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def kbuild_env(extra=None):
+    env = dict(os.environ, LC_ALL="C", KBUILD_BUILD_TIMESTAMP="@0", KBUILD_BUILD_USER="lvm",
+               KBUILD_BUILD_HOST="lvm")
+    for var in ENV_KEEP_OUT:             # when run from `make linux`: our -j, not make's jobserver
+        env.pop(var, None)
+    env["PATH"] = str(ROOT / ".venv" / "bin") + os.pathsep + env.get("PATH", "")
+    env.update(extra or {})
+    return env
+
+
+def compilers(mode, use_ccache):
+    """(make variables, extra environment) for a mode."""
+    ccache = ["ccache"] if use_ccache else []
+    gcc = " ".join(ccache + ["gcc"])
+    if mode == "native":
+        return {"CC": gcc, "HOSTCC": gcc}, {}
+    lvm_cc = ROOT / ".venv" / "bin" / "lvm-cc"
+    if not os.access(str(lvm_cc), os.X_OK):
+        raise BuildError("%s is missing: run `make setup`" % lvm_cc)
+    # scripts/linux-cc: lvm-cc --lvm-mode=MODE, but the vDSO (user code) with $LVM_CC and
+    # the real-mode blob checked with LVM_CHECK=code16; refusals against the exception list.
+    return ({"CC": "%s %s" % (ROOT / "scripts" / "linux-cc", mode), "HOSTCC": gcc},
+            {"LVM_CC": gcc, "LINUX_CC_PYTHON": sys.executable})
+
+
+_STAGE_LINE = re.compile(r"^  ([A-Z][A-Z0-9_-]*)\s+(\S+)")
+_ACCEPTED = re.compile(r"^linux-cc: (\S+): (\d+) finding\(s\) accepted by")
+_REFUSED = re.compile(r"^lvm-as: (\d+) interesting instruction\(s\) escaped rewriting; (\S+) removed")
+
+
+def run_make(say, stage, tree, out, variables, env, targets, log, jobs, keep_going=False):
+    cmd = ["make", "-C", str(tree), "O=%s" % out, "ARCH=i386", "-j%d" % jobs]
+    cmd += ["-k"] if keep_going else []
+    cmd += ["%s=%s" % kv for kv in variables.items()] + targets
+    t0 = last = time.monotonic()
+    steps, latest, tail, refused, accepted = 0, "", [], [], []
+    with open(log, "a") as f:
+        f.write("\n$ %s\n" % " ".join(cmd))
+        f.flush()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             errors="replace", env=env, stdin=subprocess.DEVNULL)
+        for line in p.stdout:
+            f.write(line)
+            tail.append(line)
+            if len(tail) > 400:
+                del tail[:200]
+            m = _STAGE_LINE.match(line)
+            if m:
+                steps += 1
+                latest = "%s %s" % m.groups()
+            m = _REFUSED.match(line)
+            if m:
+                refused.append((m.group(2), int(m.group(1))))
+            m = _ACCEPTED.match(line)
+            if m:
+                accepted.append((m.group(1), int(m.group(2))))
+            now = time.monotonic()
+            if now - last >= 60:
+                say("%s: %d steps so far (%s)" % (stage, steps, latest))
+                last = now
+        rc = p.wait()
+    return rc, steps, time.monotonic() - t0, tail, refused, accepted
+
+
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def ccache_stats(env):
+    """(hits, misses) of the cache, or None without ccache."""
+    try:
+        r = subprocess.run(["ccache", "--print-stats"], capture_output=True, text=True, env=env)
+    except OSError:
+        return None
+    if r.returncode:
+        return None
+    stats = dict(line.split("\t", 1) for line in r.stdout.splitlines() if "\t" in line)
+    num = lambda k: int(stats.get(k, "0"))
+    return (num("direct_cache_hit") + num("preprocessed_cache_hit"), num("cache_miss"))
+
+
+def check_config(config, fragment):
+    """Lines of the fragment the merged .config does not honour."""
+    have = {}
+    for line in config.splitlines():
+        m = re.match(r"^(CONFIG_\w+)=(.*)$", line) or re.match(r"^# (CONFIG_\w+) is not set$", line)
+        if m:
+            have[m.group(1)] = m.group(2) if m.lastindex == 2 else "n"
+    bad = []
+    for n, line in enumerate(fragment.splitlines(), 1):
+        m = re.match(r"^(CONFIG_\w+)=(.*)$", line) or re.match(r"^# (CONFIG_\w+) is not set$", line)
+        if not m:
+            continue
+        want = m.group(2) if m.lastindex == 2 else "n"
+        got = have.get(m.group(1), "n")      # absent: not visible, i.e. not set
+        if got != want:
+            bad.append("%s:%d: %s=%s requested, .config has %s" % (FRAGMENT.relative_to(ROOT), n,
+                                                                  m.group(1), want, got))
+    return bad
+
+
+def prune(base, prefix, keep):
+    dirs = sorted((d for d in base.glob(prefix + "*") if d.is_dir() and d != keep),
+                  key=lambda d: d.stat().st_mtime, reverse=True)
+    for d in dirs[1:]:                   # the newest other one stays, with `keep`
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def failure(say, stage, log, rc, tail, refused):
+    lines = ["%s: make failed (exit %d); full log: %s" % (stage, rc, log)]
+    if refused:
+        lines.append("lvm-as refused %d object(s) (instructions that escaped rewriting):" % len(refused))
+        lines += ["    %s (%d)" % r for r in refused]
+    lines.append("last lines of the log:")
+    lines += ["    " + l.rstrip("\n") for l in tail[-40:]]
+    return BuildError("\n".join(lines))
+
+
+def build(mode, tree, version, fragment, lvm, args):
+    say = Say(mode)
+    use_ccache = shutil.which("ccache") is not None and os.environ.get("CCACHE_DISABLE") != "1"
+    key = build_key(mode, version, fragment, lvm)
+    base = cache_root() / "linux-build"
+    out = base / ("%s-%s-%s" % (tree.name, mode, key))
+    out.mkdir(parents=True, exist_ok=True)
+    os.utime(out)
+    log = out / "build.log"
+    log.write_text("")
+    variables, extra = compilers(mode, use_ccache)
+    cdir = cache_root() / "ccache"
+    if use_ccache:
+        extra.update(CCACHE_DIR=str(cdir), CCACHE_BASEDIR=str(cache_root()))
+    env = kbuild_env(extra)
+    say("%s, O=%s" % (version, out))
+    before = ccache_stats(env) if use_ccache else None
+    total, cpu_total = time.monotonic(), cpu_children()
+
+    stamp = out / ".lvm-config"
+    if not stamp.is_file():
+        t0 = time.monotonic()
+        for targets in (["tinyconfig"], None, ["olddefconfig"]):
+            if targets is None:
+                r = subprocess.run([str(tree / "scripts" / "kconfig" / "merge_config.sh"), "-m",
+                                    "-O", str(out), str(out / ".config"), str(FRAGMENT)],
+                                   cwd=str(out), capture_output=True, text=True, env=env)
+                with open(log, "a") as f:
+                    f.write(r.stdout + r.stderr)
+                if r.returncode:
+                    raise BuildError("config: merge_config.sh failed; log %s:\n%s" % (log, r.stderr[-3000:]))
+                continue
+            rc, _, _, tail, refused, _ = run_make(say, "config", tree, out, variables, env, targets,
+                                               log, args.jobs)
+            if rc:
+                raise failure(say, "config (%s)" % targets[0], log, rc, tail, refused)
+        bad = check_config((out / ".config").read_text(), fragment.decode())
+        if bad:
+            raise BuildError("config: the merged .config does not honour the fragment "
+                             "(a dependency missing or a misspelt name?):\n  " + "\n  ".join(bad))
+        stamp.write_text(key + "\n")
+        say("config: tinyconfig + %s (%.1fs)" % (FRAGMENT.relative_to(ROOT), time.monotonic() - t0))
+    else:
+        say("config: done before")
+
+    for stage, targets in (("vmlinux", ["vmlinux"]), ("bzImage", ["bzImage"])):
+        cpu0 = cpu_children()
+        rc, steps, secs, tail, refused, accepted = run_make(
+            say, stage, tree, out, variables, env, targets, log, args.jobs, keep_going=args.keep_going)
+        if accepted:
+            say("%s: %d finding(s) in %d object(s) accepted by patches/linux/check-exceptions"
+                % (stage, sum(n for _, n in accepted), len(accepted)))
+        if rc:
+            raise failure(say, stage, log, rc, tail, refused)
+        say("%s: %d steps (%.1fs, %.1fs CPU)" % (stage, steps, secs, cpu_children() - cpu0))
+
+    dest = Path(args.out) / mode
+    dest.mkdir(parents=True, exist_ok=True)
+    for src, name in ((out / "arch" / "x86" / "boot" / "bzImage", "bzImage"),
+                      (out / "vmlinux", "vmlinux"), (out / ".config", "config")):
+        tmp = dest / (name + ".tmp")
+        shutil.copyfile(src, tmp)
+        tmp.rename(dest / name)
+    prune(base, "%s-%s-" % (tree.name, mode), out)
+    cc = ""
+    if before is not None:
+        after = ccache_stats(env)
+        if after:
+            hits, misses = after[0] - before[0], after[1] - before[1]
+            cc = ", ccache %d hits / %d misses" % (hits, misses)
+            if hits + misses:
+                cc += " (%.0f%%)" % (100.0 * hits / (hits + misses))
+    say("done: %s/{bzImage,vmlinux,config} (%.1fs, %.1fs CPU%s)"
+        % (dest, time.monotonic() - total, cpu_children() - cpu_total, cc))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("modes", nargs="*", default=list(MODES), help="call trap native (default: all)")
+    ap.add_argument("--linux", help="kernel tree (default: LINUX_SRC, else scripts/linux-source.sh)")
+    ap.add_argument("--out", default=str(ROOT / "out" / "linux"))
+    ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("LINUX_JOBS") or os.cpu_count() or 2))
+    ap.add_argument("-k", "--keep-going", action="store_true",
+                    help="make -k: build what can be built, list every object lvm-as refuses")
+    args = ap.parse_args()
+    modes = [m for arg in args.modes for m in arg.replace(",", " ").split()]
+    for m in modes:
+        if m not in MODES:
+            ap.error("unknown mode %r (call, trap, native)" % m)
+    try:
+        tree = linux_tree(args.linux)
+        version = tree_version(tree)
+        fragment = FRAGMENT.read_bytes()
+        lvm = lvm_digest() if set(modes) - {"native"} else ""
+        for mode in modes:
+            build(mode, tree, version, fragment, lvm, args)
+    except BuildError as e:
+        sys.stderr.write("linux-build: error: %s\n" % e)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
