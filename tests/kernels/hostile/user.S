@@ -1,15 +1,7 @@
 /* user.S: the hostile user program (hostile.c says what each case does).  Before
  * each attack %edi holds where the kernel resumes it after a fault, %ebp its
  * stack pointer. */
-	.macro sys n, v
-	movl \v, %ebx
-	movl $\n, %eax
-	int $0x80
-	.endm
-	.macro resume_at l
-	movl $\l, %edi
-	movl %esp, %ebp
-	.endm
+#include "user.inc"
 	.macro flat                          /* the host's flat data selector */
 	movl $0x2b, %eax
 	movl %eax, %ds

@@ -3,15 +3,7 @@
  * the stack, jumps, calls and returns into it, also through segment registers the
  * program reloaded itself with its flat selectors.  Before each, %edi holds where the
  * kernel resumes it and %ebp its stack pointer. */
-	.macro sys n, v
-	movl \v, %ebx
-	movl $\n, %eax
-	int $0x80
-	.endm
-	.macro resume_at l
-	movl $\l, %edi
-	movl %esp, %ebp
-	.endm
+#include "user.inc"
 	.set K, 0xc0000000
 
 	.text
