@@ -208,7 +208,11 @@ class Rewriter:
         if text.isascii():
             hot = ascii_hot_lines(text.encode("ascii"), lines)
         else:
-            hot = pattern_lines(text) | {i for i, line in enumerate(lines) if '"' in line}
+            # The same byte filter on the UTF-8 bytes (non-ASCII bytes are not word bytes,
+            # as for gas), and every line with a non-ASCII character or a string: the
+            # regular expression took quadratic time on a line of `$`s.
+            hot = ascii_hot_lines(text.encode("utf-8", "surrogateescape"), lines) | {
+                i for i, line in enumerate(lines) if '"' in line or not line.isascii()}
         n, i = len(lines), 0
         for nxt in sorted(hot) + [n]:
             # Lines i..nxt-1 hold nothing for the filter: they are skipped, but scanned in
@@ -335,7 +339,7 @@ class Rewriter:
                     break
             self.macros.add(name)
             self.blocks.append(".macro " + name)
-        elif word in (".endm", ".endmacro"):
+        elif word == ".endm":                             # gas has no `.endmacro`
             self._close((".macro",), word, idx)
         elif word in (".rept", ".irp", ".irpc"):
             self.blocks.append(word)
