@@ -1,5 +1,6 @@
 """lvm-as as a drop-in for GNU as: command line, diagnostics, exit codes, bad input."""
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,70 @@ def test_shim_runs_this_lvm_whatever_the_environment(tmp_path, sys_path):
     assert r.returncode == 0, r.stderr
     real_as(["--32", "-o", "plain.o", "k.s"], tmp_path)
     assert text_bytes(tmp_path / "k.o") != text_bytes(tmp_path / "plain.o")      # rewritten
+
+
+# -- hostile input: a located error or success, never a traceback ----------------------------
+LVM = [sys.executable, "-c", "from lvm.cli import main; main(prog_name='lvm')"]
+
+
+def lvm_rewrite(args, cwd, stdin=None):
+    return subprocess.run(LVM + ["rewrite"] + args, cwd=cwd, input=stdin, capture_output=True, env=ENV)
+
+
+def test_a_file_that_includes_itself_is_a_located_error(tmp_path):
+    # gas nests it until it runs out of file descriptors, then says
+    # `self.s:3: Error: can't open self.s for reading: Too many open files`
+    write(tmp_path, "self.s", "\t.text\n\tnop\n\t.include \"self.s\"\n")
+    ref = real_as(["--32", "-o", "r.o", "self.s"], tmp_path)
+    assert ref.returncode == 1 and "self.s:3: Error: can't open self.s for reading" in ref.stderr
+    r = lvm_as(["--32", "-o", "s.o", "self.s"], tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("self.s:3: error: can't open self.s for reading: it is being included")
+    assert not (tmp_path / "s.o").exists()
+    r = lvm_rewrite(["self.s"], tmp_path)
+    assert r.returncode == 1 and r.stderr.decode().startswith("self.s:3: error: can't open self.s")
+
+
+def test_includes_in_a_cycle_and_too_deep(tmp_path):
+    write(tmp_path, "a.s", "\tnop\n\t.include \"b.s\"\n")
+    write(tmp_path, "b.s", "\tcli\n\n\t.include \"a.s\"\n")
+    r = lvm_as(["--32", "-o", "a.o", "a.s"], tmp_path)
+    assert r.returncode == 1 and r.stderr.startswith("b.s:3: error: can't open a.s for reading")
+    for i in range(120):
+        write(tmp_path, "f%d.s" % i, "\t.include \"f%d.s\"\n" % (i + 1))
+    write(tmp_path, "f120.s", "\tcli\n")
+    r = lvm_as(["--32", "-o", "f.o", "f0.s"], tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("f99.s:1: error: can't open f100.s for reading: includes nested more than 100")
+    r = lvm_as(["--32", "-o", "f.o", "f30.s"], tmp_path)         # 90 levels: fine, and rewritten
+    assert r.returncode == 0, r.stderr
+    assert text_bytes(tmp_path / "f.o") != b"\xfa"
+
+
+def test_the_same_file_included_twice_in_a_row_is_no_cycle(tmp_path):
+    write(tmp_path, "m.s", "\tcli\n")
+    write(tmp_path, "t.s", "\t.text\n\t.include \"m.s\"\n\t.include \"m.s\"\n")
+    r = lvm_as(["--32", "-o", "t.o", "t.s"], tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def test_binary_junk_is_text_to_lvm_rewrite_as_to_lvm_as(tmp_path):
+    for seed in range(4):
+        junk = bytes(random.Random(seed).randrange(256) for _ in range(3000))
+        (tmp_path / "junk.s").write_bytes(junk)
+        r = lvm_rewrite(["junk.s"], tmp_path)               # was a UnicodeDecodeError traceback
+        assert r.returncode in (0, 1) and b"Traceback" not in r.stderr
+        if r.returncode:
+            assert r.stderr.decode(errors="replace").startswith("junk.s:")
+        else:
+            assert junk.startswith(r.stdout.split(b"\n")[0])
+        r = lvm_as(["--32", "-o", "j.o", "junk.s"], tmp_path)
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+    # bytes that are not UTF-8 go through unchanged (in a string, a comment)
+    src = b"\t.text\n\tcli\n\t.ascii \"\xff\xfe\"\n# \xe9t\xe9\n"
+    (tmp_path / "l1.s").write_bytes(src)
+    r = lvm_rewrite(["l1.s", "--no-runtime"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split(b"\n")[2:] == src.split(b"\n")[2:]
+    r = lvm_rewrite([], tmp_path, stdin=src)                        # standard input too
+    assert r.returncode == 0 and b"\xff\xfe" in r.stdout

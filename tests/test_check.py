@@ -519,6 +519,100 @@ def test_same_sites_as_objdump_in_libgcc(tmp_path):
     assert sites and _check_sites(tmp_path / "libgcc.a") == sites
 
 
+# -- linked kernels: padding, data in .text, source files (issues 10 and 11) ---------------------
+# An assembly file as kernels write them: a jump followed by int3 fill, a function whose
+# st_size leaves one zero byte before the next (00 55 89 e5 53 decodes as `add
+# %dl,-0x77(%ebp)` then `in $0x53,%eax` once out of step), a table of addresses typed
+# @object in .text (NetBSD's i8259_stubs), untyped labels, and one hidden cli.
+VECTORS_S = """\t.file "vec.S"
+\t.text
+\t.globl vec_entry
+\t.type vec_entry, @function
+vec_entry:
+\tpushl %eax
+\tmovl $1, %eax
+\tpopl %eax
+\tjmp vec_common
+\t.fill 5, 1, 0xcc
+vec_local:
+\tnop
+\tret
+\t.size vec_entry, . - vec_entry
+\t.byte 0
+\t.globl vec_common
+\t.type vec_common, @function
+vec_common:
+\tpushl %ebp
+\tmovl %esp, %ebp
+\tpushl %ebx
+\tpopl %ebx
+\tpopl %ebp
+\tret
+\t.size vec_common, . - vec_common
+\t.globl stub_table
+\t.type stub_table, @object
+stub_table:
+\t.long 0x00cf9a00, 0xfa9dcfee, 0xe4ec6c6d
+\t.size stub_table, . - stub_table
+\t.globl after_table
+after_table:
+\tnop
+\t.byte 0xfa
+\tret
+\t.p2align 4, 0xcc
+"""
+# C objects with globals only (nothing in the symbol table says whose they are once
+# linked) after the assembly file's locals; with and without line info.
+AGP_C = """int agp_count;
+int agpbusprint(int x) { return x * 3 + agp_count; }
+int agp_attach(int x) { __asm__ volatile(".byte 0xfb"); return x + 1; }
+"""
+PLAIN_C = """static int plain_helper(int x) { __asm__ volatile("" : "+r"(x)); return x * 5; }
+int plain_value(int x) { __asm__ volatile(".byte 0xf4, 0x90"); return plain_helper(x) + 7; }
+static int plain_after(int x) { return x - 1; }
+int (*plain_keep)(int) = plain_after;
+"""
+LINK_SCRIPT = """ENTRY(vec_entry)
+SECTIONS {
+  . = 0x100000;
+  .text : { vec.o(.text) . = ALIGN(16); agp.o(.text) . = ALIGN(32); plain.o(.text) } =0x%s
+  .data : { *(.data) *(.bss) }
+}
+"""
+
+
+@pytest.mark.parametrize("fill", ["cccccccc", "00000000", "90909090"])
+@pytest.mark.parametrize("debug", [True, False])
+def test_linked_kernel_with_padding_and_data_in_text(tmp_path, fill, debug):
+    (tmp_path / "vec.S").write_text(VECTORS_S)
+    run(["as", "--32", "-o", "vec.o", "vec.S"], tmp_path)
+    flags = ["-O2", "-fno-pie", "-fno-asynchronous-unwind-tables", "-fno-inline", "-fno-toplevel-reorder"] + (["-g"] if debug else [])
+    cc(tmp_path, "agp.c", AGP_C, *flags)
+    cc(tmp_path, "plain.c", PLAIN_C, *flags)
+    (tmp_path / "k.ld").write_text(LINK_SCRIPT % fill)
+    run(["ld", "-m", "elf_i386", "-T", "k.ld", "-o", "k.elf", "vec.o", "agp.o", "plain.o"], tmp_path)
+    exe = tmp_path / "k.elf"
+    found = check_file(exe)
+    assert [(f.symbol, f.symbol_offset, f.rule) for f in found] == [
+        ("after_table", 1, "cli"), ("agp_attach", 0, "sti"), ("plain_value", 0, "hlt")]
+    assert _check_sites(exe, linked=True) == _objdump_sites(exe, linked=True)
+    # the file is the right one or none: agp_attach is not vec.S's (the locals before it)
+    after_table, agp_attach, plain_value = (f.source for f in found)
+    assert after_table is None                      # vec.S's locals are all before it
+    if debug:
+        assert agp_attach == "agp.c:3" and plain_value == "plain.c:2"
+    else:
+        assert agp_attach is None and plain_value == "plain.c"     # between plain.c's statics
+
+
+def test_straddling_instruction_is_checked_and_the_sweep_resumes_at_the_symbol(tmp_path):
+    # `mov %eax, %cr3` (0f 22 d8) with a symbol on its second byte: the instruction is
+    # still found (a symbol cannot hide it), and decoding restarts at the symbol
+    src = "\t.text\nf:\tnop\n\t.byte 0x0f\ng:\t.byte 0x22, 0xd8\n\tcli\n\tret\n"
+    found = [(f.offset, f.rule) for f in check_file(assemble(src, tmp_path / "s"))]
+    assert found == [(1, "mov_cr"), (4, "cli")]
+
+
 # -- bad input ------------------------------------------------------------------------------------
 def _bad_files(tmp_path):
     (tmp_path / "empty.o").write_bytes(b"")

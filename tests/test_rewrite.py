@@ -184,7 +184,7 @@ def test_prefix_on_its_own_line_gets_the_marker_in_front(tmp_path):
 @pytest.mark.parametrize("src", [
     "\t.text\n1:\trep\n\tinsb\n",                   # after a label
     "\t.text\n\n \n\trep\n\tinsb\n",                # after blank lines (the pattern's `^\\s*` spans them)
-    "\t.text\n\tREP # é\n\tinsb\n",                  # non-ASCII text goes through the regular expression
+    "\t.text\n\tREP # é\n\tinsb\n",                  # non-ASCII text: every line with a non-ASCII character
 ])
 def test_prefix_on_its_own_found_anywhere(src, tmp_path):
     res = rewrite_text(src, "call")
@@ -307,6 +307,14 @@ def test_cost_is_linear_in_statements_per_line():
     def one_line(n):
         return "\t.text\n\t" + "; ".join(SHAPES * n) + "\n"
     assert growth(rewrite_text, one_line, 120) < 8             # linear: ~4; quadratic: ~16
+
+
+def test_cost_is_linear_in_non_ascii_text():
+    # non-ASCII text went through filter_pattern(), whose `\$[^,#;\n]*,\s*\$` retries
+    # the rest of a line at every `$`
+    def dollars(n):
+        return "# \u00e9\n\t.text\n\t" + "$" * (40 * n) + "\n\tcli\n"
+    assert growth(rewrite_text, dollars, 250) < 8
 
 
 def test_cost_is_linear_in_lines():

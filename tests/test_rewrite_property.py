@@ -148,3 +148,21 @@ def test_fast_filter_rewrites_the_same(lines):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rewrite, "ascii_hot_lines", _reference_hot_lines)
         assert _outcomes(src) == fast
+
+
+# Non-ASCII text takes the same byte filter plus every line with a non-ASCII character or
+# a string; scanning every line is the reference (a line with nothing of interest comes
+# out of a scan unchanged).
+NON_ASCII = st.lists(st.one_of(line, st.sampled_from(EDGE_LINES),
+                               st.text(st.sampled_from("cli $,%: \t#/*\"rep\u00e9\u2003\u017f\u212a"), max_size=20)),
+                     min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(NON_ASCII)
+def test_non_ascii_text_rewrites_as_if_every_line_were_scanned(lines):
+    src = "# \u00e9\n" + "\n".join(lines) + "\n"
+    fast = _outcomes(src)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rewrite, "ascii_hot_lines", lambda data, split: set(range(len(split))))
+        assert _outcomes(src) == fast

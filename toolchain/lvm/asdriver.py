@@ -71,7 +71,9 @@ def _settings(args):
     return mode, check, rest
 
 
-def _read(name):
+def read_source(name):
+    """(text, name to show) of an input: its bytes as UTF-8, any other byte kept as a
+    surrogate escape (so binary junk is text to the rewriter, and comes back unchanged)."""
     if name == "-":
         return sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "{standard input}"
     try:
@@ -86,7 +88,7 @@ def rewrite_inputs(inputs, mode, include, syntax):
     from .rewrite import Rewriter, render_runtime
     parts, runtime, present = [], set(), set()
     for name in inputs or ["-"]:
-        text, shown = _read(name)
+        text, shown = read_source(name)
         rw = Rewriter(mode, shown, include, syntax)
         res = rw.rewrite(text)
         syntax = rw.syntax

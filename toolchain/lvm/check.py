@@ -25,9 +25,10 @@ What counts as what in a code section:
   puts them around data that follows an unconditional jump in a file with 16-bit
   code; a kernel developer may write them around any range the guest never
   executes), and Multiboot headers.
-- padding is never decoded either: the gap between a function's end (st_size) and the
-  next symbol when it holds only zeros, nop, int3 or multi-byte NOPs (otherwise it is
-  decoded), and int3 right after an unconditional transfer (sweep.py).
+- padding is not decoded either: the gap between a function's end (st_size) and the
+  next symbol when it holds only zeros, nop or int3 (the fills of gas and ld; int3 is
+  not interesting, it runs natively).  Any other gap is decoded: multi-byte NOPs
+  decode as nothing interesting, and anything else is looked at.
 - decoding starts afresh at every symbol (sweep.py), so padding or data before a
   function cannot put the sweep out of step with the function's instructions.
 - the source is the DWARF line, else the symbol's own file (where.py).
@@ -43,7 +44,7 @@ import struct
 
 from . import elfread, isa
 from .errors import LvmError
-from .sweep import is_padding, sweep
+from .sweep import sweep
 
 ET_REL, EM_386, EM_X86_64 = 1, 3, 62
 SHT_PROGBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP = 1, 2, 4, 9, 17
@@ -206,27 +207,17 @@ def _code_parts(code, sec, syms, base, linked):
             # that a function the guest itself names `__lvm_something` is checked.
             if linked and is_runtime_symbol(s.name):
                 skips.append((p, p + s.size))
-            gap = _padding_after(code, parts, restarts, p + s.size, size)
+            gap = _padding_after(code, restarts, p + s.size, size)
             if gap:
                 skips.append(gap)
     return _subtract(parts, skips), restarts
 
 
-def _padding_after(code, parts, restarts, end, size):
-    """The gap from a function's end to the next symbol, if it is only padding."""
+def _padding_after(code, restarts, end, size):
+    """The gap from a function's end to the next symbol, if it is only fill."""
     i = bisect.bisect_left(restarts, end)
     nxt = restarts[i] if i < len(restarts) else size
-    if nxt <= end:
-        return None
-    k = bisect.bisect_right([p[0] for p in parts], end) - 1 if len(parts) > 1 else 0
-    lo, hi, bits = parts[k]
-    nxt = min(nxt, hi)
-    if nxt <= end:
-        return None
-    gap = code[end:nxt]
-    # A gap of multi-byte NOPs decodes as nothing interesting anyway: only one with an
-    # int3 in it needs the (decoding) padding test, which decides whether those are findings.
-    if not gap.translate(None, isa.PADDING_BYTES) or 0xCC in gap and is_padding(code, end, nxt, bits):
+    if nxt > end and not code[end:nxt].translate(None, isa.PADDING_BYTES):
         return (end, nxt)
     return None
 

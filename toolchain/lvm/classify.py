@@ -62,7 +62,9 @@ def _pred(rule, insn):
             return True
         return UNDECIDED if any(map(_param, ops)) else False
     if kind == "far":
-        if len(ops) == 2:
+        # `jmp $seg, $off`: gas takes two operands only as two immediates (the line filter
+        # looks for the same `$..., $`)
+        if len(ops) == 2 and all(o.strip().startswith("$") for o in ops):
             return True
         return UNDECIDED if any(map(_param, ops)) else False
     raise AssertionError(kind)

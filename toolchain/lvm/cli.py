@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from .errors import LvmError
+from .errors import AsmError, LvmError
 
 # `lvm check` exit statuses besides 0 (2 is also click's status for a usage error).
 CHECK_FINDINGS, CHECK_TROUBLE = 1, 2
@@ -44,20 +44,29 @@ def check(files, allow_code16, summary):
 
 
 @main.command()
-@click.argument("source", type=click.File("r"), default="-")
+@click.argument("source", default="-")
 @click.option("--mode", type=click.Choice(["call", "trap"]), default="call", show_default=True)
 @click.option("--no-runtime", is_flag=True, help="Do not append the guest subroutines.")
 def rewrite(source, mode, no_runtime):
     """Print SOURCE (AT&T assembly) rewritten, as lvm-as would assemble it."""
+    from .asdriver import read_source
     from .rewrite import Rewriter, render_runtime
-    rw = Rewriter(mode, source.name)
     try:
-        res = rw.rewrite(source.read())
+        text, shown = read_source(source)        # bytes as lvm-as reads them: any file is text
+        rw = Rewriter(mode, shown)
+        res = rw.rewrite(text)
+    except AsmError as e:
+        click.echo(str(e), err=True)             # file:line: error: ..., as lvm-as and gas say it
+        sys.exit(1)
     except LvmError as e:
-        raise click.ClickException(str(e))
-    click.echo(res.text, nl=False)
+        click.echo("lvm: error: %s" % e, err=True)
+        sys.exit(1)
+    out = res.text
     if res.runtime - rw.present and not no_runtime:
-        click.echo(render_runtime(res.runtime - rw.present), nl=False)
+        out += render_runtime(res.runtime - rw.present)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))   # the input's bytes back
+    sys.stdout.flush()
     click.echo("# lvm: %d instruction(s) rewritten, %d left to the check (lines %s)"
                % (res.rewritten, len(res.undecided), ",".join(map(str, res.undecided)) or "-"),
                err=True)

@@ -201,16 +201,12 @@ NATIVE_SPELLINGS = frozenset(s for n in NATIVE for s in n.spellings)
 
 # -- control flow and padding: what `lvm check` and lvm-as need to tell data and padding
 # in code sections from code --------------------------------------------------------------
-# Unconditional transfers: execution never falls through to the next byte.  As capstone
-# spells them (AT&T, the last word of a prefixed mnemonic), and as written in source.
-TRANSFERS_CAPSTONE = frozenset(
-    "jmp jmpl jmpw ljmp ljmpl ljmpw ret retl retw lret lretl lretw iret iretl iretw iretd "
-    "sysexit sysexitl sysret sysretl ud2".split())
+# Unconditional transfers: execution never falls through to the next byte (as written).
 TRANSFER_SPELLINGS = frozenset(
     "jmp jmpl jmpw ljmp ljmpl ljmpw ret retl retw retf retfl retfw lret lretl lretw iret iretl "
     "iretw iretd sysexit sysexitl sysret sysretl ud2 ud2a".split())
 # Bytes that fill gaps between functions (the linker's and gas's alignment fill): zeros,
-# nop, int3.  Multi-byte NOPs are recognized by decoding (check's padding test).
+# nop, int3.
 PADDING_BYTES = b"\x00\x90\xcc"
 # Directives that emit data, as lvm-as sees them in a code section.
 DATA_DIRECTIVES = frozenset(

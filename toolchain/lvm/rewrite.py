@@ -22,6 +22,9 @@ _HERE = os.path.dirname(os.path.realpath(__file__))
 TEMPLATES = os.path.join(_HERE, "templates")
 GUEST = os.path.join(os.path.dirname(os.path.dirname(_HERE)), "runtime", "guest")
 MODES = ("call", "trap")
+# Python recursion is ~6 frames per level (rewrite, _scan, _line, _statement,
+# _directive, _include): 100 levels stay well inside its default limit of 1000.
+MAX_INCLUDE_DEPTH = 100
 
 # The line filter lives in hotlines.py; its names are re-exported for the tests.
 from .hotlines import GENERIC as _GENERIC, ascii_hot_lines, filter_pattern, pattern_lines, quiet_string_line  # noqa: E402,F401
@@ -195,6 +198,8 @@ class Rewriter:
         self._line_has_region = False   # that line holds region symbols already (idempotence)
         self.in_runtime = False     # inside a runtime subroutine lvm-as appended earlier
         self.present = set()        # runtime subroutines already in the input
+        self.include_stack = ()     # (st_dev, st_ino) of the files including this one
+        self._key = False           # this file's, once asked (None: not a file)
         self.result = Result("")
 
     # -- public ---------------------------------------------------------------------
@@ -203,7 +208,11 @@ class Rewriter:
         if text.isascii():
             hot = ascii_hot_lines(text.encode("ascii"), lines)
         else:
-            hot = pattern_lines(text) | {i for i, line in enumerate(lines) if '"' in line}
+            # The same byte filter on the UTF-8 bytes (non-ASCII bytes are not word bytes,
+            # as for gas), and every line with a non-ASCII character or a string: the
+            # regular expression took quadratic time on a line of `$`s.
+            hot = ascii_hot_lines(text.encode("utf-8", "surrogateescape"), lines) | {
+                i for i, line in enumerate(lines) if '"' in line or not line.isascii()}
         n, i = len(lines), 0
         for nxt in sorted(hot) + [n]:
             # Lines i..nxt-1 hold nothing for the filter: they are skipped, but scanned in
@@ -330,7 +339,7 @@ class Rewriter:
                     break
             self.macros.add(name)
             self.blocks.append(".macro " + name)
-        elif word in (".endm", ".endmacro"):
+        elif word == ".endm":                             # gas has no `.endmacro`
             self._close((".macro",), word, idx)
         elif word in (".rept", ".irp", ".irpc"):
             self.blocks.append(word)
@@ -391,13 +400,42 @@ class Rewriter:
                 break
         else:
             raise AsmError(self.filename, idx + 1, "cannot find include file %s" % name)
+        # gas nests includes until it runs out of file descriptors ("can't open x.s for
+        # reading: Too many open files", ~1020 levels at the usual limit of 1024).  lvm-as
+        # reads each file whole and inlines it, whatever `.if` surrounds the `.include`
+        # (it does not evaluate conditions), so a file that includes itself would never
+        # end: it is refused at once, and a chain of distinct files at MAX_INCLUDE_DEPTH.
+        try:
+            st = os.stat(path)
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "surrogateescape")
+        except OSError as e:
+            raise AsmError(self.filename, idx + 1, "can't open %s for reading: %s" % (path, e.strerror))
+        key = (st.st_dev, st.st_ino)
+        stack = self.include_stack + (self._identity(),)
+        if key in stack:
+            raise AsmError(self.filename, idx + 1, "can't open %s for reading: it is being included "
+                           "already (lvm-as expands every .include, whatever .if guards it)" % path)
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            raise AsmError(self.filename, idx + 1, "can't open %s for reading: includes nested more "
+                           "than %d deep" % (path, MAX_INCLUDE_DEPTH))
         sub = Rewriter(self.mode, str(path), self.include_dirs, self.syntax)
-        sub.macros = self.macros
-        res = sub.rewrite(path.read_text(errors="surrogateescape"))
+        sub.macros, sub.include_stack, sub._key = self.macros, stack, key
+        res = sub.rewrite(text)
         self.syntax, self.code = sub.syntax, sub.code
         self.result.rewritten += res.rewritten
         self.result.runtime |= res.runtime
         return '\n# 1 "%s"\n%s\n# %d "%s"\n' % (path, res.text, idx + 1, self.filename)
+
+    def _identity(self):
+        """(st_dev, st_ino) of this file, or None (standard input, a name that is no file)."""
+        if self._key is False:
+            try:
+                st = os.stat(self.filename)
+                self._key = (st.st_dev, st.st_ino)
+            except OSError:
+                self._key = None
+        return self._key
 
 
 def _insert_markers(line, inserts):

@@ -124,10 +124,6 @@ def _decode(md, view, pos, hi, window):
 
 
 # -- the sweep ---------------------------------------------------------------------------
-_INT3 = "int3"
-# capstone spells a prefixed instruction `notrack jmpl`, `bnd retl`, `repz retl`
-_TRANSFERS = isa.TRANSFERS_CAPSTONE | frozenset(
-    "%s %s" % (p, m) for p in ("notrack", "bnd", "rep", "repz", "repne", "repnz") for m in isa.TRANSFERS_CAPSTONE)
 _UD_MODRM = frozenset(("ud1", "ud0"))
 
 
@@ -141,22 +137,18 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
     decode is skipped.  In 32-bit code a rewritten site is `<marker> <original>` with
     marker `call __lvm_emulate` or the trap byte (hlt): markers pair greedily from the
     left with the interesting instruction right behind them.  16-bit code is never
-    rewritten, so there every match counts.  An int3 right after an unconditional
-    transfer (or after such padding) is padding (`.fill n, 1, 0xcc`, `.org` with
-    0xcc), never executed: not a finding."""
+    rewritten, so there every match counts."""
     md, view, found = _disassembler(bits), memoryview(code), []
     pairing = bits == 32
     ri = bisect.bisect_right(restarts, lo)
     next_r = restarts[ri] if ri < len(restarts) else hi
     pos, window = lo, WINDOW_MAX
     marker = None                   # None, "call", or a pending lone-hlt finding
-    after_transfer = False          # the previous instruction never falls through
     while pos < hi:
         insns, stop, failed = _decode(md, view, pos, hi, window)
         jump = None
         for off, size, mnem, ops in insns:
             if off == next_r:                           # in step at a symbol
-                after_transfer = False
                 ri = bisect.bisect_right(restarts, off, ri)
                 next_r = restarts[ri] if ri < len(restarts) else hi
             end = off + size
@@ -168,8 +160,7 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
                 end = min(hi, end + _modrm_length(code, end, bits))
                 if marker not in (None, "call"):
                     found.append(marker)
-                marker, after_transfer = None, True
-                jump = end
+                marker, jump = None, end
             else:
                 rule = match(mnem, ops) if mnem in TABLE or " " in mnem else None
                 if rule is None:
@@ -179,17 +170,12 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
                     if (pairing and size == 5 and code[off] == 0xE8 and is_emulate_call is not None
                             and is_emulate_call(off)):
                         marker = "call"
-                    after_transfer = mnem in _TRANSFERS or (after_transfer and mnem.startswith("nop"))
                 elif marker is not None:                # the original behind its marker
                     marker = None
-                    after_transfer = mnem in _TRANSFERS
-                elif rule.name == _INT3 and after_transfer and size == 1:
-                    pass                                # padding after a jump: not executed
                 elif pairing and size == 1 and code[off] == isa.TRAP_MARKER_BYTE:
-                    marker, after_transfer = (off, "hlt", rule), False
+                    marker = (off, "hlt", rule)
                 else:
                     found.append((off, (mnem + " " + ops).rstrip(), rule))
-                    after_transfer = mnem in _TRANSFERS
             if off < next_r < end:                      # straddles a symbol: start there
                 jump = next_r
             if jump is not None:
@@ -206,7 +192,7 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
             continue
         if marker not in (None, "call"):                # at a byte that does not decode
             found.append(marker)
-        marker, after_transfer = None, False
+        marker = None
         while next_r <= stop:                           # a symbol on that byte: passed
             ri += 1
             next_r = restarts[ri] if ri < len(restarts) else hi
@@ -232,38 +218,3 @@ def _modrm_length(code, p, bits):
     elif mod == 0 and rm == 5:
         n += 4
     return n + (1 if mod == 1 else 4 if mod == 2 else 0)
-
-
-# -- padding -------------------------------------------------------------------------------
-def is_padding(code, lo, hi, bits):
-    """Is code[lo:hi] only what fills gaps: zeros, nop, int3, multi-byte NOPs (`nopw
-    %cs:0(%eax,%eax)`, `lea 0(%esi),%esi`, `mov %esi,%esi`), and gas's short jump over a
-    long alignment?"""
-    if not code[lo:hi].translate(None, isa.PADDING_BYTES):
-        return True
-    md, view, pos = _disassembler(bits), memoryview(code), lo
-    while pos < hi:
-        insns, stop, failed = _decode(md, view, pos, hi, WINDOW_MAX)
-        for off, size, mnem, ops in insns:
-            if not _is_filler(code, off, size, mnem, ops, hi):
-                return False
-        if failed:
-            return False
-        pos = stop
-    return True
-
-
-def _is_filler(code, off, size, mnem, ops, hi):
-    last = mnem.rsplit(" ", 1)[-1]
-    if last.startswith("nop") or last == _INT3 or not any(code[off:off + size]):
-        return True
-    if last in ("lea", "leal", "leaw") and ", " in ops:          # lea 0(%reg[,%eiz]), %reg
-        src, dst = ops.rsplit(", ", 1)
-        return src.startswith("(") and src[1:].split(",")[0].rstrip(")") == dst
-    if last in ("mov", "movl", "movw", "xchg", "xchgl", "xchgw") and ", " in ops:
-        src, dst = ops.split(", ", 1)
-        return src == dst
-    if last in ("jmp", "jmpl", "jmpw") and ops.startswith("0x"):   # over the rest of the gap
-        target = int(ops, 16)
-        return off + size <= target <= hi
-    return False
