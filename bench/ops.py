@@ -34,8 +34,14 @@ def qemu_argv(kernel, *extra):
             str(kernel), *extra]
 
 
-def run(argv, last="user-int-gp-bare-iret"):
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+def run(argv, last="user-int-gp-bare-iret", timeout=300):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout or ""
+        sys.exit("%s did not finish in %d s (a hang: no figure from this run); it printed:\n%s"
+                 % (" ".join(argv), timeout, out))
     ops = {}
     for line in r.stdout.splitlines():
         parts = line.split()
@@ -46,8 +52,8 @@ def run(argv, last="user-int-gp-bare-iret"):
     return ops
 
 
-def median_run(argv, last="user-int-gp-bare-iret"):
-    runs = [run(argv, last) for _ in range(RUNS)]
+def median_run(argv, last="user-int-gp-bare-iret", timeout=300):
+    runs = [run(argv, last, timeout) for _ in range(RUNS)]
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 

@@ -20,18 +20,29 @@
  * next one, so a timer's SIGIO would hide the terminal's and its input would wait.
  * HLT sleeps in sigsuspend() until one of these makes an interrupt pending: no
  * busy loop, no host CPU while the guest idles.
+ *
+ * No event may be noted after the monitor's last look (check_interrupts) and left
+ * there: a guest spinning on a variable would never enter the monitor again, and
+ * a one-shot timer never fire (issue 15).  Signal handlers run with SIGALRM and
+ * SIGIO blocked (signals.c): an event during one waits for its sigreturn, which
+ * delivers it in guest code.  The monitor's own way in (call mode) checks
+ * host_events last and is restarted by a signal (switch.S).  And an interrupt
+ * that comes from such an event while the guest is at a HLT is taken after it:
+ * the HLT could have executed first and been woken, while taken before it, it
+ * would leave the HLT asleep (the lost wakeup of `sti; hlt`).
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "console.h"
 #include "irq.h"
 #include "traps.h"
 
 static timer_t host_timer;
-static volatile sig_atomic_t timer_fired;
-static volatile sig_atomic_t input_signalled = 1;   /* a first look at the console */
-static volatile sig_atomic_t devtimer_signalled;
+volatile u32 host_events = EVENT_INPUT;  /* noted by handlers; a first look at the console */
+static bool devtimer_signalled;
 static struct vtimer *timers[8];
 static int ntimers;
 static bool pic_intr;
@@ -106,14 +117,16 @@ static bool any_timer_armed(void)
 	return false;
 }
 
+/* From the handlers: one instruction (lock or), so the monitor's exchange in
+ * poll_sources() never loses one. */
 void irq_timer_signal(void)
 {
-	timer_fired = 1;
+	__atomic_fetch_or(&host_events, EVENT_TIMER, __ATOMIC_SEQ_CST);
 }
 
 void irq_input_signal(void)
 {
-	input_signalled = 1;
+	__atomic_fetch_or(&host_events, EVENT_INPUT, __ATOMIC_SEQ_CST);
 }
 
 /* A device's one-shot deadline (the UART's character timeout, the RTC's events):
@@ -135,67 +148,126 @@ void device_timer_arm(struct vtimer *t, u64 when_ns)
 	vtimer_arm(t, when_ns, 0);
 }
 
-static void poll_device_events(void)
+static void poll_sources(void)
 {
-	if (input_signalled || devtimer_signalled) {
-		/* Taken with an exchange: a signal between a read and a clear would be lost. */
-		bool input = __atomic_exchange_n(&input_signalled, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&devtimer_signalled, 0, __ATOMIC_SEQ_CST);
-		uart_poll(input);
+	pit_catch_up();
+	u32 events = host_events ? __atomic_exchange_n(&host_events, 0, __ATOMIC_SEQ_CST) : 0;
+	if (events & EVENT_TIMER) {
+		console_flush();                 /* a partial line waits at most a tick */
+		u64 now = now_ns();
+		for (int i = 0; i < ntimers; i++) {
+			struct vtimer *t = timers[i];
+			if (!t->armed || t->deadline > now)
+				continue;
+			u64 n = 1;
+			if (t->period) {
+				n += (now - t->deadline) / t->period;
+				t->deadline += n * t->period;
+			} else {
+				t->armed = false;
+			}
+			t->expired(t, n);
+		}
+		host_timer_set();
+	}
+	if ((events & EVENT_INPUT) || devtimer_signalled) {   /* device deadlines just passed too */
+		devtimer_signalled = false;
+		uart_poll(events & EVENT_INPUT);
 		rtc_poll();
 	}
 }
 
-static void poll_sources(void)
+/* A vCPU page field's address as the bytes of an absolute operand. */
+#define BYTES32(a) (a) & 0xff, (a) >> 8 & 0xff, (a) >> 16 & 0xff, (a) >> 24
+#define FIELD(f) BYTES32(LVM_VCPU_ADDR + offsetof(struct lvm_vcpu, f))
+/* lcall $LVM_MONITOR_SEL, $LVM_MONITOR_ENTRY (runtime/guest/\*.s.j2) */
+#define LCALL_MONITOR 0x9a, BYTES32(LVM_MONITOR_ENTRY), LVM_MONITOR_SEL & 0xff, LVM_MONITOR_SEL >> 8
+
+/* Is the guest about to execute a (rewritten) HLT?  Trap mode: the marker, then
+ * hlt.  Call mode: `call __lvm_emulate; hlt`, or already in that __lvm_emulate, at
+ * its pushl of the reason or its lcall (a signal can land there), recognized by
+ * its bytes and by the call before the hlt that reached it.  If so, *r becomes the
+ * state after the HLT. */
+static bool skip_hlt(struct lvm_regs *r)
 {
-	pit_catch_up();
-	if (!timer_fired) {
-		poll_device_events();
-		return;
+	static const u8 emulate[9] = { 0x6a, LVM_ENTRY_EMULATE, LCALL_MONITOR };
+	u32 cs = cpu.seg[LVM_CS].base, site, pop, stack[2], rel;
+	u8 b[sizeof emulate], call, hlt;
+	if (!guest_read(cs + r->eip, b, 2))
+		return false;
+	if (b[0] == 0xf4 && b[1] == 0xf4) {
+		r->eip += 2;
+		return true;
 	}
-	timer_fired = 0;
-	console_flush();                         /* a partial line waits at most a tick */
-	u64 now = now_ns();
-	for (int i = 0; i < ntimers; i++) {
-		struct vtimer *t = timers[i];
-		if (!t->armed || t->deadline > now)
-			continue;
-		u64 n = 1;
-		if (t->period) {
-			n += (now - t->deadline) / t->period;
-			t->deadline += n * t->period;
-		} else {
-			t->armed = false;
-		}
-		t->expired(t, n);
+	if (b[0] == 0xe8) {
+		site = r->eip + 5, pop = 0;
+	} else if (b[0] == emulate[0] || b[0] == emulate[2]) {
+		pop = b[0] == emulate[0] ? 4 : 8;    /* the near return (and the reason) */
+		if (!guest_read(cpu.seg[LVM_SS].base + r->esp, stack, pop))
+			return false;
+		site = stack[pop / 4 - 1];
+	} else {
+		return false;
 	}
-	host_timer_set();
-	poll_device_events();                    /* device deadlines that just passed */
+	if (!guest_read(cs + site - 5, &call, 1) || call != 0xe8 ||
+	    !guest_read(cs + site - 4, &rel, 4) || !guest_read(cs + site, &hlt, 1) || hlt != 0xf4 ||
+	    !guest_read(cs + site + rel, b, sizeof b) || memcmp(b, emulate, sizeof b) ||
+	    (pop && r->eip != site + rel + (pop == 8 ? 2 : 0)))
+		return false;
+	r->eip = site + 1;
+	r->esp += pop;
+	return true;
 }
 
-/* Is the instruction at r->eip a (rewritten) HLT?  Call mode: `call __lvm_emulate;
- * hlt`; trap mode: the marker, then hlt.  Nothing else puts f4 there. */
-static u32 hlt_length(const struct lvm_regs *r)
+/* Call mode: a signal can land in __lvm_sti after its store of the virtual IF.
+ * The interrupt comes at the end of that sti, under its shadow: finish the
+ * subroutine first (its pushfl, its near return).  Recognized by its bytes
+ * (runtime/guest/sti.s.j2) and by the call that reached it. */
+static bool finish_sti(struct lvm_regs *r)
 {
-	u8 b[6];
-	if (!guest_read(cpu.seg[LVM_CS].base + r->eip, b, sizeof b))
-		return 0;
-	return b[0] == 0xe8 && b[5] == 0xf4 ? 6 : b[0] == 0xf4 && b[1] == 0xf4 ? 2 : 0;
+	static const u8 sti[32] = {
+		0xc7, 0x05, FIELD(vif), 0x00, 0x02, 0x00, 0x00, 0x9c,            /* movl; pushfl */
+		0x83, 0x3d, FIELD(pending), 0x00, 0x75, 0x02, 0x9d, 0xc3,          /* cmpl; jne; popfl; ret */
+		0x9d, 0x6a, LVM_ENTRY_STI_WINDOW, LCALL_MONITOR };            /* popfl; pushl; lcall */
+	/* Where it can be after the movl: how much it pushed, and whether that is EFLAGS. */
+	static const struct { u8 at, pushed, flags; } points[] = {
+		{ 10, 0, 0 }, { 11, 4, 1 }, { 18, 4, 1 }, { 20, 4, 1 }, { 21, 0, 0 },
+		{ 22, 4, 1 }, { 23, 0, 0 }, { 25, 4, 0 } };
+	u32 cs = cpu.seg[LVM_CS].base, ss = cpu.seg[LVM_SS].base, stack[2], rel;
+	u8 b[sizeof sti], call;
+	for (unsigned i = 0; i < sizeof points / sizeof points[0]; i++) {
+		u32 fn = r->eip - points[i].at, n = points[i].pushed / 4;
+		if (!guest_read(ss + r->esp, stack, 4 * (n + 1)) || !guest_read(cs + stack[n] - 5, &call, 1) ||
+		    call != 0xe8 || !guest_read(cs + stack[n] - 4, &rel, 4) || stack[n] + rel != fn ||
+		    !guest_read(cs + fn, b, sizeof b) || memcmp(b, sti, sizeof b))
+			continue;
+		if (points[i].flags)
+			r->eflags = stack[0];
+		r->eip = stack[n];
+		r->esp += 4 * (n + 1);
+		return true;
+	}
+	return false;
 }
 
 void check_interrupts(struct lvm_regs *r)
 {
+	bool was_pending = VCPU->pending;
 	poll_sources();
 	lapic_refresh();
 	bool shadow = cpu.sti_shadow;
 	cpu.sti_shadow = false;
 	if (!VCPU->vif || !VCPU->pending)
 		return;
-	/* STI's shadow: the interrupt comes after the next instruction.  That matters
-	 * for `sti; hlt`: the HLT executes, and the pending interrupt wakes it at once
-	 * (it is delivered with the return address after the HLT). */
-	if (shadow && VCPU->cpl == 0)
-		r->eip += hlt_length(r);
+	if (!shadow && VCPU->cpl == 0)
+		shadow = finish_sti(r);
+	/* At a HLT, the interrupt comes after it (the HLT executes, and the interrupt
+	 * wakes it at once) under STI's shadow (`sti; hlt`), and when it just came
+	 * from a host event: then the HLT may as well have come first, and taking the
+	 * interrupt before it would leave it asleep.  Not for one pending already
+	 * (a self-IPI, an EOI that unmasks one): the CPU takes it before the HLT. */
+	if ((shadow || !was_pending) && VCPU->cpl == 0)
+		skip_hlt(r);
 	int vector = acknowledge();
 	if (vector < 0)
 		return;

@@ -54,5 +54,7 @@ void device_timer_arm(struct vtimer *t, u64 when_ns);   /* now_ns() time; 0 disa
 u64 now_ns(void);
 void check_interrupts(struct lvm_regs *r);      /* deliver one if IF allows */
 void irq_timer_signal(void);                     /* from the SIGALRM handler */
+enum { EVENT_TIMER = 1, EVENT_INPUT = 2 };
+extern volatile u32 host_events;                 /* noted, not yet polled (switch.S reads it) */
 int irq_init(void);
 #endif

@@ -53,9 +53,10 @@ bool guest_write(u32 linear, const void *src, u32 len);
 int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r);
 u8 *read_image(const char *path, size_t *len);
 
-/* switch.S + entry.c: world switches */
-void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) __attribute__((noreturn));
-void lvm_enter_guest_fast(const struct lvm_regs *r, u32 ds_es) __attribute__((noreturn));
+/* switch.S + entry.c: world switches; the two lvm_enter_guest return only when a
+ * host event came after the last check_interrupts() */
+void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es);
+void lvm_enter_guest_fast(const struct lvm_regs *r, u32 ds_es);
 void resume(struct lvm_regs *r) __attribute__((noreturn));
 int entry_init(void);
 

@@ -42,24 +42,29 @@ enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_BR = 5, TRAP_UD 
 
 void resume(struct lvm_regs *r)
 {
-	cpu.fault_regs = NULL;
-	traps_resumed();
-	check_interrupts(r);
-	/* User code resumed beyond the user limit (a kernel's iret to an address in
-	 * its own half): the fetch there is the fault, not the host's iretq. */
-	if (VCPU->cpl == 3 && cpu.seg[LVM_CS].base + (u64)r->eip >= (u64)mmu_user_top() << 12)
-		mmu_user_fault_limit(r);
-	vcpu_page_leave();
-	if (resume_point) {
-		resume_regs = *r;
-		longjmp(*resume_point, 1);
+	for (;;) {                       /* again if a host event came after the check */
+		cpu.fault_regs = NULL;
+		traps_resumed();
+		check_interrupts(r);
+		/* User code resumed beyond the user limit (a kernel's iret to an address in
+		 * its own half): the fetch there is the fault, not the host's iretq. */
+		if (VCPU->cpl == 3 && cpu.seg[LVM_CS].base + (u64)r->eip >= (u64)mmu_user_top() << 12)
+			mmu_user_fault_limit(r);
+		vcpu_page_leave();
+		if (resume_point) {
+			resume_regs = *r;
+			longjmp(*resume_point, 1);
+		}
+		u32 ds_es = host_sel[LVM_DS] | (u32)host_sel[LVM_ES] << 16;
+		/* The fast way writes below the guest's esp at its linear address: only
+		 * where that is surely mapped, with paging off. */
+		if (!paging_enabled() && cpu.seg[LVM_SS].base == 0 && r->esp >= 24 &&
+		    gpa_ptr(r->esp - 24, 24))
+			lvm_enter_guest_fast(r, ds_es);
+		else
+			lvm_enter_guest(r, ds_es);
+		vcpu_page_entered();     /* no guest code ran: the page as we left it */
 	}
-	u32 ds_es = host_sel[LVM_DS] | (u32)host_sel[LVM_ES] << 16;
-	/* The fast way writes below the guest's esp at its linear address: only where
-	 * that is surely mapped, with paging off. */
-	if (!paging_enabled() && cpu.seg[LVM_SS].base == 0 && r->esp >= 24 && gpa_ptr(r->esp - 24, 24))
-		lvm_enter_guest_fast(r, ds_es);
-	lvm_enter_guest(r, ds_es);
 }
 
 static void regs_from(const mcontext_t *m, struct lvm_regs *r)
@@ -275,6 +280,7 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 }
 
 void signal_entry(int sig, siginfo_t *si, void *ucv);   /* switch.S */
+extern char lvm_enter_window[], lvm_enter_window_end[];
 
 /* A signal from outside the guest: note it (or stop, or die of it with the terminal
  * restored); true if whatever it interrupted goes on. */
@@ -306,8 +312,16 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	mcontext_t *m = &uc->uc_mcontext;
 	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
 	bool in_guest = (cs == GUEST_CS || cs == host_user_cs) && !resume_point;
-	if (host_event(sig) && !in_guest)
-		return 0;                    /* in the monitor: handled before it resumes the guest */
+	if (host_event(sig) && !in_guest) {
+		/* In the monitor: handled before it resumes the guest, also when it was on
+		 * its way there (switch.S), by checking again from the start. */
+		u64 rip = m->gregs[REG_RIP];
+		if (rip >= (uintptr_t)lvm_enter_window && rip < (uintptr_t)lvm_enter_window_end) {
+			m->gregs[REG_RIP] = (uintptr_t)lvm_enter_window;
+			m->gregs[REG_EFL] = 0x202;   /* not the guest's, if popfq loaded them */
+		}
+		return 0;
+	}
 	if (!in_guest && cs == HOST_CS && (u64)m->gregs[REG_RIP] < (1ull << 32) && !resume_point) {
 		/* 64-bit code below 4 GiB is never the monitor's own, bar the entry stub,
 		 * which cannot fault when entered at its start: guest code far-jumped to
@@ -377,7 +391,11 @@ int signals_init(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = signal_entry;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	/* Host events wait while a handler runs: its sigreturn delivers them in guest
+	 * code, so none is noted after the handler's last look and left (irq.c). */
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	sigaddset(&sa.sa_mask, SIGIO);
 	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGALRM, SIGIO,
 				    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGCONT };
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

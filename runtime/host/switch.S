@@ -17,25 +17,14 @@
 
 	.text
 	.code64
-/* The guest's x87/SSE state, if fpu_protect() saved it (fpu.c). */
-restore_fpu:
-	cmpb $0, guest_fpu_saved(%rip)
-	je 1f
-	fxrstor64 guest_fpu(%rip)
-	movb $0, guest_fpu_saved(%rip)
-1:	ret
-
-/* The two ways into the guest share their first and last steps. */
-	.macro guest_fpu_and_segments
-	call restore_fpu
-	movl %esi, %ds
-	shrl $16, %esi
-	movl %esi, %es
-	movzwl host_sel+8(%rip), %esi   /* FS, GS: they replace the monitor's FS base */
-	movl %esi, %fs
-	movzwl host_sel+10(%rip), %esi
-	movl %esi, %gs
-	.endm
+/* The two ways into the guest share one sequence, a restartable window: a host
+ * event (SIGALRM, SIGIO) noted after resume()'s last look at them (check_interrupts)
+ * must not stay unseen while the guest runs, maybe for ever without entering the
+ * monitor (issue 15).  So the window's first act is to check host_events (irq.c),
+ * and a signal that interrupts the window sends it back to its start
+ * (lvm_enter_window, signals.c), where everything is loaded again from entering_*.
+ * With an event pending, lvm_enter_guest returns instead (the only way it does),
+ * and resume() looks again.  Nothing in the window may call out of it. */
 	.macro guest_gprs               /* all but esp from struct lvm_regs at %rdi */
 	movl 0(%rdi), %eax
 	movl 4(%rdi), %ecx
@@ -45,13 +34,55 @@ restore_fpu:
 	movl 24(%rdi), %esi
 	movl 28(%rdi), %edi
 	.endm
+	.macro enter_window fast
+	movq %rbx, entering_rbx(%rip)   /* callee-saved, for the return */
+	movq %rbp, entering_rbp(%rip)
+	movq %rdi, entering_regs(%rip)
+	movl %esi, entering_ds_es(%rip)
+	movq %rsp, entering_rsp(%rip)
+	movb $\fast, entering_fast(%rip)
+	jmp lvm_enter_window
+	.endm
 
-/* void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es) -- noreturn
- * ds_es: host selectors for DS (low 16 bits) and ES (high 16 bits). */
+/* void lvm_enter_guest(const struct lvm_regs *r, u32 ds_es)
+ * ds_es: host selectors for DS (low 16 bits) and ES (high 16 bits).  Returns only
+ * when a host event came after the caller's last look. */
 	.globl lvm_enter_guest
 	.type lvm_enter_guest, @function
 lvm_enter_guest:
-	guest_fpu_and_segments
+	enter_window 0
+	.size lvm_enter_guest, .-lvm_enter_guest
+
+/* void lvm_enter_guest_fast(const struct lvm_regs *r, u32 ds_es)
+ * The same with popfq + lretq through 24 bytes below the guest's %esp, which the
+ * caller checked are writable guest memory (free stack, as for an interrupt frame):
+ * cheaper than iretq. */
+	.globl lvm_enter_guest_fast
+	.type lvm_enter_guest_fast, @function
+lvm_enter_guest_fast:
+	enter_window 1
+	.size lvm_enter_guest_fast, .-lvm_enter_guest_fast
+
+	.globl lvm_enter_window, lvm_enter_window_end
+lvm_enter_window:
+	movq entering_rsp(%rip), %rsp
+	movq entering_regs(%rip), %rdi
+	movl entering_ds_es(%rip), %esi
+	cmpl $0, host_events(%rip)
+	jne 3f
+	cmpb $0, guest_fpu_saved(%rip)  /* the guest's x87/SSE state, if fpu_protect() saved it */
+	je 1f
+	fxrstor64 guest_fpu(%rip)
+	movb $0, guest_fpu_saved(%rip)
+1:	movl %esi, %ds
+	shrl $16, %esi
+	movl %esi, %es
+	movzwl host_sel+8(%rip), %esi   /* FS, GS: they replace the monitor's FS base */
+	movl %esi, %fs
+	movzwl host_sel+10(%rip), %esi
+	movl %esi, %gs
+	cmpb $0, entering_fast(%rip)
+	jne 2f
 	movzwl host_sel+4(%rip), %eax   /* SS */
 	pushq %rax
 	movl 16(%rdi), %eax             /* esp */
@@ -65,17 +96,7 @@ lvm_enter_guest:
 	pushq %rax
 	guest_gprs
 	iretq
-	.size lvm_enter_guest, .-lvm_enter_guest
-
-/* void lvm_enter_guest_fast(const struct lvm_regs *r, u32 ds_es) -- noreturn
- * The same with popfq + lretq through 24 bytes below the guest's %esp, which the
- * caller checked are writable guest memory (free stack, as for an interrupt frame):
- * cheaper than iretq. */
-	.globl lvm_enter_guest_fast
-	.type lvm_enter_guest_fast, @function
-lvm_enter_guest_fast:
-	guest_fpu_and_segments
-	movl 16(%rdi), %eax             /* esp */
+2:	movl 16(%rdi), %eax             /* esp */
 	leaq -24(%rax), %rsp
 	movl 36(%rdi), %eax             /* eflags */
 	orl $0x202, %eax
@@ -87,7 +108,20 @@ lvm_enter_guest_fast:
 	guest_gprs
 	popfq
 	lretq
-	.size lvm_enter_guest_fast, .-lvm_enter_guest_fast
+lvm_enter_window_end:
+3:	movq entering_rbx(%rip), %rbx
+	movq entering_rbp(%rip), %rbp
+	ret                             /* %rsp is entering_rsp: the caller's return address */
+
+	.bss
+	.p2align 3
+entering_regs:  .quad 0
+entering_rsp:   .quad 0
+entering_rbx:   .quad 0
+entering_rbp:   .quad 0
+entering_ds_es: .long 0
+entering_fast:  .byte 0
+	.text
 
 /* Position-independent; copied to TRAMPOLINE_ADDR with its two data words filled. */
 	.globl entry_stub, entry_stub_end, entry_stub_rsp, entry_stub_handler, entry_stub_fsbase
