@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 OUT     := out
 PYTEST_ARGS ?=
 
-.PHONY: all setup demo test bench clean kernels monitor linux
+.PHONY: all setup demo test bench clean kernels monitor linux fuzz
 all: setup monitor kernels
 
 # The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
@@ -43,6 +43,10 @@ demo: monitor kernels
 
 test: setup monitor kernels
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Longer random runs than `make test` has time for: one command per fuzzer.
+fuzz: setup monitor kernels
+	LVM_FUZZ_SEEDS=1-300 $(BIN)/python -m pytest -q tests/test_devfuzz.py -k many_seeds
 
 bench: setup monitor kernels
 	@$(BIN)/python bench/ops.py

@@ -124,3 +124,37 @@ _start:
     status, _, err = run(build(tmp_path, "linuxgdt", src))
     assert status == 1, err
     assert "GDT entry 15 (selector 0x7b)" in err and "per-CPU" in err
+
+
+def test_empty_memory_size(tmp_path):
+    # Not the default 128 MiB in silence: the monitor names the problem.
+    status, out, err = run(build(tmp_path, "ok", HEADER + START), "-m", "")
+    assert (status, out) == (2, ""), err
+    one_line(err, "-m ''", "empty")
+
+
+@pytest.mark.parametrize("where, words", [
+    (0x0, ["segment 0", "page 0"]),
+    (0x9000, ["Multiboot information"]),
+    (0xb8000, ["640 KiB-1 MiB hole", "VGA memory"]),
+    (0xf0000, ["640 KiB-1 MiB hole", "BIOS ROM"]),
+])
+def test_segment_where_the_pc_has_no_ram_for_it(tmp_path, where, words):
+    # A kernel must not overwrite, nor be overwritten by, what lies below 1 MiB.
+    k = build(tmp_path, "low", HEADER + START,
+              ["-Wl,--section-start=.multiboot=%#x" % where, "-Wl,-Ttext=%#x" % (where + 0x100)])
+    status, out, err = run(k)
+    assert (status, out) == (3, ""), err
+    one_line(err, "low.elf", "overlaps", "link the kernel at 1 MiB", *words)
+    assert "does not fit" not in err
+
+
+@pytest.mark.parametrize("option", ["-hda", "-hdb", "-drive"])
+def test_option_value_missing(tmp_path, option):
+    # `lvm run K -hda`: KERNEL comes last for the monitor, so it is not taken as the disk.
+    k = build(tmp_path, "ok", HEADER + START)
+    before = k.read_bytes(), k.stat().st_mtime_ns
+    status, out, err = run(k, option)
+    assert (status, out) == (2, ""), err
+    one_line(err, option, "value is missing")
+    assert (k.read_bytes(), k.stat().st_mtime_ns) == before

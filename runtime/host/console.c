@@ -4,11 +4,15 @@
  * the vCPU sleeps in HLT, when the guest polls for input (uart16550.c), and on every
  * way out: exit() (atexit), a fatal signal, a host bug.
  *
- * Input is read only as far as the UART can take it (the rest stays in the pipe or
- * the terminal's buffer, as with a real line and flow control) and never blocks:
- * a terminal, pipe or socket announces new data with SIGIO (O_ASYNC), which wakes a
- * halted vCPU and makes irq.c poll the UART; a regular file never signals, so it is
- * treated as always readable until EOF.  At EOF input simply ends.
+ * Input never blocks: a terminal, pipe or socket announces new data with SIGIO
+ * (O_ASYNC), which wakes a halted vCPU and makes irq.c poll the UART; a regular
+ * file never signals, so it is treated as always readable until EOF.  At EOF input
+ * simply ends.  A pipe or file is read only as far as the UART can take it (the
+ * rest stays in the pipe, as with a real line and flow control).  A terminal is
+ * read as soon as it has bytes, whatever the UART takes, so that its Ctrl-A keys
+ * act whatever the guest does (it may never read its UART, or keep it in
+ * loopback); the guest's bytes wait in `held` for the UART, and beyond that buffer
+ * they are lost, as typing into a line without flow control.
  *
  * A terminal is put in raw mode (as QEMU's stdio backend does, and with ISIG off so
  * that Ctrl-C and Ctrl-Z reach the guest) and restored on every exit path.  On a
@@ -36,7 +40,9 @@ enum input { IN_NONE, IN_TTY, IN_STREAM, IN_FILE };
 static enum input input = IN_NONE;
 static bool pending = true;              /* stdin may hold data we have not read */
 static bool escape;                      /* the previous terminal byte was Ctrl-A */
-static bool break_sent;                  /* Ctrl-A b: a break for the UART */
+static u8 held[4096];                    /* terminal bytes the UART has not taken yet */
+static unsigned held_head, held_len;
+static int break_at = -1;                /* Ctrl-A b: a break after this many held bytes */
 static struct termios saved_tty;
 static volatile sig_atomic_t tty_raw;    /* the terminal is in our mode */
 static int saved_flags = -1, saved_owner;
@@ -174,16 +180,8 @@ void console_init(void)
 		input = IN_FILE;                     /* cannot signal: poll it like a file */
 }
 
-bool console_input_open(void) { return input != IN_NONE; }
+bool console_input_open(void) { return input != IN_NONE || held_len; }
 bool console_is_terminal(void) { return input == IN_TTY; }
-void console_kick(void) { pending = true; }
-
-bool console_take_break(void)
-{
-	bool b = break_sent;
-	break_sent = false;
-	return b;
-}
 
 static void help(void)
 {
@@ -196,10 +194,15 @@ static void help(void)
 	write_all(text, sizeof text - 1);
 }
 
-/* Ctrl-A sequences, in place; returns the bytes left for the guest. */
-static int escapes(u8 *buf, int n)
+static void hold(u8 c)
 {
-	int k = 0;
+	if (held_len < sizeof held)
+		held[(held_head + held_len++) % sizeof held] = c;
+}
+
+/* Terminal bytes: Ctrl-A sequences act now, the rest is held for the guest. */
+static void escapes(const u8 *buf, int n)
+{
 	for (int i = 0; i < n; i++) {
 		u8 c = buf[i];
 		if (!escape && c == ESCAPE_CHAR) {
@@ -207,20 +210,21 @@ static int escapes(u8 *buf, int n)
 			continue;
 		}
 		if (!escape) {
-			buf[k++] = c;
+			hold(c);
 			continue;
 		}
 		escape = false;
 		switch (c) {
 		case ESCAPE_CHAR:
-			buf[k++] = c;
+			hold(c);
 			break;
 		case 'x':
 			console_flush();
 			write_all("\r\nlvm: terminated (C-a x)\r\n", 27);
 			exit(EXIT_POWEROFF);
 		case 'b':
-			break_sent = true;           /* the UART takes it after this read's bytes */
+			if (break_at < 0)
+				break_at = held_len;     /* the UART takes it after the bytes before it */
 			break;
 		case 'h': case '?':
 			help();
@@ -229,37 +233,75 @@ static int escapes(u8 *buf, int n)
 			break;                       /* unknown: dropped, as QEMU does */
 		}
 	}
-	return k;
+}
+
+/* Up to `max` bytes that stdin has now (a single reader: once poll says so, read
+ * cannot block); 0 when there is nothing, and at EOF, after which input ends. */
+static int read_stdin(u8 *buf, int max)
+{
+	if (input == IN_NONE || !pending)
+		return 0;
+	pending = input == IN_FILE;
+	if (input != IN_FILE) {
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		int k = poll(&p, 1, 0);
+		if (k < 0 && errno == EINTR)
+			pending = true;
+		if (k <= 0)
+			return 0;
+	}
+	ssize_t n = read(0, buf, max);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+		pending = true;
+		return 0;
+	}
+	if (n <= 0) {                                /* EOF or a dead terminal: no more input */
+		input = IN_NONE;
+		return 0;
+	}
+	if (n == max)
+		pending = true;                      /* there may be more behind it */
+	return n;
+}
+
+/* Everything the terminal has, through the escapes into `held`. */
+static void drain_terminal(void)
+{
+	u8 buf[256];
+	int n;
+	while (input == IN_TTY && (n = read_stdin(buf, sizeof buf)) > 0)
+		escapes(buf, n);
+}
+
+/* Input may have arrived (SIGIO): a terminal is read at once, whether or not
+ * the UART takes anything (Ctrl-A x must work whatever the guest does). */
+void console_kick(void)
+{
+	pending = true;
+	drain_terminal();
+}
+
+bool console_take_break(void)
+{
+	if (break_at != 0)
+		return false;
+	break_at = -1;
+	return true;
 }
 
 int console_read(u8 *buf, int max)
 {
-	while (input != IN_NONE && max > 0 && pending) {
-		pending = input == IN_FILE;
-		if (input != IN_FILE) {
-			/* Ready now?  (A single reader: once poll says so, read cannot block.) */
-			struct pollfd p = { .fd = 0, .events = POLLIN };
-			int k = poll(&p, 1, 0);
-			if (k < 0 && errno == EINTR)
-				pending = true;
-			if (k <= 0)
-				return 0;
-		}
-		ssize_t n = read(0, buf, max);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-			pending = true;
-			return 0;
-		}
-		if (n <= 0) {                        /* EOF or a dead terminal: no more input */
-			input = IN_NONE;
-			return 0;
-		}
-		if (n == max)
-			pending = true;              /* there may be more behind it */
-		int k = input == IN_TTY ? escapes(buf, n) : n;
-		if (k > 0 || break_sent)
-			return k;
-		/* All escape sequence: read on. */
-	}
-	return 0;
+	if (input != IN_TTY && !held_len)
+		return read_stdin(buf, max);
+	drain_terminal();
+	unsigned n = held_len < (unsigned)max ? held_len : (unsigned)max;
+	if (break_at >= 0 && n > (unsigned)break_at)
+		n = break_at;                        /* the break comes first */
+	for (unsigned i = 0; i < n; i++)
+		buf[i] = held[(held_head + i) % sizeof held];
+	held_head = (held_head + n) % sizeof held;
+	held_len -= n;
+	if (break_at > 0)
+		break_at -= n;
+	return n;
 }

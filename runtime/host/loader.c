@@ -86,6 +86,91 @@ static const u32 *find_header(const u8 *img, size_t len)
 	return NULL;
 }
 
+/* Low memory that is not the kernel's to load into: what the BIOS and lvm keep
+ * there, and the 640 KiB-1 MiB hole, which is not RAM on a PC.  QEMU's loader
+ * writes a segment there anyway (into VGA memory, over the BIOS); lvm refuses
+ * it: its RAM there is the text buffer, or read-only under the ROM and holding
+ * the MP tables, and an ELF kernel cannot be moved.  Only bytes no section covers
+ * are left out without a word: the ELF and program headers ld often puts in the
+ * page before a kernel linked at 1 MiB (nothing of the kernel is there). */
+static const struct { u32 start, end; const char *what; } reserved[] = {
+	{ 0, 0x1000, "page 0 (the real-mode interrupt table and BIOS data area)" },
+	{ MBI_ADDR, MBI_ADDR + 0x1000, "the Multiboot information lvm puts at 0x9000" },
+	{ 0x9fc00, 0xa0000, "the extended BIOS data area" },
+	{ 0xa0000, 0xc0000, "the 640 KiB-1 MiB hole (VGA memory, not RAM)" },
+	{ 0xc0000, 0x100000, "the 640 KiB-1 MiB hole (the BIOS ROM area, read-only)" },
+};
+#define NRESERVED (sizeof reserved / sizeof reserved[0])
+
+/* Does an allocated section of segment `p` lie in physical [lo, hi)?  Without
+ * section headers, assume so. */
+static bool section_in(const u8 *img, size_t len, const Elf32_Phdr *p, u64 lo, u64 hi)
+{
+	const Elf32_Ehdr *eh = (const Elf32_Ehdr *)img;
+	if (!eh->e_shnum || eh->e_shentsize != sizeof(Elf32_Shdr) || eh->e_shoff > len ||
+	    eh->e_shnum > (len - eh->e_shoff) / sizeof(Elf32_Shdr))
+		return true;
+	const Elf32_Shdr *sh = (const Elf32_Shdr *)(img + eh->e_shoff);
+	for (int i = 0; i < eh->e_shnum; i++) {
+		if (!(sh[i].sh_flags & SHF_ALLOC) || !sh[i].sh_size || sh[i].sh_addr < p->p_vaddr ||
+		    sh[i].sh_addr - p->p_vaddr >= p->p_memsz)
+			continue;
+		u64 start = (u64)p->p_paddr + (sh[i].sh_addr - p->p_vaddr);
+		if (start < hi && start + sh[i].sh_size > lo)
+			return true;
+	}
+	return false;
+}
+
+static int refuse(const char *path, u64 start, u64 end, const char *why)
+{
+	char msg[220];
+	snprintf(msg, sizeof msg, "kernel segment %#llx-%#llx %s", (unsigned long long)start,
+		 (unsigned long long)end, why);
+	return fail(path, msg);
+}
+
+/* One PT_LOAD at its physical address, less the reserved bytes no section needs. */
+static int load_segment(const char *path, const u8 *img, size_t len, const Elf32_Phdr *p)
+{
+	u64 start = p->p_paddr, end = start + p->p_memsz;
+	for (unsigned i = 0; i < NRESERVED; i++) {
+		u64 lo = start > reserved[i].start ? start : reserved[i].start;
+		u64 hi = end < reserved[i].end ? end : reserved[i].end;
+		if (lo < hi && section_in(img, len, p, lo, hi)) {
+			char why[160];
+			snprintf(why, sizeof why, "overlaps %s: link the kernel at 1 MiB or above",
+				 reserved[i].what);
+			return refuse(path, start, end, why);
+		}
+	}
+	for (u64 at = start; at < end; ) {
+		u64 next = end;                          /* [at, next): RAM, or reserved */
+		bool skip = false;
+		for (unsigned i = 0; i < NRESERVED; i++) {
+			if (at >= reserved[i].start && at < reserved[i].end)
+				skip = true, next = reserved[i].end < end ? reserved[i].end : end;
+			else if (reserved[i].start > at && reserved[i].start < next)
+				next = reserved[i].start;
+		}
+		u8 *dst = skip ? NULL : gpa_ptr(at, next - at);
+		if (!skip && !dst) {
+			char why[80];
+			snprintf(why, sizeof why, "does not fit in guest memory (%u MiB; use -m)",
+				 mem_size() >> 20);
+			return refuse(path, start, end, why);
+		}
+		u64 off = at - start, n = next - at;
+		u64 file = off < p->p_filesz ? (p->p_filesz - off < n ? p->p_filesz - off : n) : 0;
+		if (dst) {
+			memcpy(dst, img + p->p_offset + off, file);
+			memset(dst + file, 0, n - file);
+		}
+		at = next;
+	}
+	return 0;
+}
+
 static int load_segments(const char *path, const u8 *img, size_t len)
 {
 	const Elf32_Ehdr *eh = (const Elf32_Ehdr *)img;
@@ -101,16 +186,8 @@ static int load_segments(const char *path, const u8 *img, size_t len)
 		if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > len ||
 		    ph[i].p_filesz > len - ph[i].p_offset)
 			return fail(path, "a PT_LOAD segment lies outside the file");
-		u8 *dst = gpa_ptr(ph[i].p_paddr, ph[i].p_memsz);
-		if (!dst || ph[i].p_paddr < 0x1000) {
-			char msg[160];
-			snprintf(msg, sizeof msg, "kernel segment %#x-%#x does not fit in guest memory "
-				 "(%u MiB; use -m)", ph[i].p_paddr, ph[i].p_paddr + ph[i].p_memsz,
-				 mem_size() >> 20);
-			return fail(path, msg);
-		}
-		memcpy(dst, img + ph[i].p_offset, ph[i].p_filesz);
-		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+		if (load_segment(path, img, len, &ph[i]) < 0)
+			return -1;
 		loaded++;
 	}
 	if (!loaded)
@@ -172,7 +249,9 @@ int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r)
 		r->ebx = MBI_ADDR;
 		r->eip = eh->e_entry;
 		r->eflags = 0x2;
-		r->esp = 0x7000;        /* undefined by the spec; somewhere harmless */
+		/* Undefined by the spec: the top of the information's page, which no
+		 * segment overlaps (the first entry writes 24 bytes below it). */
+		r->esp = MBI_ADDR + 0x1000;
 		rc = 0;
 	}
 	free(img);

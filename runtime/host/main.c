@@ -31,6 +31,10 @@ static void usage(int status)
 
 static u32 parse_size(const char *s)
 {
+	if (!*s) {
+		fprintf(stderr, "lvm: -m '': the size is empty (expected one between 2M and 3G)\n");
+		exit(EXIT_USAGE);
+	}
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
 	switch (*end) {
@@ -57,15 +61,40 @@ static void print_stats(void)
 		(unsigned long long)mmu_stats.device_insns);
 }
 
+/* An option whose value is missing: its place was taken by KERNEL, or by nothing. */
+static void missing_value(const char *opt)
+{
+	fprintf(stderr, "lvm: %s: its value is missing (KERNEL comes last: %s VALUE ... KERNEL)\n",
+		opt, opt);
+	exit(EXIT_USAGE);
+}
+
+static bool takes_value(const char *a)
+{
+	static const char *const opts[] = { "-m", "-append", "-initrd", "-hda", "-hdb", "-hdc", "-hdd",
+					    "-drive", "-kernel", "-serial", "-display" };
+	for (unsigned i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (!strcmp(a, opts[i]))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	u32 memsize = 128u << 20;
 	const char *kernel = NULL, *cmdline = "", *initrd = NULL;
+	/* KERNEL is the last word unless -kernel names it: an option's value cannot be. */
+	int last_value = argc - 1;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-kernel") || !strcmp(argv[i], "--kernel"))
+			last_value = argc;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] == '-' && a[1] == '-')
 			a++;                                   /* --m as -m, like QEMU */
-		bool has_arg = i + 1 < argc;
+		bool has_arg = i + 1 < last_value;
+		if (takes_value(a) && !has_arg)
+			missing_value(argv[i]);
 		if (!strcmp(a, "-h") || !strcmp(a, "-help"))
 			usage(0);
 		else if (!strcmp(a, "-m") && has_arg)

@@ -50,7 +50,7 @@ def preflight(kernel):
 
 def monitor_argv(kernel, memory, append, extra):
     argv = [str(monitor_path())]
-    if memory:
+    if memory is not None:              # -m "" too: the monitor says what is wrong
         argv += ["-m", memory]
     if append:
         argv += ["-append", append]
