@@ -321,3 +321,27 @@ def test_cost_is_linear_in_lines():
     def lines(n):
         return "\t.text\n" + "".join("\t%s\n" % s for s in SHAPES * n) + "\t.macro m\n\tcli\n\t.endm\n" * n
     assert growth(rewrite_text, lines, 120) < 8
+
+
+# Code a kernel copies before running it (Linux's .altinstr_replacement): a call-mode
+# marker is a relative call and would land wrong at the copy, so it gets the trap form;
+# position-independent rewrites (vCPU page loads and stores) stay as they are.
+@pytest.mark.parametrize("enter, leave", [
+    ('\t.pushsection .altinstr_replacement, "ax"\n', "\t.popsection\n"),
+    ('\t.section .altinstr_replacement,"ax"\n', "\t.previous\n"),
+    ("\t.section .altinstr_replacement\n", "\t.text\n"),
+    ('\t.pushsection .data\n\t.pushsection ".altinstr_replacement", "ax"\n', "\t.popsection\n\t.popsection\n"),
+])
+def test_copied_sections_get_the_trap_form_in_call_mode(enter, leave):
+    body = "\tsti\n\twrmsr\n\tpushfl\n\tcli\n"
+    text = rewrite_text("\t.text\n" + enter + body + leave + body, "call").text
+    inside, _, after = text.partition(enter)[2].partition(leave)
+    assert "\t.byte 0xf4; sti\n\t.byte 0xf4; wrmsr\n\t.byte 0xf4; pushfl\n" in inside
+    assert "call" not in inside and "0xfffff008" in inside           # cli: a vCPU page store
+    assert "\tcall __lvm_sti\n\tcall __lvm_emulate; wrmsr\n\tcall __lvm_pushf\n" in after
+
+
+def test_copied_section_state_survives_skipped_lines():
+    # the lines between the section switch and the instruction hold nothing for the filter
+    src = '\t.pushsection .altinstr_replacement, "ax"\n' + "\tmovl %eax, %ebx\n" * 50 + "\tinb $0x60, %al\n"
+    assert ".byte 0xf4; inb $0x60, %al" in rewrite_text(src, "call").text

@@ -193,6 +193,14 @@ EMULATE_SYMBOL = "__lvm_emulate"
 TRAP_MARKER_BYTE = 0xF4
 RUNTIME_PREFIX = "__lvm_"
 
+# Sections whose code a kernel copies elsewhere before running it: Linux's
+# alternatives (apply_alternatives() copies .altinstr_replacement over the original
+# and fixes only a replacement that is one 5-byte call or a jump).  A call-mode
+# marker there is a relative call that would land wrong once copied, so code in
+# these sections gets the trap form (position-independent) in either mode; the
+# monitor takes a trap marker in a call-mode kernel alike.
+COPIED_SECTIONS = frozenset([".altinstr_replacement"])
+
 BY_SPELLING = {}
 for _r in RULES:
     for _s in _r.spellings:

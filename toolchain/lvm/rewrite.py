@@ -40,6 +40,15 @@ class Result:
         self.runtime = set()          # guest subroutines referenced
 
 
+def _section_name(arg):
+    """The name in `.section NAME, "flags", ...` (quoted or not)."""
+    arg = arg.strip()
+    if arg.startswith('"'):
+        end = arg.find('"', 1)
+        return arg[1:end] if end > 0 else arg[1:]
+    return arg.split(",", 1)[0].split()[0] if arg else ""
+
+
 class _Env:
     """jinja2 environment, created on first use (importing jinja2 costs ~40 ms)."""
     _env = None
@@ -197,6 +206,9 @@ class Rewriter:
         self._inserts = []          # markers to insert in the line being rewritten
         self._line_has_region = False   # that line holds region symbols already (idempotence)
         self.in_runtime = False     # inside a runtime subroutine lvm-as appended earlier
+        self.section = ".text"      # the current section and gas's section stack
+        self.previous = ".text"
+        self.section_stack = []
         self.present = set()        # runtime subroutines already in the input
         self.include_stack = ()     # (st_dev, st_ino) of the files including this one
         self._key = False           # this file's, once asked (None: not a file)
@@ -310,7 +322,9 @@ class Rewriter:
             else:
                 lines[pidx] = lines[pidx][:pcol] + marker + "; " + lines[pidx][pcol:]
             return text
-        family = "trap" if self.mode == "trap" else match.family
+        family = match.family
+        if self.mode == "trap" or (family in ("emulate", "fast_call") and self.copied()):
+            family = "trap"
         if family == "fast_call":
             self.result.runtime.add(match.rule.name)
         if family == "emulate":
@@ -320,8 +334,12 @@ class Rewriter:
         trail = st.body[len(st.body.rstrip()):]
         return st.labels + lead + new + trail
 
+    def copied(self):
+        """Is the current section one whose code the kernel copies before running it?"""
+        return self.section in isa.COPIED_SECTIONS
+
     def _marker(self):
-        if self.mode == "trap":
+        if self.mode == "trap" or self.copied():
             return ".byte %#x" % isa.TRAP_MARKER_BYTE
         self.result.runtime.add("emulate")
         return "call %s" % isa.EMULATE_SYMBOL
@@ -361,13 +379,23 @@ class Rewriter:
             self.syntax = "intel"
         elif word == ".att_syntax":
             self.syntax = "att"
+        elif word in (".text", ".data", ".bss"):
+            self.previous, self.section = self.section, word
+        elif word == ".previous":
+            self.previous, self.section = self.section, self.previous
         elif word in (".pushsection", ".section"):
+            name = _section_name(arg)
+            if word == ".pushsection":
+                self.section_stack.append((self.section, self.previous))
+            self.previous, self.section = self.section, name
             m = isa.RUNTIME_PREFIX in arg and _search(r",\s*(%s\w+)\s*,\s*comdat" % isa.RUNTIME_PREFIX, arg)
             if m:
                 self.in_runtime = True
                 self.present.add(m.group(1)[len(isa.RUNTIME_PREFIX):])
         elif word == ".popsection":
             self.in_runtime = False
+            if self.section_stack:
+                self.section, self.previous = self.section_stack.pop()
         elif word == ".include":
             return self._include(raw, arg, idx)
         return raw

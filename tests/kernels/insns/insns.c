@@ -54,6 +54,15 @@ static void hook(struct frame *f)
 		exit(0x7f);                        /* not expected: stop here */
 }
 
+/* Code a kernel copies before running it, as Linux's apply_alternatives() copies
+ * .altinstr_replacement over the original: lvm-as rewrites it in the trap form
+ * (call mode's relative calls would land wrong at the copy). */
+asm(".pushsection .altinstr_replacement, \"ax\"\n"
+    "replacement: cli\n\tpushfl\n\tpopl %esi\n\tsti\n\tmovl %cr0, %edi\n\tret\n"
+    "replacement_end:\n\t.popsection");
+extern u8 replacement[], replacement_end[];
+static u8 copied_code[64] __attribute__((aligned(16)));
+
 void kmain(void)
 {
 	serial_init();
@@ -135,6 +144,9 @@ void kmain(void)
 	CASE("arpl adjust", "movl $0x18, %%eax; movl $0x3, %%ebx; arpl %%bx, %%ax");
 	CASE("arpl keep", "movl $0x1b, %%eax; movl $0x1, %%ebx; arpl %%bx, %%ax");
 	CASE("sysenter msrs", "movl $0x175, %%ecx; rdmsr; movl $0x176, %%ecx; rdmsr");
+	for (u8 *p = replacement, *q = copied_code; p < replacement_end; )
+		*q++ = *p++;
+	CASE("copied code", "call copied_code");
 	CASE("hlt with pending timer", "nop");
 	printf("done\n");
 	exit(0);
