@@ -12,7 +12,10 @@ For each mode (default: call, trap, native):
   native      CC="ccache gcc": the same kernel unrewritten, the reference QEMU boots.
 
 from Debian's linux-source-6.1 tree (--linux, LINUX_SRC, else scripts/linux-source.sh)
-with `make ARCH=i386 tinyconfig`, patches/linux/lvm.config merged over it
+with patches/linux/*.patch applied to a copy of it (each patch says why; the copy is
+hard links but for the patched files, <cache>/linux-src/<tree>-<patches' hash>: the
+tree itself is never changed, whoever owns it), `make ARCH=i386 tinyconfig`,
+patches/linux/lvm.config merged over it
 (scripts/kconfig/merge_config.sh -m, `make olddefconfig`; every line of the fragment is
 then checked against the .config), `make vmlinux` and `make bzImage`.
 
@@ -20,7 +23,7 @@ Caching.  Each build has its own O= directory,
 
     <cache>/linux-build/<tree>-<mode>-<key>     (<cache>: LVM_CACHE or ~/.cache/lvm)
 
-where <key> hashes the tree's version, the fragment, the build recipe and, for call
+where <key> hashes the tree's version, the patches, the fragment, the build recipe and, for call
 and trap, the contents of everything that decides what lvm-as emits (toolchain/lvm:
 the rules, rewriter, templates, check; runtime/guest: the guest subroutines;
 runtime/include/lvm: the vCPU page layout) and which objects are accepted
@@ -51,6 +54,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAGMENT = ROOT / "patches" / "linux" / "lvm.config"
+PATCHES = ROOT / "patches" / "linux"
 MODES = ("call", "trap", "native")
 # Bump when the way a kernel is built here changes (targets, make variables, flags):
 # it is part of every build directory's key.
@@ -120,9 +124,57 @@ def lvm_digest():
     return h.hexdigest()
 
 
-def build_key(mode, version, fragment, lvm):
+def patch_files():
+    return sorted(PATCHES.glob("*.patch"))
+
+
+def patches_digest():
     h = hashlib.sha256()
-    for part in (RECIPE, mode, version, hashlib.sha256(fragment).hexdigest(),
+    for p in patch_files():
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def patched_tree(say, tree, digest):
+    """The tree with patches/linux/*.patch applied, as a copy of hard links: `git apply`
+    writes each file it changes anew, which breaks the link, so the tree stays as it
+    was.  Made once per tree and set of patches; the two newest are kept."""
+    files = patch_files()
+    if not files:
+        return tree
+    base = cache_root() / "linux-src"
+    dst = base / ("%s-%s" % (tree.name, digest[:12]))
+    if (dst / ".lvm-patched").is_file():
+        os.utime(dst)
+        return dst
+    t0 = time.monotonic()
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    r = subprocess.run(["cp", "-al", str(tree), str(tmp)], capture_output=True, text=True)
+    if r.returncode:
+        # another file system (no hard links across it): a real copy
+        shutil.rmtree(tmp, ignore_errors=True)
+        r = subprocess.run(["cp", "-a", str(tree), str(tmp)], capture_output=True, text=True)
+        if r.returncode:
+            raise BuildError("copying %s for the patches failed: %s" % (tree, r.stderr.strip()))
+    for p in files:
+        # as patch(1) would, even if the cache lies inside some git work tree
+        env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(tmp.parent))
+        r = subprocess.run(["git", "apply", "-p1", str(p)], cwd=str(tmp), capture_output=True,
+                           text=True, env=env)
+        if r.returncode:
+            raise BuildError("%s does not apply to %s:\n%s" % (p.relative_to(ROOT), tree, r.stderr.strip()))
+    (tmp / ".lvm-patched").write_text("".join(p.name + "\n" for p in files))
+    tmp.rename(dst)
+    prune(base, tree.name + "-", dst)
+    say("patches: %d applied to a copy of %s (%.1fs)" % (len(files), tree.name, time.monotonic() - t0))
+    return dst
+
+
+def build_key(mode, version, fragment, lvm, patches=""):
+    h = hashlib.sha256()
+    for part in (RECIPE, mode, version, patches, hashlib.sha256(fragment).hexdigest(),
                  lvm if mode != "native" else "-"):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:12]
@@ -250,9 +302,12 @@ def failure(say, stage, log, rc, tail, refused):
 def build(mode, tree, version, fragment, lvm, args):
     say = Say(mode)
     use_ccache = shutil.which("ccache") is not None and os.environ.get("CCACHE_DISABLE") != "1"
-    key = build_key(mode, version, fragment, lvm)
+    digest = patches_digest()
+    key = build_key(mode, version, fragment, lvm, digest)
+    name = tree.name
+    tree = patched_tree(say, tree, digest)
     base = cache_root() / "linux-build"
-    out = base / ("%s-%s-%s" % (tree.name, mode, key))
+    out = base / ("%s-%s-%s" % (name, mode, key))
     out.mkdir(parents=True, exist_ok=True)
     os.utime(out)
     log = out / "build.log"
@@ -310,7 +365,7 @@ def build(mode, tree, version, fragment, lvm, args):
         tmp = dest / (name + ".tmp")
         shutil.copyfile(src, tmp)
         tmp.rename(dest / name)
-    prune(base, "%s-%s-" % (tree.name, mode), out)
+    prune(base, "%s-%s-" % (name, mode), out)
     cc = ""
     if before is not None:
         after = ccache_stats(env)

@@ -62,7 +62,16 @@ def test_boot_protocol_state(built, payload, tmp_path):
         "type_of_loader 000000ff", "e820 entries 00000006",
         "extended memory KiB 0000fc00",               # 64 MiB - 1 MiB
         "initrd size 0000138c", "initrd offset in page 00000000",
-        "initrd first word 07070707", "cmdline: console=ttyS0 lvm"], err
+        "initrd first word 07070707", "cmdline: console=ttyS0 lvm reservetop=4M"], err
+
+
+@pytest.mark.parametrize("given, seen", [
+    ("", "reservetop=4M"),                         # lvm's top pages: the fixmap below them
+    ("reservetop=16M console=ttyS0", "reservetop=16M console=ttyS0"),   # the user's wins
+])
+def test_reservetop_is_added_unless_given(built, payload, tmp_path, given, seen):
+    status, out, err = run(tmp_path, bzimage(payload), "-append", given)
+    assert status == 1 and out.splitlines()[-1] == "cmdline: " + seen, (out, err)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -24,6 +24,7 @@
 #define BOOT_GDT    0x91000u
 #define CMDLINE     0x92000u
 #define CMDLINE_MAX 0x2000u
+#define RESERVETOP  "reservetop=4M"
 
 /* struct boot_params offsets (arch/x86/include/uapi/asm/bootparam.h). */
 #define BP_ALT_MEM_K     0x1e0
@@ -140,7 +141,17 @@ static int load(const char *path, const u8 *img, size_t len, const char *cmdline
 			 "use -m)", load, load + init_size, mem_size() >> 20);
 		return fail(path, msg);
 	}
-	size_t cl_len = cmdline ? strlen(cmdline) : 0;
+	/* The top two pages of the address space are lvm's (the vCPU page and the
+	 * monitor's entry), where Linux puts its fixmap: reservetop= moves the fixmap
+	 * below them (Linux rounds it to 4 MiB).  Added unless the user gave one. */
+	char full[CMDLINE_MAX + 32];
+	if (!cmdline)
+		cmdline = "";
+	bool given = strstr(cmdline, "reservetop=") != NULL;
+	snprintf(full, sizeof full, "%s%s%s", cmdline, given || !*cmdline ? "" : " ",
+		 given ? "" : RESERVETOP);
+	cmdline = full;
+	size_t cl_len = strlen(cmdline);
 	u32 cl_max = le32(img + HDR_CMDLINE_SIZE);
 	if (cl_len > cl_max || cl_len >= CMDLINE_MAX) {
 		snprintf(msg, sizeof msg, "command line of %zu bytes is longer than this kernel "
@@ -160,7 +171,7 @@ static int load(const char *path, const u8 *img, size_t len, const char *cmdline
 	zp[HDR_LOADFLAGS] &= ~CAN_USE_HEAP;                 /* no real-mode heap: never ran */
 	memset(zp + HDR_HEAP_END, 0, 2);
 	char *cl = gpa_ptr(CMDLINE, CMDLINE_MAX);
-	memcpy(cl, cmdline ? cmdline : "", cl_len + 1);
+	memcpy(cl, cmdline, cl_len + 1);
 	u32 clp = CMDLINE;
 	memcpy(zp + HDR_CMD_LINE_PTR, &clp, 4);
 	if (initrd && place_initrd(initrd, zp, load + init_size) < 0)
