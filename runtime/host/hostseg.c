@@ -16,7 +16,8 @@
  * While guest *user* code runs (CPL 3), the host selectors also carry the user
  * limit (mmu.c: the linear address from which nothing is user-accessible, e.g.
  * 0xc0000000 under Linux): flat CS, SS, DS and ES become LDT segments ending
- * there, and based FS/GS are cut there too.  A user access to the kernel's half
+ * there, and based FS/GS are cut there too (but for one that wraps past 4 GiB, as
+ * glibc's TLS segment does).  A user access to the kernel's half
  * then faults on the host (#GP, #SS) without the kernel's pages being unmapped;
  * userlimit.c turns that fault into the guest's #PF.  CPL 0 runs flat.
  * Not done: a based or limited CS or SS (reported once; they run flat).
@@ -100,6 +101,15 @@ void hostseg_update(int sreg)
 		host_sel[sreg] = SLOT_USER_DATA << 3 | 7;
 	} else if (!cut) {
 		mirror(sreg, s, slot(sreg, false));
+	} else if ((u64)s->base + s->limit > 0xffffffffu && !(s->attr & 0x8)) {
+		/* A data segment that wraps past 4 GiB (glibc's i386 TLS: base B, limit
+		 * 4 GiB, and its variables at negative offsets, B - n) is kept whole: a
+		 * cut would refuse the wrapped part, which is user memory below its
+		 * base.  Nothing of the kernel's becomes reachable through it: entering
+		 * CPL 3 revokes every kernel-only page (mmu.c), and the top two pages
+		 * are then as through 0x2b (the vCPU page shows user code only its own,
+		 * the entry stub is read-only). */
+		mirror(sreg, s, slot(sreg, true));
 	} else {
 		/* Cut at the user limit: a segment based beyond it reaches nothing. */
 		struct segment c = *s;
