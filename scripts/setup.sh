@@ -5,7 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 # flex bison bc xz-utils: building Linux (tests/test_kbuild.py, bench/build_speed.py)
-PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86 flex bison bc xz-utils"
+# e2fsprogs: the Linux guest's disk images (mke2fs -d, debugfs: tests/test_linux.py); git: patches/linux
+PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86 flex bison bc xz-utils e2fsprogs git"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,120 @@
+"""Linux i386 (Debian's linux-source, `make linux`) under lvm, against QEMU.
+
+Each kernel boots with the project's initramfs (scripts/linux-initramfs.py:
+busybox-static from Debian's i386 package as /init's shell) plus tests/linux/ as
+/lvmtest, and runs one script there (`lvm.run=`, patches/linux/init).  The script's
+`T ...` lines are the transcript: lvm's call and trap kernels must print the same
+lines as the native kernel under qemu-system-i386, and end the same way.
+
+`make test` builds the kernels first (`make linux`: ~20 min cold on 2 cores, seconds
+when cached).  Without them these tests fail, naming the command: a missing kernel
+is a missing build step, not a reason to skip.
+"""
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from test_kernels import LVM, built  # noqa: F401  (fixture)
+
+OUT = ROOT / "out" / "linux"
+MODES = ["call", "trap"]
+APPEND = "console=ttyS0 panic=-1"
+BOOT_TIMEOUT = 300
+
+
+def kernel(mode):
+    path = OUT / mode / "bzImage"
+    if not path.is_file():
+        pytest.fail("%s missing: run `make linux` (make test does)" % path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def initramfs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("linux") / "initramfs.cpio.gz"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "linux-initramfs.py"), "-o", str(out),
+                    "--add", "%s=lvmtest" % (ROOT / "tests" / "linux")], check=True)
+    return out
+
+
+def disk(tmp_path):
+    """A 4 MiB ext2 image made on the host, holding /hello."""
+    src = tmp_path / "disk"
+    src.mkdir()
+    (src / "hello").write_text("hello from the host\n")
+    img = tmp_path / "disk.img"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-d", str(src), str(img), "4M"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return img
+
+
+def run_lvm(mode, initramfs, script, hda=None):
+    argv = [str(LVM), "run", str(kernel(mode)), "-m", "256M", "-initrd", str(initramfs),
+            "-append", "%s lvm.run=/lvmtest/%s" % (APPEND, script)]
+    if hda:
+        argv += ["-hda", str(hda)]
+    r = subprocess.run(argv, capture_output=True, timeout=BOOT_TIMEOUT, stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def run_qemu(initramfs, script, hda=None):
+    argv = ["qemu-system-i386", "-m", "256M", "-nographic", "-no-reboot", "-monitor", "none",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+            "-kernel", str(kernel("native")), "-initrd", str(initramfs),
+            "-append", "%s lvm.run=/lvmtest/%s" % (APPEND, script)]
+    if hda:
+        argv += ["-drive", "file=%s,format=raw,if=ide,index=0" % hda]
+    r = subprocess.run(argv, capture_output=True, timeout=BOOT_TIMEOUT, stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def transcript(out):
+    return [line.rstrip("\r") for line in out.splitlines() if line.startswith("T ")]
+
+
+def debugfs_cat(img, path):
+    r = subprocess.run(["debugfs", "-R", "cat " + path, str(img)], capture_output=True, text=True)
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def qemu_session(initramfs, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("qemu")
+    img = disk(tmp)
+    status, out, err = run_qemu(initramfs, "session.sh", img)
+    assert status == 0 and "lvm-init: /lvmtest/session.sh exited with status 0" in out, (status, out[-3000:], err)
+    return transcript(out), debugfs_cat(img, "/out")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mode):
+    img = disk(tmp_path)
+    status, out, err = run_lvm(mode, initramfs, "session.sh", img)
+    assert status == 0 and "lvm: guest reset" in err, (status, out[-3000:], err[-2000:])
+    assert "lvm-init: /lvmtest/session.sh exited with status 0" in out, out[-3000:]
+    expected, written = qemu_session
+    assert transcript(out) == expected, out[-4000:]
+    assert "T dmesg clean" in expected, expected
+    # what the guest wrote on lvm's IDE disk, read on the host after lvm exited
+    assert debugfs_cat(img, "/out") == written == "".join("%d\n" % i for i in range(1, 5001))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_panic_ends_lvm_with_status_3(built, initramfs, mode):
+    status, out, err = run_lvm(mode, initramfs, "panic.sh")
+    assert status == 3, (status, out[-3000:], err[-2000:])
+    assert "T panicking" in out and "T still alive" not in out
+    assert "Kernel panic - not syncing" in out, out[-3000:]
+
+
+def test_panic_ends_qemu_the_same_way(initramfs):
+    status, out, err = run_qemu(initramfs, "panic.sh")
+    assert status == 3 and "Kernel panic - not syncing" in out, (status, out[-3000:], err)
+
+
+def test_tools():
+    for tool in ("mke2fs", "debugfs", "qemu-system-i386"):
+        assert shutil.which(tool), "%s missing: scripts/setup.sh installs it" % tool
