@@ -280,6 +280,8 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 }
 
 void signal_entry(int sig, siginfo_t *si, void *ucv);   /* switch.S */
+#define EFLAGS_ID 0x200000u
+u64 resume_id_flag;                                       /* for signal_entry */
 extern char lvm_enter_window[], lvm_enter_window_end[];
 
 /* A signal from outside the guest: note it (or stop, or die of it with the terminal
@@ -354,6 +356,10 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	resume_point = NULL;
 	fpu_forget();                    /* sigreturn restores the guest's FPU from the frame */
 	regs_to(m, &resume_regs);
+	/* sigreturn takes EFLAGS.ID from the flags it is called with, not from the
+	 * frame (the kernel's FIX_EFLAGS): signal_entry sets it to the guest's before
+	 * it returns to the restorer (Linux's CPUID probe toggles ID with popfl). */
+	resume_id_flag = resume_regs.eflags & EFLAGS_ID;
 	/* 64-bit code ignores DS and ES, and sigreturn restores neither: set the
 	 * guest's here, for the guest code sigreturn goes back to. */
 	asm volatile("movl %0, %%ds; movl %1, %%es" : : "r"((u32)host_sel[LVM_DS]),

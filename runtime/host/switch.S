@@ -170,6 +170,12 @@ signal_entry:
 	movl %eax, %fs
 	movzwl host_sel+10(%rip), %eax
 	movl %eax, %gs
+	/* The guest's EFLAGS.ID: rt_sigreturn keeps the caller's (signals.c) */
+	pushfq
+	andl $~0x200000, (%rsp)
+	movq resume_id_flag(%rip), %rax
+	orq %rax, (%rsp)
+	popfq
 1:	ret
 	.size signal_entry, .-signal_entry
 

@@ -107,7 +107,9 @@ static void write_reg(u32 sel, u32 v)
 		else
 			e = (e & ~0xffffffffull & ~0ull) | (e & RED_RO) | (v & ~(u32)RED_RO);
 		io.red[pin] = e;
-		if (!(sel & 1) && (v & 0xff) < 16 && !(v & RED_MASKED))
+		/* (ExtINT's vector comes from the 8259A: Linux leaves 0 there when it
+		 * puts the system back in virtual-wire mode to reboot.) */
+		if (!(sel & 1) && (v & 0xff) < 16 && !(v & RED_MASKED) && ((v >> 8) & 7) < 2)
 			guest_complaint("I/O APIC", "routed an input to a reserved vector (0-15): it is dropped");
 		service(pin);                          /* unmasking a level input fires it */
 	}

@@ -147,6 +147,11 @@ void kmain(void)
 	for (u8 *p = replacement, *q = copied_code; p < replacement_end; )
 		*q++ = *p++;
 	CASE("copied code", "call copied_code");
+	/* Linux's CPUID probe: popfl toggles EFLAGS.ID (trap mode: through sigreturn,
+	 * which keeps the caller's ID, signals.c) */
+	CASE("popf toggles ID", "pushfl; popl %%eax; movl %%eax, %%ecx; xorl $0x200000, %%eax; "
+	     "pushl %%eax; popfl; pushfl; popl %%ebx; xorl %%ecx, %%ebx; andl $0x200000, %%ebx; "
+	     "pushl %%ecx; popfl; xorl %%eax, %%eax; xorl %%ecx, %%ecx");
 	CASE("hlt with pending timer", "nop");
 	printf("done\n");
 	exit(0);
