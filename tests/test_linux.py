@@ -118,3 +118,16 @@ def test_panic_ends_qemu_the_same_way(initramfs):
 def test_tools():
     for tool in ("mke2fs", "debugfs", "qemu-system-i386"):
         assert shutil.which(tool), "%s missing: scripts/setup.sh installs it" % tool
+
+
+def test_a_bzimage_not_built_with_lvm_cc_is_refused(built):
+    r = subprocess.run([str(LVM), "run", str(kernel("native")), "-m", "256M"], capture_output=True,
+                       timeout=60, stdin=subprocess.DEVNULL, text=True)
+    assert r.returncode == 3 and "a Linux bzImage not built with lvm-cc" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lvm_bzimages_pass_the_preflight(mode):
+    from lvm.runner import preflight
+    assert preflight(str(kernel(mode))) is None

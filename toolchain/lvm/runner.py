@@ -32,9 +32,60 @@ def _is_elf32(path):
     return head[:4] == b"\x7fELF" and head[4:5] == b"\x01"
 
 
+# The guest side of __lvm_emulate (runtime/guest/emulate.s.j2): pushl $reason;
+# lcall $LVM_MONITOR_SEL, $LVM_MONITOR_ENTRY.  Recognizes call-mode markers in a
+# bzImage, which has no symbols.
+def _emulate_signature():
+    from . import vcpu
+    c = vcpu.layout().consts
+    sel, entry = c["LVM_MONITOR_SEL"], c["LVM_MONITOR_ENTRY"]
+    return bytes([0x6A, c["LVM_ENTRY_EMULATE"], 0x9A]) + entry.to_bytes(4, "little") + sel.to_bytes(2, "little")
+
+
+def bzimage_startup(data):
+    """(the protected-mode kernel of a Linux bzImage, the length of its 32-bit startup
+    code: the decompressor's .head.text, which runs first, everything before the
+    compressed payload), or None if `data` is no bzImage that says where its payload
+    is (boot protocol 2.08+)."""
+    if len(data) < 0x268 or data[0x202:0x206] != b"HdrS" or data[0x1FE:0x200] != b"\x55\xaa":
+        return None
+    if int.from_bytes(data[0x206:0x208], "little") < 0x0208:
+        return None
+    setup = ((data[0x1F1] or 4) + 1) * 512
+    payload = int.from_bytes(data[0x248:0x24C], "little")
+    pm = data[setup:]
+    return (pm, payload) if 0 < payload <= len(pm) else None
+
+
+def _bzimage_findings(kernel):
+    try:
+        with open(kernel, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    found = bzimage_startup(data)
+    if found is None:
+        return None
+    from .sweep import sweep
+    pm, startup = found
+    sig, buf = _emulate_signature(), bytearray(pm)
+
+    def is_emulate_call(off):
+        target = off + 5 + int.from_bytes(buf[off + 1:off + 5], "little", signed=True)
+        return 0 <= target and buf[target:target + len(sig)] == sig
+    return sweep(buf, 0, startup, 32, (), is_emulate_call)
+
+
 def preflight(kernel):
     """None if the kernel may boot, else the one-line reason it may not."""
     if not _is_elf32(kernel):
+        found = _bzimage_findings(kernel)
+        if found:
+            off, text, rule = found[0]
+            return ("%s: a Linux bzImage not built with lvm-cc: its 32-bit startup code has %d "
+                    "interesting instruction(s), first at offset %#x of the protected-mode "
+                    "kernel: %s [%s]; rebuild with CC=lvm-cc (`make linux`), or --no-check to "
+                    "boot it anyway" % (kernel, len(found), off, text, rule.name))
         return None
     from .check import check_file, format_finding
     try:
