@@ -64,6 +64,8 @@ RECIPE = "1"
 LVM_INPUTS = ("toolchain/lvm", "toolchain/bin", "runtime/guest", "runtime/include/lvm",
               "scripts/linux-cc", "scripts/linux-check-exceptions.py",
               "patches/linux/check-exceptions")
+# ...but not `lvm run`'s own code, which decides nothing about a kernel's objects.
+LVM_NOT_INPUTS = ("toolchain/lvm/runner.py",)
 ENV_KEEP_OUT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS")
 T0 = time.monotonic()
 
@@ -118,7 +120,8 @@ def lvm_digest():
         base = ROOT / top
         files = [base] if base.is_file() else sorted(
             p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            and not p.name.endswith((".pyc", ".pyo")) and not p.name.startswith("."))
+            and not p.name.endswith((".pyc", ".pyo")) and not p.name.startswith(".")
+            and str(p.relative_to(ROOT)) not in LVM_NOT_INPUTS)
         for p in files:
             h.update(b"%s\0%s\0" % (str(p.relative_to(ROOT)).encode(), hashlib.sha256(p.read_bytes()).hexdigest().encode()))
     return h.hexdigest()
