@@ -7,7 +7,8 @@ binary, gcc -m32 -static) as /bin/ubench, and runs that same binary on the host.
 Prints, in one table: wall time from starting the emulator to /init's first line,
 the guest's own uptime at /init, and ns per operation as ubench measures it with the
 guest's clock (getppid, fork+exit+wait, fork+exec+wait, pipe round trip, page fault,
-one iteration of a compute loop).  Median of RUNS runs (default 3): the machine is
+one iteration of a compute loop).  "call trusted" is call mode with -trusted-user (the
+kernel's pages stay mapped while user code runs: no revocation).  Median of RUNS runs (default 3): the machine is
 shared, so the figures are ratios measured together, never asserted.
 
 Needs `make linux` (the three kernels); builds the rest itself.
@@ -87,6 +88,7 @@ def main():
         for name, argv in (
                 ("lvm call", [lvm, "run", str(LINUX / "call" / "bzImage"), *common]),
                 ("lvm trap", [lvm, "run", str(LINUX / "trap" / "bzImage"), *common]),
+                ("call trusted", [lvm, "run", str(LINUX / "call" / "bzImage"), "-trusted-user", *common]),
                 ("QEMU TCG", ["qemu-system-i386", "-nographic", "-no-reboot", "-monitor", "none",
                               "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                               "-kernel", str(LINUX / "native" / "bzImage"), *common])):
@@ -97,7 +99,7 @@ def main():
             host.append({l.split()[1]: float(l.split()[2]) for l in r.stdout.splitlines()})
         cols["host"] = (None, None, {k: statistics.median(h[k] for h in host) for k in host[0]})
     print("Linux 6.1 i386, same initramfs and static ubench everywhere; median of %d runs" % RUNS)
-    print("%-26s %12s %12s %12s %12s" % ("", *cols))
+    print("%-26s" % "" + "".join(" %12s" % c for c in cols))
     fmt = lambda v, f: ("%12" + f) % v if v is not None else "%12s" % "-"
     print("%-26s %s" % ("start to /init (wall s)", " ".join(fmt(c[0], ".2f") for c in cols.values())))
     print("%-26s %s" % ("guest uptime at /init (s)", " ".join(fmt(c[1], ".2f") for c in cols.values())))

@@ -51,8 +51,8 @@ def disk(tmp_path):
     return img
 
 
-def run_lvm(mode, initramfs, script, hda=None):
-    argv = [str(LVM), "run", str(kernel(mode)), "-m", "256M", "-initrd", str(initramfs),
+def run_lvm(mode, initramfs, script, hda=None, extra=()):
+    argv = [str(LVM), "run", str(kernel(mode)), *extra, "-m", "256M", "-initrd", str(initramfs),
             "-append", "%s lvm.run=/lvmtest/%s" % (APPEND, script)]
     if hda:
         argv += ["-hda", str(hda)]
@@ -89,10 +89,11 @@ def qemu_session(initramfs, tmp_path_factory):
     return transcript(out), debugfs_cat(img, "/out")
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mode):
+@pytest.mark.parametrize("mode, extra", [("call", ()), ("trap", ()), ("call", ("-trusted-user",))],
+                         ids=["call", "trap", "call-trusted-user"])
+def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mode, extra):
     img = disk(tmp_path)
-    status, out, err = run_lvm(mode, initramfs, "session.sh", img)
+    status, out, err = run_lvm(mode, initramfs, "session.sh", img, extra)
     assert status == 0 and "lvm: guest reset" in err, (status, out[-3000:], err[-2000:])
     assert "lvm-init: /lvmtest/session.sh exited with status 0" in out, out[-3000:]
     expected, written = qemu_session

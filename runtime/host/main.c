@@ -22,6 +22,10 @@ static void usage(int status)
 		"                   terminal: raw mode, Ctrl-A x quits, Ctrl-A h for help\n"
 		"  -hda FILE, -hdb FILE   raw disk image as IDE primary master, slave\n"
 		"  -drive file=FILE[,format=raw][,index=0|1][,if=ide]   the same, QEMU's long form\n"
+		"  -trusted-user    trust the guest's user programs: a kernel above the user limit\n"
+		"                   stays mapped while they run, guarded by segment limits only\n"
+		"                   (fast; a program that loads the host's selector 0x2b escapes\n"
+		"                   them: README, Security model)\n"
 		"  -nographic, -no-reboot, -display none   accepted for QEMU compatibility\n"
 		"exit status: the guest's (port 0xf4: (value << 1) | 1), 0 on power-off, reset or Ctrl-A x,\n"
 		"  %d on a guest error (triple fault, not emulated), %d on usage errors\n",
@@ -120,6 +124,8 @@ int main(int argc, char **argv)
 			i++;
 		else if (!strcmp(a, "-nographic") || !strcmp(a, "-no-reboot"))
 			;
+		else if (!strcmp(a, "-trusted-user"))
+			mmu_trust_user = true;
 		else if (a[0] == '-') {
 			fprintf(stderr, "lvm: unknown option %s (try -help)\n", argv[i]);
 			return EXIT_USAGE;

@@ -67,6 +67,20 @@ static bool unrevoke(u32 page);            /* revocation: below the shadow's fil
 static u32 user_top = 1u << 20;
 static bool user_top_valid;
 
+/* Trusted user code (-trusted-user): with the kernel above the user limit, its
+ * pages stay mapped while CPL 3 runs and only the segment limits guard them
+ * (hostseg.c), which a user program that loads the host's flat selector 0x2b
+ * escapes.  Kernel-only pages below the limit are still revoked. */
+bool mmu_trust_user;
+static u32 revocable_low;                   /* the revocable ones below user_top */
+
+static void account(u32 page, int delta)
+{
+	revocable += delta;
+	if (page < user_top)
+		revocable_low += delta;
+}
+
 static void remember(u32 page, u8 state)
 {
 	if (shadow[page] == SHADOW_NONE) {
@@ -77,9 +91,9 @@ static void remember(u32 page, u8 state)
 		mapped[nmapped++] = page;
 	}
 	if (to_revoke(shadow[page]))
-		revocable--;
+		account(page, -1);
 	if (to_revoke(state))
-		revocable++;
+		account(page, 1);
 	shadow[page] = state;
 }
 
@@ -215,7 +229,7 @@ static void unmap_where(bool (*drop)(u8 state))
 			run_start = p, run_len = 1;
 		}
 		if (to_revoke(shadow[p]))
-			revocable--;
+			account(p, -1);
 		shadow[p] = SHADOW_NONE;
 	}
 	if (run_len)
@@ -237,7 +251,7 @@ void mmu_flush(bool keep_global)
 	}
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
-	nmapped = revocable = 0;
+	nmapped = revocable = revocable_low = 0;
 	munmap((void *)0, SHADOW_END);         /* page 0 too, where lvm may map it */
 	if (!paging_enabled())
 		mem_map_identity();
@@ -259,7 +273,7 @@ void mmu_invlpg(u32 lin)
 	for (u32 p = start >> 12; p < (start + len) >> 12; p++)
 		if (shadow[p] != SHADOW_NONE) {
 			if (to_revoke(shadow[p]))
-				revocable--;
+				account(p, -1);
 			shadow[p] = SHADOW_NONE;       /* stays in `mapped`; flush skips NONE */
 		}
 }
@@ -283,6 +297,11 @@ static void set_user_top(u32 top)
 {
 	if (top == 0)
 		top = 1;                                 /* a segment reaches at least a byte */
+	if (mmu_trust_user && top != user_top) {
+		revocable_low = 0;
+		for (u32 i = 0; i < nmapped; i++)
+			revocable_low += mapped[i] < top && to_revoke(shadow[mapped[i]]);
+	}
 	user_top = top;
 	user_top_valid = true;
 	hostseg_set_user_limit(top == 1u << 20 ? 0xffffffffu : (top << 12) - 1);
@@ -298,13 +317,19 @@ void mmu_user_top_stale(void)
 
 /* Revocation.  Entering CPL 3 makes every kernel-only page PROT_NONE, one mprotect
  * per run of them, rather than unmapping it: giving it back is then an mprotect
- * too, with no walk and no mmap.  The runs the kernel used in its last stint are
- * given back as soon as it is entered again (it will most likely touch them
- * again, and each fault would cost a host signal), the others when it touches
- * them. */
-#define HOT_MAX 64
-static struct { u32 page, len; } hot[HOT_MAX];
-static u32 nhot;
+ * too, with no walk and no mmap.  A kernel access to a revoked page gives back its
+ * aligned block of HOT_BLOCK pages and notes the block as hot; the hot blocks are
+ * given back as soon as the kernel is entered again (it will most likely touch
+ * them again, and each fault would cost a host signal).  The hot set is what the
+ * kernel faulted on, not what it was given: it is forgotten every HOT_EPOCH
+ * kernel entries and rebuilt from faults, so it follows the kernel's working set
+ * instead of growing to everything it ever touched (a Linux system call went from
+ * ~400 us to ~? us when the set stopped growing: bench/linux.py). */
+#define HOT_MAX 48
+#define HOT_BLOCK 8
+#define HOT_EPOCH 512
+static u32 hot[HOT_MAX];                 /* first page of each hot block */
+static u32 nhot, entries;
 
 static void protect(u32 page, u32 len, int prot)
 {
@@ -317,8 +342,6 @@ static void revoke(u32 page, u32 len)
 	protect(page, len, PROT_NONE);
 	for (u32 p = page; p < page + len; p++)
 		shadow[p] |= SHADOW_REVOKED;
-	if (nhot < HOT_MAX)
-		hot[nhot++].page = page, hot[nhot - 1].len = len;
 }
 
 /* Give back the revoked pages in [page, page + len), in runs of equal rights. */
@@ -334,9 +357,10 @@ static void restore(u32 page, u32 len)
 		       (shadow[page + n] & (SHADOW_REVOKED | SHADOW_WRITABLE)) == st)
 			n++;
 		protect(page, n, PROT_READ | PROT_EXEC | (st & SHADOW_WRITABLE ? PROT_WRITE : 0));
-		for (u32 p = page; p < page + n; p++)
+		for (u32 p = page; p < page + n; p++) {
 			shadow[p] &= ~SHADOW_REVOKED;
-		revocable += n;
+			account(p, 1);
+		}
 		page += n;
 	}
 }
@@ -346,12 +370,11 @@ static bool unrevoke(u32 page)
 {
 	if (!(shadow[page] & SHADOW_REVOKED))
 		return false;
-	u32 first = page, last = page;
-	while (first > 0 && page - first < 256 && (shadow[first - 1] & SHADOW_REVOKED))
-		first--;
-	while (last + 1 < SHADOW_END >> 12 && last - page < 256 && (shadow[last + 1] & SHADOW_REVOKED))
-		last++;
-	restore(first, last - first + 1);
+	u32 first = page & ~(HOT_BLOCK - 1u);
+	u32 len = first + HOT_BLOCK <= SHADOW_END >> 12 ? HOT_BLOCK : (SHADOW_END >> 12) - first;
+	restore(first, len);
+	if (nhot < HOT_MAX)
+		hot[nhot++] = first;
 	mmu_stats.unrevoked++;
 	return true;
 }
@@ -366,14 +389,14 @@ void mmu_enter_user(void)
 	}
 	if (!user_top_valid)
 		set_user_top(compute_user_top());
-	nhot = 0;
-	if (!revocable)
+	bool low_only = mmu_trust_user && user_top != 1u << 20;
+	if (!(low_only ? revocable_low : revocable))
 		return;
-	mmu_stats.revoked += revocable;
+	mmu_stats.revoked += low_only ? revocable_low : revocable;
 	u32 start = 0, len = 0;
 	for (u32 i = 0; i < nmapped; i++) {
 		u32 p = mapped[i];
-		if (!to_revoke(shadow[p]))
+		if (!to_revoke(shadow[p]) || (low_only && p >= user_top))
 			continue;                      /* user pages, revoked, or a duplicate */
 		if (len && p == start + len) {
 			len++;
@@ -385,13 +408,20 @@ void mmu_enter_user(void)
 	}
 	if (len)
 		revoke(start, len);
-	revocable = 0;
+	if (low_only)
+		revocable -= revocable_low;
+	else
+		revocable = 0;
+	revocable_low = 0;
 }
 
 /* The kernel is entered from CPL 3: give back what it used last time. */
 void mmu_leave_user(void)
 {
+	if (++entries % HOT_EPOCH == 0) {
+		nhot = 0;                      /* rebuilt from the faults that follow */
+		return;
+	}
 	for (u32 i = 0; i < nhot; i++)
-		restore(hot[i].page, hot[i].len);
-	nhot = 0;
+		restore(hot[i], HOT_BLOCK <= (SHADOW_END >> 12) - hot[i] ? HOT_BLOCK : (SHADOW_END >> 12) - hot[i]);
 }

@@ -37,6 +37,7 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err);
 void mmu_flush(bool keep_global);  /* keep_global: a CR3 load with CR4.PGE */
 void mmu_invlpg(u32 lin);
 void mmu_enter_user(void);          /* CPL 3 is about to run */
+extern bool mmu_trust_user;         /* -trusted-user: no revocation above the user limit */
 void mmu_leave_user(void);          /* CPL 3 has stopped running: the kernel is entered */
 u32 mmu_user_top(void);             /* user limit, in pages (1 << 20: none) */
 void mmu_user_top_stale(void);
