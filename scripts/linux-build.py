@@ -193,8 +193,11 @@ def kbuild_env(extra=None):
     return env
 
 
-def compilers(mode, use_ccache):
-    """(make variables, extra environment) for a mode."""
+def compilers(mode, use_ccache, lvm=""):
+    """(make variables, extra environment) for a mode.  `lvm`: the content digest of
+    lvm's rewriting inputs, which lvm-cc puts in CCACHE_NAMESPACE instead of its
+    mtime stamp (a checkout or merge that touches files without changing them keeps
+    its ccache hits)."""
     ccache = ["ccache"] if use_ccache else []
     gcc = " ".join(ccache + ["gcc"])
     if mode == "native":
@@ -205,7 +208,7 @@ def compilers(mode, use_ccache):
     # scripts/linux-cc: lvm-cc --lvm-mode=MODE, but the vDSO (user code) with $LVM_CC and
     # the real-mode blob checked with LVM_CHECK=code16; refusals against the exception list.
     return ({"CC": "%s %s" % (ROOT / "scripts" / "linux-cc", mode), "HOSTCC": gcc},
-            {"LVM_CC": gcc, "LINUX_CC_PYTHON": sys.executable})
+            {"LVM_CC": gcc, "LINUX_CC_PYTHON": sys.executable, "LVM_CCACHE_STAMP": lvm[:16]})
 
 
 _STAGE_LINE = re.compile(r"^  ([A-Z][A-Z0-9_-]*)\s+(\S+)")
@@ -315,7 +318,7 @@ def build(mode, tree, version, fragment, lvm, args):
     os.utime(out)
     log = out / "build.log"
     log.write_text("")
-    variables, extra = compilers(mode, use_ccache)
+    variables, extra = compilers(mode, use_ccache, lvm)
     cdir = cache_root() / "ccache"
     if use_ccache:
         extra.update(CCACHE_DIR=str(cdir), CCACHE_BASEDIR=str(cache_root()))

@@ -176,8 +176,12 @@ _NOT_STAMPED = ("runner.py",)
 
 def _stamp():
     """Changes whenever the lvm sources do (for CCACHE_NAMESPACE): the newest mtime of
-    the rewriter, its templates, the guest subroutines and the vCPU page's headers."""
+    the rewriter, its templates, the guest subroutines and the vCPU page's headers,
+    or LVM_CCACHE_STAMP if the caller hashed their contents (scripts/linux-build.py)."""
     from . import __version__
+    given = os.environ.get("LVM_CCACHE_STAMP")
+    if given:
+        return "%s.%s" % (__version__, given)
     here = os.path.dirname(os.path.abspath(__file__))
     # runtime/include/lvm: vcpu.h is the vCPU page layout the templates are rendered with
     dirs = [here, os.path.join(here, "templates"), os.path.join(here, "..", "..", "runtime", "guest"),
