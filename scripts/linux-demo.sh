@@ -19,10 +19,11 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/commands"
-# a whole number of sectors; the padding is blank lines
+# a whole number of sectors, the padding one line of blanks (after a newline if
+# the input did not end with one)
+printf '\n' >> "$tmp/commands"
 size=$(wc -c < "$tmp/commands")
 pad=$(( (512 - size % 512) % 512 ))
-[ "$pad" -eq 0 ] || head -c "$pad" /dev/zero | tr '\0' '\n' >> "$tmp/commands"
-[ -s "$tmp/commands" ] || printf '%512s' '' | tr ' ' '\n' > "$tmp/commands"
+[ "$pad" -eq 0 ] || printf "%$((pad - 1))s\n" '' | head -c "$pad" >> "$tmp/commands"
 echo "== Linux under lvm: running the $size bytes of commands from stdin, then rebooting"
 $LVM run "$KERNEL" -m 256M -initrd "$INITRD" -hda "$tmp/commands" -append "$APPEND lvm.run=/dev/sda"

@@ -132,3 +132,14 @@ def test_a_bzimage_not_built_with_lvm_cc_is_refused(built):
 def test_lvm_bzimages_pass_the_preflight(mode):
     from lvm.runner import preflight
     assert preflight(str(kernel(mode))) is None
+
+
+def test_demo_runs_piped_commands(built):
+    """`make demo`'s last step from a pipe: the commands run in the guest, then lvm ends."""
+    if not (OUT / "initramfs.cpio.gz").is_file():
+        pytest.fail("out/linux/initramfs.cpio.gz missing: run `make initramfs` (make test does)")
+    kernel("call")
+    r = subprocess.run([str(ROOT / "scripts" / "linux-demo.sh")], input="echo T demo $((6 * 7))\nuname -m",
+                       capture_output=True, text=True, timeout=BOOT_TIMEOUT)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    assert "T demo 42" in r.stdout and "i686" in r.stdout, r.stdout[-2000:]
