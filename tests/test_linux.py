@@ -34,9 +34,14 @@ def kernel(mode):
 
 @pytest.fixture(scope="module")
 def initramfs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("linux") / "initramfs.cpio.gz"
+    d = tmp_path_factory.mktemp("linux")
+    out = d / "initramfs.cpio.gz"
+    tls = d / "tls"                        # static i386 glibc, as Debian's programs use it
+    subprocess.run(["gcc", "-m32", "-static", "-O2", "-pthread", "-o", str(tls),
+                    str(ROOT / "tests" / "linux" / "src" / "tls.c")], check=True)
     subprocess.run([sys.executable, str(ROOT / "scripts" / "linux-initramfs.py"), "-o", str(out),
-                    "--add", "%s=lvmtest" % (ROOT / "tests" / "linux")], check=True)
+                    "--add", "%s=lvmtest" % (ROOT / "tests" / "linux"),
+                    "--add", "%s=lvmtest/tls" % tls], check=True)
     return out
 
 
@@ -101,6 +106,21 @@ def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mo
     assert "T dmesg clean" in expected, expected
     # what the guest wrote on lvm's IDE disk, read on the host after lvm exited
     assert debugfs_cat(img, "/out") == written == "".join("%d\n" % i for i in range(1, 5001))
+
+
+@pytest.fixture(scope="module")
+def qemu_tls(initramfs):
+    status, out, err = run_qemu(initramfs, "tls.sh")
+    assert status == 0 and "T tls exited 0" in out, (status, out[-3000:], err)
+    return transcript(out)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_tls_threads_signals_match_qemu(built, initramfs, qemu_tls, mode):
+    status, out, err = run_lvm(mode, initramfs, "tls.sh")
+    assert status == 0, (status, out[-3000:], err[-2000:])
+    assert transcript(out) == qemu_tls, out[-3000:]
+    assert "T set_thread_area 0 entry 10" in qemu_tls         # glibc took 9 (patch 0001)
 
 
 @pytest.mark.parametrize("mode", MODES)
