@@ -33,13 +33,29 @@
 
 u16 host_sel[6] = { GUEST_DS, GUEST_CS, GUEST_DS, GUEST_DS, GUEST_DS, GUEST_DS };
 u64 host_fsbase;                              /* the monitor's TLS, for switch.S */
-static struct segment mirrored[17];           /* what each LDT slot holds now */
+static struct segment mirrored[8192];         /* what each LDT slot holds now */
 static u32 user_limit = 0xffffffffu;          /* last byte CPL 3 may reach */
 
-/* LDT slots: 1-6 a guest segment register's mirror at CPL 0, 9-14 at CPL 3,
- * 15 and 16 the flat code and data segments cut at the user limit. */
-static int slot(int sreg, bool user) { return 1 + sreg + (user ? 8 : 0); }
-enum { SLOT_USER_CODE = 15, SLOT_USER_DATA = 16 };
+/* LDT slots.  A based or limited data segment that guest *user* code runs on
+ * takes the slot of the guest's own GDT index, so that user code reading the
+ * register sees the guest's index (with TI set): glibc's pthread_create() passes
+ * `%gs >> 3` to clone() as the TLS entry, and Linux refuses any other with EINVAL.
+ * The fixed slots sit at the top, out of the guest indices' way: 8176-8181 a
+ * guest segment register's mirror at CPL 0, 8184-8189 at CPL 3 for a selector of
+ * the guest's LDT (or an index among the fixed slots), 8190 and 8191 the flat code
+ * and data segments cut at the user limit.  (Two registers loaded from one GDT
+ * index share its slot: if the guest changes the entry and reloads only one, the
+ * other follows, where the CPU would keep the old descriptor cached.) */
+enum { SLOT_KERNEL = 8176, SLOT_USER = 8184, SLOT_USER_CODE = 8190, SLOT_USER_DATA = 8191 };
+static int slot(int sreg, bool user)
+{
+	u16 sel = cpu.seg[sreg].sel;
+	if (!user)
+		return SLOT_KERNEL + sreg;
+	if (!(sel & 4) && (sel >> 3) && (sel >> 3) < SLOT_KERNEL)
+		return sel >> 3;
+	return SLOT_USER + sreg;
+}
 u16 host_user_cs = (SLOT_USER_CODE << 3) | 7;
 
 static void mirror(int sreg, const struct segment *s, int slot)
