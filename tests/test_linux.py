@@ -36,12 +36,13 @@ def kernel(mode):
 def initramfs(tmp_path_factory):
     d = tmp_path_factory.mktemp("linux")
     out = d / "initramfs.cpio.gz"
-    tls = d / "tls"                        # static i386 glibc, as Debian's programs use it
-    subprocess.run(["gcc", "-m32", "-static", "-O2", "-pthread", "-o", str(tls),
-                    str(ROOT / "tests" / "linux" / "src" / "tls.c")], check=True)
+    adds = ["--add", "%s=lvmtest" % (ROOT / "tests" / "linux")]
+    for prog in ("tls", "userds"):         # static i386 glibc, as Debian's programs use it
+        subprocess.run(["gcc", "-m32", "-static", "-O2", "-pthread", "-o", str(d / prog),
+                        str(ROOT / "tests" / "linux" / "src" / (prog + ".c"))], check=True)
+        adds += ["--add", "%s=lvmtest/%s" % (d / prog, prog)]
     subprocess.run([sys.executable, str(ROOT / "scripts" / "linux-initramfs.py"), "-o", str(out),
-                    "--add", "%s=lvmtest" % (ROOT / "tests" / "linux"),
-                    "--add", "%s=lvmtest/tls" % tls], check=True)
+                    *adds], check=True)
     return out
 
 
@@ -111,7 +112,7 @@ def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mo
 @pytest.fixture(scope="module")
 def qemu_tls(initramfs):
     status, out, err = run_qemu(initramfs, "tls.sh")
-    assert status == 0 and "T tls exited 0" in out, (status, out[-3000:], err)
+    assert status == 0 and "T tls exited 0" in out and "T userds exited 0" in out, (status, out[-3000:], err)
     return transcript(out)
 
 

@@ -300,3 +300,30 @@ void check_host_visible_selectors(void)
 			"host's descriptor (README, 'Guest selectors')\n", idx, idx << 3 | 3, host[i].what);
 	}
 }
+
+/* User code loaded the host's per-CPU selector 0x7b itself (Linux's __USER_DS is
+ * 0x7b too: `mov %ss, %ax; mov %ax, %ds`, or a selector saved and restored): the
+ * host's descriptor has base 0, is read-only and ends at the CPU number, so the
+ * first access beyond that, or any write, is a #GP.  If the guest's entry 15 is
+ * a DPL 3 data segment, that #GP is the load lvm did not see: do it now with the
+ * guest's descriptor and rules (true: retry the instruction).  Accesses that went
+ * through before touched the same linear addresses a base-0 segment reaches. */
+bool repair_host_selectors(struct lvm_regs *r)
+{
+	u16 live[4];
+	asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
+		     : "=m"(live[0]), "=m"(live[1]), "=m"(live[2]), "=m"(live[3]));
+	static const int sreg[4] = { LVM_DS, LVM_ES, LVM_FS, LVM_GS };
+	bool repaired = false;
+	for (int i = 0; i < 4; i++) {
+		u64 d;
+		if (live[i] != (15 << 3 | 3) || host_sel[sreg[i]] == live[i])
+			continue;
+		if (!read_descriptor(live[i], &d, NULL) || !DESC_P(d) || !DESC_S(d) ||
+		    DESC_DPL(d) != 3 || (DESC_TYPE(d) & TYPE_CODE))
+			continue;
+		load_segment(r, sreg[i], live[i]);
+		repaired = true;
+	}
+	return repaired;
+}

@@ -129,6 +129,8 @@ static void general_protection(struct lvm_regs *r, u32 err)
 	}
 	if (emulate(r, r->eip))
 		resume(r);
+	if (VCPU->cpl == 3 && err == 0 && repair_host_selectors(r))
+		resume(r);                        /* the host's 0x7b: loaded now as the guest's */
 	if (err & 2)                          /* an IDT error code: the host's IDT, not a guest fact */
 		err = 0;
 	raise_fault(r, EXC_GP, err);

@@ -30,6 +30,7 @@ void null_inaccessible_segments(void);
 void load_system_segment(struct lvm_regs *r, int which, u16 sel);
 bool descriptor_visible(u16 sel, u64 *d, int what);
 void check_host_visible_selectors(void);
+bool repair_host_selectors(struct lvm_regs *r);   /* user code loaded 0x7b itself */
 
 /* hostseg.c: the host selectors that make guest segments work natively */
 void hostseg_update(int sreg);
