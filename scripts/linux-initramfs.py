@@ -95,7 +95,57 @@ def busybox():
     return path
 
 
-def build(adds):
+def package_closure(pkg):
+    """pkg and what it depends on, recursively (i386), as apt sees it."""
+    r = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                        "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", pkg + ":i386"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    names = sorted({l.strip()[:-5] for l in r.stdout.splitlines()
+                    if l and not l[0].isspace() and l.strip().endswith(":i386") and not l.startswith("<")})
+    if pkg not in names:
+        raise SystemExit("linux-initramfs: apt does not know %s:i386" % pkg)
+    return names
+
+
+def needed(path):
+    r = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True)
+    return [l.split("[", 1)[1].split("]", 1)[0] for l in r.stdout.splitlines() if "(NEEDED)" in l]
+
+
+def dynamic_program(c, pkg, program):
+    """A Debian i386 program with its shared libraries, as Debian lays them out:
+    the libraries its NEEDED entries reach, in /lib/i386-linux-gnu, ld.so in /lib."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "i386-debs.py"), *package_closure(pkg)],
+                       stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode:
+        raise SystemExit("linux-initramfs: fetching %s:i386 and its dependencies failed" % pkg)
+    roots = [Path(d) for d in r.stdout.split()]
+    libs = {}
+    for d in roots:
+        for sub in ("lib/i386-linux-gnu", "usr/lib/i386-linux-gnu"):
+            for f in sorted((d / sub).glob("*.so*")) if (d / sub).is_dir() else []:
+                libs.setdefault(f.name, f)
+    prog = next((d / program for d in roots if (d / program).is_file()), None)
+    if prog is None:
+        raise SystemExit("linux-initramfs: %s not in %s:i386" % (program, pkg))
+    c.file(program, prog.read_bytes(), 0o755)
+    todo, done = needed(prog) + ["ld-linux.so.2"], set()
+    c.dir("lib")
+    c.dir("lib/i386-linux-gnu")
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        if name not in libs:
+            raise SystemExit("linux-initramfs: %s needs %s, in none of its packages" % (program, name))
+        real = libs[name].resolve()
+        c.file("lib/i386-linux-gnu/" + name, real.read_bytes(), 0o755)
+        todo += needed(real)
+    c.symlink("lib/ld-linux.so.2", "i386-linux-gnu/ld-linux.so.2")
+
+
+def build(adds, programs=()):
     c = Cpio()
     for d in DIRS:
         c.dir(d)
@@ -106,6 +156,8 @@ def build(adds):
     c.file("init", INIT.read_bytes(), 0o755)
     c.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
     c.file("etc/group", b"root:x:0:\n")
+    for pkg, program in programs:
+        dynamic_program(c, pkg, program)
     for spec in adds:
         src, sep, dest = spec.partition("=")
         if not sep or not Path(src).exists():
@@ -123,8 +175,10 @@ def main():
     ap.add_argument("-o", "--output", default=str(ROOT / "out" / "linux" / "initramfs.cpio.gz"))
     ap.add_argument("--add", action="append", default=[], metavar="SRC=DEST",
                     help="a host file or directory to put at DEST")
+    ap.add_argument("--stress-ng", action="store_true",
+                    help="Debian's stress-ng for i386 and its shared libraries")
     args = ap.parse_args()
-    data = build(args.add)
+    data = build(args.add, [("stress-ng", "usr/bin/stress-ng")] if args.stress_ng else [])
     out = Path(args.output)
     if out.is_file() and out.read_bytes() == data:
         return 0

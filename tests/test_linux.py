@@ -22,7 +22,7 @@ from test_kernels import LVM, built  # noqa: F401  (fixture)
 OUT = ROOT / "out" / "linux"
 MODES = ["call", "trap"]
 APPEND = "console=ttyS0 panic=-1"
-BOOT_TIMEOUT = 300
+BOOT_TIMEOUT = 600
 
 
 def kernel(mode):
@@ -164,3 +164,32 @@ def test_demo_runs_piped_commands(built):
                        capture_output=True, text=True, timeout=BOOT_TIMEOUT)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
     assert "T demo 42" in r.stdout and "i686" in r.stdout, r.stdout[-2000:]
+
+
+# -- stress-ng: Debian's dynamically linked i386 binary with its libraries --------------
+@pytest.fixture(scope="module")
+def stress_initramfs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stress") / "initramfs.cpio.gz"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "linux-initramfs.py"), "-o", str(out),
+                    "--stress-ng", "--add", "%s=lvmtest" % (ROOT / "tests" / "linux")], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def qemu_stress(stress_initramfs):
+    status, out, err = run_qemu(stress_initramfs, "stress.sh")
+    lines = transcript(out)
+    assert status == 0 and lines and lines[-1].startswith("T stress-ng ran"), (status, out[-3000:], err)
+    return lines
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stress_ng_matches_qemu(built, stress_initramfs, qemu_stress, mode):
+    status, out, err = run_lvm(mode, stress_initramfs, "stress.sh", extra=("-trusted-user",))
+    assert status == 0, (status, out[-3000:], err[-2000:])
+    lines = transcript(out)
+    passed = [l for l in lines if l.endswith(": pass")]
+    print("stress-ng %s: %d of %d stressors pass (QEMU: %d)" % (
+        mode, len(passed), len(lines) - 1, sum(l.endswith(": pass") for l in qemu_stress)))
+    assert lines == qemu_stress, out[-4000:]
+    assert len(passed) >= 25 and len(passed) == len(lines) - 1, lines
