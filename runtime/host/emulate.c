@@ -200,11 +200,38 @@ static bool emulate_sreg(struct lvm_regs *r, const struct insn *in)
 	return true;
 }
 
+/* decode() could not read the instruction: the fetch fault the CPU would give, a
+ * #PF at the first byte the guest's tables refuse (user code unmapping or
+ * protecting its own code under it); returns if every byte is there. */
+static void fetch_fault(struct lvm_regs *r)
+{
+	u32 lin = cpu.seg[LVM_CS].base + r->eip, at, err;
+	u8 b;
+	for (u32 i = 0; i < 15 && paging_enabled(); i++)
+		if (!mmu_access(lin + i, &b, 1, MMU_FETCH, VCPU->cpl == 3, &at, &err)) {
+			if (err == ERR_NO_RAM)
+				break;
+			VCPU->cr[2] = at;
+			raise_fault(r, EXC_PF, err);
+		}
+}
+
+/* ...and if it can be fetched, lvm's decoder does not know it: the guest's error. */
+void fetch_failed(struct lvm_regs *r)
+{
+	fetch_fault(r);
+	kill_guest(r, "cannot decode the instruction at %#x", r->eip);
+}
+
 bool emulate(struct lvm_regs *r, u32 site)
 {
 	struct insn in;
-	if (!decode(&in, r, false))
-		kill_guest(r, "cannot fetch the instruction at %#x", r->eip);
+	if (!decode(&in, r, false)) {
+		/* Not one lvm emulates (user code executing what the CPU refused, as
+		 * stress-ng's sigsegv stressor does): the caller's #GP or #UD. */
+		fetch_fault(r);
+		return false;
+	}
 	u32 start = r->eip;
 	r->eip += in.len;                 /* faults below report the instruction's start */
 	struct lvm_regs before = *r;

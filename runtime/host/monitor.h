@@ -62,6 +62,7 @@ int entry_init(void);
 
 /* emulate.c: false (and r unchanged) if the instruction is not one we emulate */
 bool emulate(struct lvm_regs *r, u32 site);
+void fetch_failed(struct lvm_regs *r) __attribute__((noreturn));   /* decode() could not read */
 
 /* vcpupage.c: the vCPU page as a mirror of the monitor's own copy */
 void vcpu_page_leave(void);

@@ -175,7 +175,7 @@ static __attribute__((noreturn)) void device_access(struct lvm_regs *r, u32 addr
 {
 	struct insn in;
 	if (!decode(&in, r, false))
-		kill_guest(r, "cannot fetch the instruction at %#x", r->eip);
+		fetch_failed(r);
 	struct lvm_regs before = *r;
 	cpu.fault_regs = &before;
 	r->eip += in.len;
