@@ -32,7 +32,7 @@ def test_rewrites_and_assembles(tmp_path):
     r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path)
     assert r.returncode == 0, r.stderr
     dis = subprocess.run(["objdump", "-d", "k.o"], cwd=tmp_path, capture_output=True, text=True).stdout
-    assert "movl   $0x0,0xfffff008" in dis
+    assert "movl   $0x0,%ss:0xfffff008" in dis
     assert "<__lvm_emulate>" in dis and "in     $0x60,%al" in dis
 
 
@@ -133,7 +133,7 @@ def test_keep_asm(tmp_path):
     r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env={"LVM_KEEP_ASM": "1"})
     assert r.returncode == 0
     kept = (tmp_path / "k.o.lvm.s").read_text()
-    assert "movl $0, 0xfffff008" in kept
+    assert "movl $0, %ss:0xfffff008" in kept
 
 
 def test_response_file_and_version_pass_through(tmp_path):

@@ -229,7 +229,7 @@ def test_response_files(tmp_path, tools):
 def test_stdin(tmp_path, tools):
     r = ok(lvm_cc(["-m32", "-O2", "-c", "-x", "c", "-", "-o", "c.o"], tmp_path, tools, stdin=IO_C))
     assert check_file(tmp_path / "c.o") == []
-    assert "movl   $0x0,0xfffff008" in disassemble(tmp_path / "c.o")
+    assert "movl   $0x0,%ss:0xfffff008" in disassemble(tmp_path / "c.o")
     ok(lvm_cc(["-m32", "-c", "-x", "assembler-with-cpp", "-", "-o", "s.o"], tmp_path, tools, stdin=K_S))
     assert check_file(tmp_path / "s.o") == [] and "R_386_PC32\t__lvm_emulate" in disassemble(tmp_path / "s.o")
     # no interesting instruction: the very object gcc makes from the same stdin
@@ -250,7 +250,7 @@ def test_sources_are_rewritten(tmp_path, tools, compiler, name, text):
     dis = disassemble(tmp_path / "x.o")
     assert "R_386_PC32\t__lvm_sti" in dis or "R_386_PLT32\t__lvm_sti" in dis
     assert re.search(r"R_386_(PC|PLT)32\t__lvm_emulate", dis)
-    assert "movl   $0x0,0xfffff008" in dis                              # cli
+    assert "movl   $0x0,%ss:0xfffff008" in dis                              # cli
     # the same call without lvm-cc leaves every instruction raw
     ok(real(M32[compiler] + ["-O2", "-c", name, "-o", "raw.o"], tmp_path, tools, compiler))
     assert {f.rule for f in check_file(tmp_path / "raw.o")} >= {"cli", "sti", "mov_cr"}
@@ -312,7 +312,7 @@ def test_keep_asm(tmp_path, tools):
     (tmp_path / "io.c").write_text(IO_C)
     ok(lvm_cc(["-m32", "-O2", "-c", "io.c"], tmp_path, tools, env={"LVM_KEEP_ASM": "1"}))
     kept = (tmp_path / "io.o.lvm.s").read_text()
-    assert "movl $0, 0xfffff008" in kept and "call __lvm_sti" in kept and "__lvm_emulate:" in kept
+    assert "movl $0, %ss:0xfffff008" in kept and "call __lvm_sti" in kept and "__lvm_emulate:" in kept
     ok(lvm_cc(["-m32", "-O2", "-c", "io.c", "-o", "k.o", "--lvm-keep-asm=kept/asm"], tmp_path, tools))
     assert _normalize((tmp_path / "kept" / "asm" / "k.o.lvm.s").read_text()) == _normalize(kept)
     ok(lvm_cc(["-m32", "-O2", "-c", "io.c", "-o", "n.o"], tmp_path, tools))

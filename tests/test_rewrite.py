@@ -21,14 +21,14 @@ EMU = "call __lvm_emulate; "
 
 
 def load(op, member, index, dst=""):
-    return "%s %#x%s" % (op, LAY.addr(member, index), ", " + dst if dst else "")
+    return "%s %s%s" % (op, LAY.ref(member, index), ", " + dst if dst else "")
 
 
 SEL = dict(es=0, cs=1, ss=2, ds=3, fs=4, gs=5)
 
 # (statement, expected call-mode text; EMU + statement when None)
 CASES = [
-    ("cli", "movl $0, %#x" % LAY.addr("vif")),
+    ("cli", "movl $0, %s" % LAY.ref("vif")),
     ("sti", "call __lvm_sti"),
     ("pushf", "call __lvm_pushf"), ("pushfl", "call __lvm_pushf"), ("pushfw", None),
     ("popf", "call __lvm_popf"), ("popfl", "call __lvm_popf"), ("popfw", None),
@@ -165,9 +165,9 @@ def test_compiler_output_without_interesting_is_identical(tmp_path):
 def test_lines_and_labels_kept():
     src = "a: b: cli ; 1: sti # c\n\tnop\n2:\tmov %cr3, %eax\n"
     out = rewrite_text(src, "call").text.split("\n")
-    assert out[0] == "a: b: movl $0, %#x ; 1: call __lvm_sti # c" % LAY.addr("vif")
+    assert out[0] == "a: b: movl $0, %s ; 1: call __lvm_sti # c" % LAY.ref("vif")
     assert out[1] == "\tnop"
-    assert out[2] == "2:\tmovl %#x, %%eax" % LAY.addr("cr", 3)
+    assert out[2] == "2:\tmovl %s, %%eax" % LAY.ref("cr", 3)
 
 
 def test_prefix_on_its_own_line_gets_the_marker_in_front(tmp_path):
@@ -233,11 +233,62 @@ def test_macro_bodies_are_rewritten(tmp_path):
 
 
 def test_undecided_macro_parameters_are_caught_by_the_check(tmp_path):
-    src = "\t.text\n\t.macro op insn a b\n\t\\insn \\a, \\b\n\t.endm\n\top mov %cr0, %eax\n\top mov %eax, %ebx\n"
+    # A body with a block of its own (.rept, .irp, a nested .macro) is not expanded:
+    # the check judges the object.
+    src = ("\t.text\n\t.macro op insn a b\n\t.rept 1\n\t\\insn \\a, \\b\n\t.endr\n\t.endm\n"
+           "\top mov %cr0, %eax\n\top mov %eax, %ebx\n")
     res = rewrite_text(src, "call")
-    assert res.undecided == [3]
+    assert res.undecided == [4]
     findings = check_file(str(assemble(res.text, tmp_path / "u")))
     assert [f.rule for f in findings] == ["mov_cr"]
+
+
+MSR_REG = """\t.text
+.macro op_safe_regs op
+\t.globl \\op\\()_safe_regs
+\\op\\()_safe_regs:
+\tpushl %ebx
+1:\t\\op
+2:\tpopl %ebx
+\t.pushsection __ex_table,"a"
+\t.long 1b - ., 2b - .
+\t.popsection
+\tret
+.endm
+op_safe_regs rdmsr
+op_safe_regs wrmsr
+.macro ALTERNATIVE oldinstr, newinstr, feature:req
+140:
+\t\\oldinstr
+141:
+\t.pushsection .altinstr_replacement,"ax"
+\t\\newinstr
+\t.popsection
+.endm
+\tALTERNATIVE "", ".byte 0x0f,0x01,0xca", ( 9*32+20)
+\tALTERNATIVE "", "stac", 3
+\tALTERNATIVE "pushl %ds", "nop", feature=4
+\tALTERNATIVE "mov %cr0, %eax"
+"""
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_macros_whose_instructions_are_parameters_are_expanded(tmp_path, mode):
+    # Linux's msr-reg.S (`1: \op`, invoked with rdmsr and wrmsr) and its assembler
+    # ALTERNATIVE macros (`\newinstr` in .altinstr_replacement): each invocation is the
+    # body with its arguments, rewritten; an invocation missing a :req argument is not
+    # gas's to accept and stays as written.
+    res = rewrite_text(MSR_REG, mode)
+    lines = res.text.split("\n")
+    assert "rdmsr_safe_regs:" in lines[12] and "rdmsr" in lines[12].split("1:")[1]
+    marker = ".byte 0xf4" if mode == "trap" else "call __lvm_emulate"
+    assert marker + "; rdmsr" in lines[12] and marker + "; wrmsr" in lines[13]
+    assert ".byte 0xf4; .byte 0x0f,0x01,0xca" in lines[22] and ".byte 0xf4; stac" in lines[23]
+    assert "%ss:" in lines[24] or (mode == "trap" and ".byte 0xf4; pushl %ds" in lines[24])
+    assert lines[25] == '\tALTERNATIVE "mov %cr0, %eax"'
+    obj = assemble(res.text.replace(lines[25] + "\n", ""), tmp_path / mode)
+    assert check_file(str(obj)) == []
+    assert rewrite_text(res.text, mode).text == res.text               # idempotent
 
 
 def test_code16_is_left_alone_and_marked(tmp_path):
@@ -294,6 +345,22 @@ def test_hidden_byte_is_a_check_finding(tmp_path):
     findings = check_file(str(assemble(res.text, tmp_path / "b")))
     assert [(f.rule, f.offset) for f in findings] == [("cli", 1)]
 
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_byte_encoded_instructions_in_code_are_rewritten(tmp_path, mode):
+    # Linux writes clac/stac (asm/smap.h, in .altinstr_replacement), monitor/mwait
+    # (asm/mwait.h) as bytes; data sections and partial encodings are left alone.
+    src = ("\t.text\n\t.byte 0x0f,0x01,0xc8\n\t.byte 15, 1, 0311\n"
+           "\t.pushsection .altinstr_replacement,\"ax\"\n\t.byte 0x0f,0x01,0xca\n\t.popsection\n"
+           "\t.section .rodata\n\t.byte 0x0f,0x01,0xca\n\t.text\n\t.byte 0x0f,0x01\n\tret\n")
+    res = rewrite_text(src, mode)
+    assert res.rewritten == 3
+    lines = res.text.split("\n")
+    assert lines[4] == "\t.byte 0xf4; .byte 0x0f,0x01,0xca"              # copied: trap form
+    assert lines[7] == "\t.byte 0x0f,0x01,0xca" and lines[9] == "\t.byte 0x0f,0x01"
+    assert check_file(str(assemble(res.text, tmp_path / mode))) == []
+    assert rewrite_text(res.text, mode).text == res.text               # idempotent
 
 # -- cost: linear in the input, whatever its shape ------------------------------------------
 # One line of 40,000 `;`-separated statements took 41 s (gas: 0.02 s): each statement

@@ -225,14 +225,14 @@ static bool skip_hlt(struct lvm_regs *r)
  * (runtime/guest/sti.s.j2) and by the call that reached it. */
 static bool finish_sti(struct lvm_regs *r)
 {
-	static const u8 sti[32] = {
-		0xc7, 0x05, FIELD(vif), 0x00, 0x02, 0x00, 0x00, 0x9c,            /* movl; pushfl */
-		0x83, 0x3d, FIELD(pending), 0x00, 0x75, 0x02, 0x9d, 0xc3,          /* cmpl; jne; popfl; ret */
+	static const u8 sti[34] = {
+		0x36, 0xc7, 0x05, FIELD(vif), 0x00, 0x02, 0x00, 0x00, 0x9c,      /* movl %ss:; pushfl */
+		0x36, 0x83, 0x3d, FIELD(pending), 0x00, 0x75, 0x02, 0x9d, 0xc3,    /* cmpl; jne; popfl; ret */
 		0x9d, 0x6a, LVM_ENTRY_STI_WINDOW, LCALL_MONITOR };            /* popfl; pushl; lcall */
 	/* Where it can be after the movl: how much it pushed, and whether that is EFLAGS. */
 	static const struct { u8 at, pushed, flags; } points[] = {
-		{ 10, 0, 0 }, { 11, 4, 1 }, { 18, 4, 1 }, { 20, 4, 1 }, { 21, 0, 0 },
-		{ 22, 4, 1 }, { 23, 0, 0 }, { 25, 4, 0 } };
+		{ 11, 0, 0 }, { 12, 4, 1 }, { 20, 4, 1 }, { 22, 4, 1 }, { 23, 0, 0 },
+		{ 24, 4, 1 }, { 25, 0, 0 }, { 27, 4, 0 } };
 	u32 cs = cpu.seg[LVM_CS].base, ss = cpu.seg[LVM_SS].base, stack[2], rel;
 	u8 b[sizeof sti], call;
 	for (unsigned i = 0; i < sizeof points / sizeof points[0]; i++) {

@@ -14,6 +14,7 @@ enum { MMU_READ, MMU_WRITE, MMU_FETCH };
 #define PDE_PS 0x80u
 #define PDE_4M_RESERVED 0x3fe000u  /* bits 13-21 of a 4 MiB entry, without PSE-36 */
 #define CR0_WP 0x10000u
+#define CR0_AM 0x40000u
 #define CR0_PG 0x80000000u
 #define PTE_G 0x100u
 #define CR4_PSE 0x10u

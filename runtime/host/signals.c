@@ -40,6 +40,22 @@ static u8 altstack[256 * 1024] __attribute__((aligned(16)));
 enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_BR = 5, TRAP_UD = 6, TRAP_NP = 11,
        TRAP_SS = 12, TRAP_GP = 13, TRAP_PF = 14, TRAP_MF = 16, TRAP_AC = 17, TRAP_XM = 19 };
 
+/* EFLAGS.AC and NT are virtual in guest kernel code (stac/clac, popf) but real in
+ * user code, which sets them with popf (and takes AC's alignment checks natively):
+ * the real flags are the live ones while CPL 3 runs, the vCPU page's copy at every
+ * other time.  (IOPL stays virtual: user popf cannot change it.) */
+#define USER_LIVE (0x40000u | 0x4000u)
+static void user_flags_saved(const struct lvm_regs *r)
+{
+	if (VCPU->cpl == 3)
+		VCPU->vflags = (VCPU->vflags & ~USER_LIVE) | (r->eflags & USER_LIVE);
+}
+
+static u32 user_live_flags(void)
+{
+	return VCPU->cpl == 3 ? VCPU->vflags & USER_LIVE : 0;
+}
+
 void resume(struct lvm_regs *r)
 {
 	for (;;) {                       /* again if a host event came after the check */
@@ -50,6 +66,7 @@ void resume(struct lvm_regs *r)
 		 * its own half): the fetch there is the fault, not the host's iretq. */
 		if (VCPU->cpl == 3 && cpu.seg[LVM_CS].base + (u64)r->eip >= (u64)mmu_user_top() << 12)
 			mmu_user_fault_limit(r);
+		r->eflags = (r->eflags & ~USER_LIVE) | user_live_flags();
 		vcpu_page_leave();
 		if (resume_point) {
 			resume_regs = *r;
@@ -74,6 +91,7 @@ static void regs_from(const mcontext_t *m, struct lvm_regs *r)
 	r->esp = m->gregs[REG_RSP], r->ebp = m->gregs[REG_RBP];
 	r->esi = m->gregs[REG_RSI], r->edi = m->gregs[REG_RDI];
 	r->eip = m->gregs[REG_RIP], r->eflags = m->gregs[REG_EFL];
+	user_flags_saved(r);
 }
 
 static void regs_to(mcontext_t *m, const struct lvm_regs *r)
@@ -83,7 +101,7 @@ static void regs_to(mcontext_t *m, const struct lvm_regs *r)
 	m->gregs[REG_RSP] = r->esp, m->gregs[REG_RBP] = r->ebp;
 	m->gregs[REG_RSI] = r->esi, m->gregs[REG_RDI] = r->edi;
 	m->gregs[REG_RIP] = r->eip;
-	m->gregs[REG_EFL] = (r->eflags & ~LVM_EFLAGS_VIRTUAL) | 0x202;
+	m->gregs[REG_EFL] = (r->eflags & ~LVM_EFLAGS_VIRTUAL) | user_live_flags() | 0x202;
 	/* CS and SS (the kernel restores SS with UC_STRICT_RESTORE_SS semantics). */
 	u64 csgsfs = m->gregs[REG_CSGSFS];
 	csgsfs = (csgsfs & ~0xffffull) | host_sel[LVM_CS];
@@ -256,6 +274,12 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 			mmu_user_fault_limit(r);
 		if (trapno == TRAP_SS)
 			raise_fault(r, EXC_SS, err);
+		if (trapno == TRAP_AC) {             /* user code set AC; the host checks alignment */
+			if (VCPU->cr[0] & CR0_AM)
+				raise_fault(r, EXC_AC, 0);
+			kill_guest(r, "not emulated: a misaligned access with EFLAGS.AC set while "
+				   "the guest's CR0.AM is clear (the host checks alignment)");
+		}
 		break;
 	case SIGILL:
 		if (byte_at(cpu.seg[LVM_CS].base + r->eip) == 0x0f &&

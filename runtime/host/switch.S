@@ -140,6 +140,9 @@ entry_stub:
 	pushfq
 	popq %rcx
 	movl %ecx, R(EFLAGS)
+	andl $~0x40000, %ecx            /* no alignment checks in the monitor (guest user AC) */
+	pushq %rcx
+	popfq
 	movq entry_stub_fsbase(%rip), %rcx
 	wrfsbase %rcx                   /* the monitor's thread pointer (guest FS replaced it) */
 	cld
@@ -157,6 +160,9 @@ entry_stub_end:
 	.globl signal_entry
 	.type signal_entry, @function
 signal_entry:
+	pushfq                          /* guest user code may have set AC: the monitor's */
+	andl $~0x40000, (%rsp)          /* C must not take alignment checks (the signal */
+	popfq                           /* frame keeps the guest's flags) */
 	pushq %rdx
 	movq host_fsbase(%rip), %rax
 	wrfsbase %rax

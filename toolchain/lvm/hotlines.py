@@ -5,7 +5,7 @@ line that holds nothing of interest changes nothing): an interesting mnemonic or
 prefix, as a word; a control, debug or segment register; `$seg, $off` (far
 immediate); a macro parameter (`\\`); a comment opening or closing; a directive that
 changes how later lines read (.macro .rept .irp .code16 .intel_syntax .include...);
-the runtime (`__lvm_`, .popsection, the trap marker `.byte 0xf4`); a section switch
+the runtime (`__lvm_`, .popsection, `.byte`: the trap marker or an encoded instruction); a section switch
 (.section .pushsection .popsection .previous .text .data .bss: code in a section the
 kernel copies is rewritten in the trap form, isa.COPIED_SECTIONS).  Every other line
 is copied untouched, which keeps lvm-cc close to gcc's speed on ordinary C.
@@ -49,9 +49,9 @@ def filter_pattern():
     import re
     return (r"\b(?:%s)\b" % _trie_pattern(_WORDS)
             + r"|%(?:cr|dr|db)\d|%[cdefgs]s\b|\$[^,#;\n]*,\s*\$|\\"  # ctl/seg regs, far imm, macro params
-            + r"|/\*|\*/|\.(?:macro|endm|rept|irpc?|endr|purgem|code\w*|intel_syntax|att_syntax|include)\b"
+            + r"|/\*|\*/|\.(?:macro|endm|rept|irpc?|endr|purgem|(?:no)?altmacro|code\w*|intel_syntax|att_syntax|include)\b"
             + r"|^\s*(?:%s)\s*(?:[;#]|$)" % "|".join(sorted(isa.PREFIXES))
-            + r"|%s\w|\.popsection|\.byte\s+0x[fF]4\b" % re.escape(isa.RUNTIME_PREFIX)
+            + r"|%s\w|\.popsection|\.byte\b" % re.escape(isa.RUNTIME_PREFIX)
             + r"|\.(?:push)?section|\.previous|\.text|\.data|\.bss")
 
 
@@ -70,12 +70,12 @@ def pattern_lines(text):
 # directives, `0xf4`.  They are found as whole tokens of a copy of the text where every
 # byte but [a-z0-9_] is a space (upper case folded): `\bcli\b` is then " cli ".
 _WORD_SET = frozenset(w.encode() for w in list(_WORDS) + sorted(isa.PREFIXES) + [
-    "macro", "endm", "rept", "irp", "irpc", "endr", "purgem", "intel_syntax", "att_syntax",
+    "macro", "endm", "rept", "irp", "irpc", "endr", "purgem", "altmacro", "noaltmacro", "intel_syntax", "att_syntax",
     "include", "0xf4"])
 _AS_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <= 122 or c == 95
                   else 32 for c in range(256))
 # The rest contains one of these (in lower case)...
-_NEEDLES = (b"%cr", b"%dr", b"%db", b"\\", b"/*", b"*/", b".code", b".popsection",
+_NEEDLES = (b"%cr", b"%dr", b"%db", b"\\", b"/*", b"*/", b".code", b".popsection", b".byte",
             b".section", b".pushsection", b".previous", b".text", b".data", b".bss",
             isa.RUNTIME_PREFIX.encode().lower())
 # ...but `\$[^,#;\n]*,\s*\$`, found as ",$" once the blanks of `\s` but newlines are gone.

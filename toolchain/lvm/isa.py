@@ -201,6 +201,29 @@ RUNTIME_PREFIX = "__lvm_"
 # monitor takes a trap marker in a call-mode kernel alike.
 COPIED_SECTIONS = frozenset([".altinstr_replacement"])
 
+# Interesting instructions that kernels write as bytes (for assemblers older than the
+# instruction: Linux's asm/smap.h, asm/mwait.h, asm/msr.h...).  lvm-as rewrites a
+# `.byte` statement in code whose whole operand list is one of these encodings as it
+# rewrites the mnemonic; the original bytes stay behind the marker.  Only encodings of
+# two bytes or more: a lone `.byte 0xfa` in code is as likely a constant as a `cli`.
+ENCODED = {
+    (0x0f, 0x01, 0xca): "clac", (0x0f, 0x01, 0xcb): "stac",
+    (0x0f, 0x01, 0xc8): "monitor", (0x0f, 0x01, 0xc9): "mwait",
+    (0x0f, 0x01, 0xd1): "xsetbv", (0x0f, 0x01, 0xf9): "rdtscp",
+    (0x0f, 0x01, 0xee): "rdpkru", (0x0f, 0x01, 0xef): "wrpkru",
+    (0xf3, 0x0f, 0xc7, 0xf8): "rdpid %eax", (0xf3, 0x0f, 0x09): "wbnoinvd",
+    (0x0f, 0x09): "wbinvd", (0x0f, 0x08): "invd", (0x0f, 0x06): "clts",
+    (0x0f, 0x30): "wrmsr", (0x0f, 0x32): "rdmsr", (0x0f, 0x33): "rdpmc", (0x0f, 0xa2): "cpuid",
+    (0x0f, 0x34): "sysenter", (0x0f, 0x35): "sysexit", (0x0f, 0x05): "syscall", (0x0f, 0x07): "sysret",
+}
+
+
+def is_code_section(name):
+    """Does a section of this name hold code (by the names compilers and kernels use)?"""
+    return (name == ".text" or name.startswith(".text.") or name.endswith(".text")
+            or ".text." in name or name in COPIED_SECTIONS)
+
+
 BY_SPELLING = {}
 for _r in RULES:
     for _s in _r.spellings:

@@ -13,8 +13,8 @@ collections) but for non-ASCII text and a few rare directives.
 """
 import os
 
-from . import isa
-from .asmsyntax import SyntaxScanError, parse_instruction, parse_statement, split_line
+from . import isa, macros
+from .asmsyntax import Instruction, Statement, SyntaxScanError, parse_instruction, parse_statement, split_line
 from .classify import UNDECIDED, classify
 from .errors import AsmError
 
@@ -200,6 +200,10 @@ class Rewriter:
         self.in_comment = False
         self.blocks = []            # open .macro/.rept/.irp bodies
         self.macros = set()         # user macro names: a statement naming one is not an instruction
+        self.expandable = {}        # name -> macros.Macro: invocations expanded and rewritten
+        self._defining = None       # the top-level .macro being read: (line, arg, undecided, alone)
+        self.altmacro = False
+        self.serial = 0             # expansions so far (for \@)
         self.prev_marker = False    # the previous statement is a marker: do not rewrite again
         self.pending_prefix = None  # (line index, column) of a prefix-only statement
         self.regions = 0            # counter for 16-bit region symbols
@@ -281,6 +285,8 @@ class Rewriter:
         if not body:
             return text
         if body.startswith("."):
+            if body[:5].lower() == ".byte":
+                return st.labels + self._directive(st.body, body, idx, lines, st, col)
             return st.labels + self._directive(st.body, body, idx, lines)
         if self.in_runtime:
             return text
@@ -295,6 +301,10 @@ class Rewriter:
             lead = len(st.labels) + len(st.body) - len(st.body.lstrip())
             self.pending_prefix = (idx, col + lead)
             return text
+        if insn.mnemonic in self.expandable and self.code == 32 and not insn.prefixes:
+            expansion = self._expand(self.expandable[insn.mnemonic], body[len(insn.mnemonic):], idx, lines)
+            if expansion is not None:
+                return st.labels + st.body[:len(st.body) - len(st.body.lstrip())] + expansion
         if self.code != 32 or insn.mnemonic in self.macros:
             self.prev_marker, self.pending_prefix = False, None
             return text
@@ -312,6 +322,10 @@ class Rewriter:
         if self.prev_marker:                         # already rewritten (idempotence)
             self.prev_marker, self.pending_prefix = False, None
             return text
+        return self._rewrite(match, insn, st, idx, col, lines)
+
+    def _rewrite(self, match, insn, st, idx, col, lines):
+        """The statement `st` rewritten for `match` (`insn` as the original text)."""
         self.result.rewritten += 1
         if self.pending_prefix:                      # marker goes in front of the prefix
             pidx, pcol = self.pending_prefix
@@ -321,7 +335,7 @@ class Rewriter:
                 self._inserts.append((pcol, marker))
             else:
                 lines[pidx] = lines[pidx][:pcol] + marker + "; " + lines[pidx][pcol:]
-            return text
+            return st.text
         family = match.family
         if self.mode == "trap" or (family in ("emulate", "fast_call") and self.copied()):
             family = "trap"
@@ -344,10 +358,31 @@ class Rewriter:
         self.result.runtime.add("emulate")
         return "call %s" % isa.EMULATE_SYMBOL
 
-    def _directive(self, raw, body, idx, lines):
+    def _encoded(self, arg):
+        """The instruction (text) a `.byte` operand list in code encodes, or None."""
+        if self.code != 32 or self.in_runtime or not isa.is_code_section(self.section):
+            return None
+        try:
+            key = tuple(int(v.strip(), 0) if v.strip()[:1] != "0" or v.strip()[:2].lower() in ("0x", "0b")
+                        or v.strip() == "0" else int(v.strip(), 8) for v in arg.split(","))
+        except ValueError:
+            return None
+        return isa.ENCODED.get(key)
+
+    def _directive(self, raw, body, idx, lines, st=None, col=0):
         self.pending_prefix = None
         word = body.split(None, 1)[0].lower().rstrip(",")
         arg = body[len(word):].strip()
+        if word == ".byte" and st is not None:
+            was_marker = self.prev_marker
+            encoded = self._encoded(arg)
+            if encoded and not was_marker:
+                match = classify(parse_instruction(encoded, isa.PREFIXES))
+                if match and match is not UNDECIDED:
+                    self.prev_marker = False
+                    original = Instruction([], "", [], body)      # the bytes, behind the marker
+                    return self._rewrite(match, original, Statement(st.text, "", st.body, st.line),
+                                         idx, col, lines)
         self.prev_marker = word == ".byte" and arg.lower() in ("0xf4", "244")
         if word == ".macro":
             name = arg
@@ -356,15 +391,25 @@ class Rewriter:
                     name = arg[:i]
                     break
             self.macros.add(name)
+            self.expandable.pop(name, None)
+            if not self.blocks:
+                self._defining = (idx, arg, len(self.result.undecided), raw.strip() == lines[idx].strip())
             self.blocks.append(".macro " + name)
         elif word == ".endm":                             # gas has no `.endmacro`
             self._close((".macro",), word, idx)
+            if not self.blocks and self._defining:
+                self._defined(idx, raw.strip() == lines[idx].strip(), lines)
+        elif word == ".altmacro":
+            self.altmacro = True
+        elif word == ".noaltmacro":
+            self.altmacro = False
         elif word in (".rept", ".irp", ".irpc"):
             self.blocks.append(word)
         elif word == ".endr":
             self._close((".rept", ".irp", ".irpc"), word, idx)
         elif word == ".purgem":
             self.macros.discard(arg)
+            self.expandable.pop(arg, None)
         elif word in (".code16", ".code16gcc", ".code64", ".code32"):
             new = 32 if word == ".code32" else 16 if word.startswith(".code16") else 64
             extra = ""
@@ -399,6 +444,51 @@ class Rewriter:
         elif word == ".include":
             return self._include(raw, arg, idx)
         return raw
+
+    def _defined(self, end, alone, lines):
+        """A top-level `.macro` ends at line `end`: keep it for expansion if its body has
+        statements the rewriter could not decide (their mnemonic is a parameter)."""
+        start, arg, undecided, start_alone = self._defining
+        self._defining = None
+        if not (alone and start_alone) or len(self.result.undecided) == undecided or self.altmacro:
+            return
+        body = lines[start + 1:end]
+        for line in body:
+            low = line.lower()
+            if any(w in low for w in (".macro", ".endm", ".rept", ".irp", ".endr", ".altmacro", ".purgem")):
+                return
+        parsed = macros.parse_definition(arg)
+        if parsed:
+            self.expandable[parsed[0]] = macros.Macro(parsed[0], parsed[1], body)
+
+    def _expand(self, macro, args, idx, lines):
+        """The invocation of `macro` with `args`, expanded and rewritten as statements on
+        the invocation's line, or None (then gas expands it, as it is)."""
+        self.serial += 1
+        body = macros.expand(macro, args, 100000 + self.serial)
+        if body is None:
+            return None
+        saved = (self.in_comment, self.result.rewritten, len(self.result.undecided), set(self.result.runtime))
+        out = []
+        for line in body:
+            pieces, self.in_comment = split_line(line, self.in_comment)
+            for is_stmt, text in pieces:
+                if is_stmt and text.strip():
+                    out.append(self._statement(text, idx, 0, lines).strip())
+                    if self.pending_prefix or self._inserts:
+                        break
+            if self.pending_prefix or self._inserts or self.in_comment:
+                break
+        else:
+            if len(self.result.undecided) == saved[2]:
+                return "; ".join(out)
+        # Not expanded after all (a prefix on a line of its own, an unclosed comment,
+        # a parameter still undecided): back to the invocation as written.
+        self.in_comment, self.pending_prefix, self._inserts = saved[0], None, []
+        self.result.rewritten = saved[1]
+        del self.result.undecided[saved[2]:]
+        self.result.runtime = saved[3]
+        return None
 
     def _close(self, kinds, word, idx):
         if not self.blocks or self.blocks[-1].split()[0] not in kinds:

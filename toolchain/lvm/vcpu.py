@@ -42,6 +42,14 @@ class Layout:
         """Absolute guest-linear address of a member (or array element)."""
         return self.base + self.offset(member, index)
 
+    def ref(self, member, index=0):
+        """The member as a memory operand for rewritten kernel code: through %ss, which
+        is flat whenever guest kernel code runs (hostseg.c), where %ds may still hold
+        whatever user code left in it on a kernel entry (Linux's entry code pushes the
+        segment registers before it reloads them, and a user program may have loaded
+        a null or limited segment)."""
+        return "%%ss:%#x" % self.addr(member, index)
+
 
 def _preprocess(path):
     import subprocess                   # only on a cache miss: lvm-as runs per object

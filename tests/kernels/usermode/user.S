@@ -81,6 +81,21 @@ _start:
 	movl %ds, %eax
 	putx
 
+	/* A user data segment stays in DS and ES on the way into the kernel, whose
+	 * entry pushes %ds before it reloads it: lvm's rewritten push must not go
+	 * through DS.  GDT[13] (0x6b) ends at 16 MiB, below lvm's vCPU page; a null
+	 * DS would do on Intel, but an AMD CPU keeps the old limit of a null DS
+	 * loaded in 64-bit mode. */
+	puts n_limds
+	movl %ds, %esi
+	movl $0x6b, %eax
+	movl %eax, %ds
+	movl %eax, %es
+	movl $0x4e, %eax
+	putx
+	movl %esi, %ds
+	movl %esi, %es
+
 	puts n_sysenter
 	movl $1f, %edx                      /* sysexit returns to %edx with %esp = %ecx */
 	movl %esp, %ecx
@@ -116,4 +131,5 @@ n_syscall:  .asciz "syscall"
 n_uds:      .asciz "user data in ds: "
 n_np:       .asciz "not-present ds"
 n_ss:       .asciz "not-present ss"
+n_limds:    .asciz "a 16 MiB ds and es at a kernel entry: "
 n_sysenter: .asciz "sysenter, back with eax "

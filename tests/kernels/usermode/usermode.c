@@ -62,6 +62,7 @@ void kmain(void)
 	set_gate(0x80, 0xe, 3);
 	set_gdt(11, 0, 0xfffff, 0x12, 3);          /* 0x5b: DPL 3 data, not present */
 	set_gdt(12, 0, 0xfffff, 0x12, 3);          /* 0x63: likewise */
+	set_gdt(13, 0, 0xfff, 0x92, 3);            /* 0x6b: DPL 3 data, 16 MiB */
 	set_gate(3, 0xe, 3);
 	set_gate(4, 0xe, 3);
 	wrmsr(0x174, KCODE);
