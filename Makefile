@@ -19,7 +19,12 @@ $(OUT)/gen/vcpu-offsets.h: runtime/include/lvm/vcpu.h toolchain/lvm/vcpu.py
 	@mkdir -p $(@D)
 	$(BIN)/lvm layout --c-header > $@.tmp && mv $@.tmp $@
 
-$(OUT)/bin/lvm-monitor: $(MON_SRC) $(MON_HDR) $(OUT)/gen/vcpu-offsets.h
+# The guest subroutines' machine code, for the monitor to recognize (singlestep.c).
+$(OUT)/gen/guest-code.h: scripts/guest-code-header.py $(wildcard runtime/guest/*.j2) runtime/include/lvm/vcpu.h toolchain/lvm/rewrite.py toolchain/lvm/vcpu.py
+	@mkdir -p $(@D)
+	$(BIN)/python scripts/guest-code-header.py > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bin/lvm-monitor: $(MON_SRC) $(MON_HDR) $(OUT)/gen/vcpu-offsets.h $(OUT)/gen/guest-code.h
 	@mkdir -p $(@D)
 	gcc $(MON_CFLAGS) -o $@ $(MON_SRC)
 

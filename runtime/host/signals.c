@@ -56,8 +56,14 @@ static u32 user_live_flags(void)
 	return VCPU->cpl == 3 ? VCPU->vflags & USER_LIVE : 0;
 }
 
+extern char entry_stub[], entry_stub_end[];
+#define entry_stub_size ((u64)(entry_stub_end - entry_stub))
+#define EFLAGS_TF 0x100u
+#define DR6_BS 0x4000u
+
 void resume(struct lvm_regs *r)
 {
+	singlestep_resume(r);
 	for (;;) {                       /* again if a host event came after the check */
 		cpu.fault_regs = NULL;
 		traps_resumed();
@@ -75,7 +81,8 @@ void resume(struct lvm_regs *r)
 		u32 ds_es = host_sel[LVM_DS] | (u32)host_sel[LVM_ES] << 16;
 		/* The fast way writes below the guest's esp at its linear address: only
 		 * where that is surely mapped, with paging off. */
-		if (!paging_enabled() && cpu.seg[LVM_SS].base == 0 && r->esp >= 24 &&
+		/* (Not with TF: popfq would set it before lretq, which then traps.) */
+		if (!paging_enabled() && !(r->eflags & EFLAGS_TF) && cpu.seg[LVM_SS].base == 0 && r->esp >= 24 &&
 		    gpa_ptr(r->esp - 24, 24))
 			lvm_enter_guest_fast(r, ds_es);
 		else
@@ -121,11 +128,14 @@ static u8 byte_at(u32 addr)
 static __attribute__((noreturn)) void marker(struct lvm_regs *r)
 {
 	u32 site = r->eip;
+	bool stepping = r->eflags & EFLAGS_TF;
 	r->eip = site + 1;
 	if (!emulate(r, site)) {
 		r->eip = site;
 		raise_fault(r, EXC_GP, 0);
 	}
+	if (stepping)
+		singlestep_after_emulation();
 	resume(r);
 }
 
@@ -300,6 +310,11 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 		}
 		if (trapno == TRAP_OF)
 			raise_interrupt(r, EXC_OF, true);
+		if (si->si_code == TRAP_TRACE) {
+			if (singlestep_hidden(r))
+				resume(r);
+			VCPU->dr[6] |= DR6_BS;       /* DR6 is sticky: the guest clears it */
+		}
 		raise_fault(r, EXC_DB, NO_ERROR_CODE);
 	}
 	kill_guest(r, "unexpected signal %d (trap %u, error %#x) from guest code", sig, trapno, err);
@@ -348,6 +363,15 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 			m->gregs[REG_RIP] = (uintptr_t)lvm_enter_window;
 			m->gregs[REG_EFL] = 0x202;   /* not the guest's, if popfq loaded them */
 		}
+		return 0;
+	}
+	if (sig == SIGTRAP && cs == HOST_CS && !resume_point && VCPU->cpl == 0 &&
+	    (u64)m->gregs[REG_RIP] >= TRAMPOLINE_ADDR && (u64)m->gregs[REG_RIP] < TRAMPOLINE_ADDR + entry_stub_size) {
+		/* Guest kernel code single-stepping (TF) into the monitor entry: the stub
+		 * steps until its popfq clears TF, after saving the guest's EFLAGS with it.
+		 * The rewritten instruction is one instruction to the guest: one #DB after
+		 * it (resume()). */
+		singlestep_after_emulation();
 		return 0;
 	}
 	if (!in_guest && cs == HOST_CS && (u64)m->gregs[REG_RIP] < (1ull << 32) && !resume_point) {

@@ -140,7 +140,8 @@ entry_stub:
 	pushfq
 	popq %rcx
 	movl %ecx, R(EFLAGS)
-	andl $~0x40000, %ecx            /* no alignment checks in the monitor (guest user AC) */
+	andl $~0x40100, %ecx            /* no single-steps (a guest's TF, signals.c) and no
+	                                   alignment checks (guest user AC) in the monitor */
 	pushq %rcx
 	popfq
 	movq entry_stub_fsbase(%rip), %rcx

@@ -19,6 +19,12 @@ void deliver(struct lvm_regs *r, int vector, int error_code, bool software);
 u32 guest_eflags(const struct lvm_regs *r);
 void set_guest_eflags(struct lvm_regs *r, u32 value, u32 writable);
 
+/* singlestep.c: TF through rewritten instructions (one #DB per guest instruction) */
+bool singlestep_hidden(struct lvm_regs *r);
+void singlestep_after_emulation(void);
+void singlestep_resume(struct lvm_regs *r);
+void singlestep_delivering(struct lvm_regs *r);
+
 /* segments.c */
 bool read_descriptor(u16 sel, u64 *d, u32 *where);
 void segment_from_descriptor(struct segment *s, u16 sel, u64 d);
