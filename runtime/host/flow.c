@@ -42,7 +42,7 @@ static void iret(struct lvm_regs *r, const struct insn *in)
 		kill_guest(r, "iret with NT set (task return) is not emulated");
 	u32 esp = r->esp;
 	u32 eip = mem_read(r, LVM_SS, esp, 4);
-	u16 cs = mem_read(r, LVM_SS, esp + 4, 4);
+	u16 cs = hostseg_guest_selector(mem_read(r, LVM_SS, esp + 4, 4));
 	u32 fl = mem_read(r, LVM_SS, esp + 8, 4);
 	u32 cpl = VCPU->cpl, rpl = cs & 3;
 	if ((fl & 0x20000) && cpl == 0)
@@ -58,7 +58,7 @@ static void iret(struct lvm_regs *r, const struct insn *in)
 		r->esp = esp + 12;
 	} else {
 		u32 new_esp = mem_read(r, LVM_SS, esp + 12, 4);
-		u16 ss = mem_read(r, LVM_SS, esp + 16, 4);
+		u16 ss = hostseg_guest_selector(mem_read(r, LVM_SS, esp + 16, 4));
 		outer_ss(r, ss, rpl);
 		set_cs(cs, d, rpl);
 		r->esp = new_esp;
@@ -82,7 +82,7 @@ static void far_ret(struct lvm_regs *r, int os, u32 release)
 {
 	u32 esp = r->esp;
 	u32 eip = mem_read(r, LVM_SS, esp, os);
-	u16 cs = mem_read(r, LVM_SS, esp + os, 2);
+	u16 cs = hostseg_guest_selector(mem_read(r, LVM_SS, esp + os, 2));
 	u32 cpl = VCPU->cpl, rpl = cs & 3;
 	u64 d = return_descriptor(r, cs);
 	if (rpl == cpl) {
@@ -90,7 +90,7 @@ static void far_ret(struct lvm_regs *r, int os, u32 release)
 		r->esp = esp + 2 * os + release;
 	} else {
 		u32 new_esp = mem_read(r, LVM_SS, esp + 2 * os + release, os);
-		u16 ss = mem_read(r, LVM_SS, esp + 3 * os + release, 2);
+		u16 ss = hostseg_guest_selector(mem_read(r, LVM_SS, esp + 3 * os + release, 2));
 		outer_ss(r, ss, rpl);
 		set_cs(cs, d, rpl);
 		r->esp = new_esp + release;

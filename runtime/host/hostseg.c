@@ -97,7 +97,38 @@ static void mirror(int sreg, const struct segment *s, int slot)
 
 static bool user_limited(void) { return VCPU->cpl == 3 && user_limit != 0xffffffffu; }
 
+/* The guest selector each host LDT slot last stood for at CPL 3. */
+static u16 guest_sel_of_slot[8192];
+
+static void note_user_selector(int sreg)
+{
+	if (VCPU->cpl == 3 && (host_sel[sreg] & 4))
+		guest_sel_of_slot[host_sel[sreg] >> 3] = cpu.seg[sreg].sel;
+}
+
+/* User code that reads a segment register sees the host selector its segment runs
+ * on (an LDT slot); handed back to the guest kernel (in a signal frame it returns
+ * through, by ptrace) it must mean what it meant: the guest selector that slot
+ * stands for.  The guest's own LDT selectors are left alone. */
+u16 hostseg_guest_selector(u16 sel)
+{
+	u32 idx = sel >> 3;
+	if (!(sel & 4) || (sel & 3) != 3 || !guest_sel_of_slot[idx])
+		return sel;
+	if ((cpu.ldtr.attr & 0x80) && cpu.ldtr.sel && idx * 8 + 7 <= cpu.ldtr.limit)
+		return sel;
+	return guest_sel_of_slot[idx];
+}
+
+static void update(int sreg);
+
 void hostseg_update(int sreg)
+{
+	update(sreg);
+	note_user_selector(sreg);
+}
+
+static void update(int sreg)
 {
 	struct segment *s = &cpu.seg[sreg];
 	bool flat = s->base == 0 && s->limit == 0xffffffff;

@@ -95,6 +95,7 @@ static void set_segment(int sreg, u16 sel, u64 d)
  * Raises the guest fault and does not return if a check fails. */
 void load_segment(struct lvm_regs *r, int sreg, u16 sel)
 {
+	sel = hostseg_guest_selector(sel);
 	u32 cpl = VCPU->cpl, rpl = sel & 3, idx = sel & 0xfffc, where;
 	u64 d;
 	if (sreg == LVM_CS)
@@ -326,4 +327,35 @@ bool repair_host_selectors(struct lvm_regs *r)
 		repaired = true;
 	}
 	return repaired;
+}
+
+/* User code loads data segment registers natively with any selector the host
+ * accepts, without lvm seeing it: null, or one it read earlier (a host LDT slot
+ * its segment ran on, hostseg.c).  At each entry from CPL 3 the guest's view
+ * follows what is live, so that the kernel saves and restores what the program
+ * loaded (Linux's ldt_gdt selftest restores glibc's %gs that way after the kernel
+ * nulled it).  The host's own GDT selectors (0x23, 0x2b, 0x7b) are left to
+ * repair_host_selectors(): their meaning is the host's. */
+void sync_user_selectors(void)
+{
+	u16 live[4];
+	asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
+		     : "=m"(live[0]), "=m"(live[1]), "=m"(live[2]), "=m"(live[3]));
+	static const int sreg[4] = { LVM_DS, LVM_ES, LVM_FS, LVM_GS };
+	for (int i = 0; i < 4; i++) {
+		u16 sel = live[i], g;
+		u64 d;
+		if (sel == host_sel[sreg[i]])
+			continue;
+		if ((sel & ~3u) == 0) {
+			cpu.seg[sreg[i]] = (struct segment){ .sel = sel };
+		} else if ((g = hostseg_guest_selector(sel)) != sel && read_descriptor(g, &d, NULL) &&
+			   DESC_P(d) && DESC_S(d) && DESC_DPL(d) == 3) {
+			segment_from_descriptor(&cpu.seg[sreg[i]], g, d);
+		} else {
+			continue;
+		}
+		VCPU->sel[sreg[i]] = cpu.seg[sreg[i]].sel;
+		hostseg_update(sreg[i]);
+	}
 }

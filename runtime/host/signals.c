@@ -47,8 +47,10 @@ enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_BR = 5, TRAP_UD 
 #define USER_LIVE (0x40000u | 0x4000u)
 static void user_flags_saved(const struct lvm_regs *r)
 {
-	if (VCPU->cpl == 3)
+	if (VCPU->cpl == 3) {
 		VCPU->vflags = (VCPU->vflags & ~USER_LIVE) | (r->eflags & USER_LIVE);
+		sync_user_selectors();
+	}
 }
 
 static u32 user_live_flags(void)
@@ -322,7 +324,11 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 
 void signal_entry(int sig, siginfo_t *si, void *ucv);   /* switch.S */
 #define EFLAGS_ID 0x200000u
-u64 resume_id_flag;                                       /* for signal_entry */
+/* EFLAGS.ID and NT for the code sigreturn returns to: rt_sigreturn takes both from
+ * the flags it is called with, not from the frame (FIX_EFLAGS leaves them out), so
+ * signal_entry sets them just before (Linux's CPUID probe toggles ID with popfl;
+ * user code may set NT, which signal_entry clears for the monitor). */
+u64 resume_live_flags;
 extern char lvm_enter_window[], lvm_enter_window_end[];
 
 /* A signal from outside the guest: note it (or stop, or die of it with the terminal
@@ -354,6 +360,7 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	mcontext_t *m = &uc->uc_mcontext;
 	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
+	resume_live_flags = m->gregs[REG_EFL] & (EFLAGS_ID | 0x4000);   /* as interrupted */
 	bool in_guest = (cs == GUEST_CS || cs == host_user_cs) && !resume_point;
 	if (host_event(sig) && !in_guest) {
 		/* In the monitor: handled before it resumes the guest, also when it was on
@@ -389,8 +396,11 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	if (!in_guest) {
 		/* The monitor itself: our bug.  Say where, then die with the signal. */
 		console_restore();
-		fprintf(stderr, "lvm: internal error: signal %d (%s) at %#llx in the monitor, address %p\n",
-			sig, strsignal(sig), (unsigned long long)m->gregs[REG_RIP], si->si_addr);
+		extern char __executable_start[];
+		fprintf(stderr, "lvm: internal error: signal %d (%s) at %#llx in the monitor "
+			"(lvm-monitor+%#llx: addr2line -f -e out/bin/lvm-monitor), address %p\n",
+			sig, strsignal(sig), (unsigned long long)m->gregs[REG_RIP],
+			(unsigned long long)(m->gregs[REG_RIP] - (uintptr_t)__executable_start), si->si_addr);
 		signal(SIGABRT, SIG_DFL);
 		abort();
 	}
@@ -409,7 +419,7 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	/* sigreturn takes EFLAGS.ID from the flags it is called with, not from the
 	 * frame (the kernel's FIX_EFLAGS): signal_entry sets it to the guest's before
 	 * it returns to the restorer (Linux's CPUID probe toggles ID with popfl). */
-	resume_id_flag = resume_regs.eflags & EFLAGS_ID;
+	resume_live_flags = m->gregs[REG_EFL] & (EFLAGS_ID | 0x4000);
 	/* 64-bit code ignores DS and ES, and sigreturn restores neither: set the
 	 * guest's here, for the guest code sigreturn goes back to. */
 	asm volatile("movl %0, %%ds; movl %1, %%es" : : "r"((u32)host_sel[LVM_DS]),

@@ -140,8 +140,8 @@ entry_stub:
 	pushfq
 	popq %rcx
 	movl %ecx, R(EFLAGS)
-	andl $~0x40100, %ecx            /* no single-steps (a guest's TF, signals.c) and no
-	                                   alignment checks (guest user AC) in the monitor */
+	andl $~0x44100, %ecx            /* no single-steps (a guest's TF, signals.c), no
+	                                   alignment checks (AC), no NT (iretq) in the monitor */
 	pushq %rcx
 	popfq
 	movq entry_stub_fsbase(%rip), %rcx
@@ -161,9 +161,9 @@ entry_stub_end:
 	.globl signal_entry
 	.type signal_entry, @function
 signal_entry:
-	pushfq                          /* guest user code may have set AC: the monitor's */
-	andl $~0x40000, (%rsp)          /* C must not take alignment checks (the signal */
-	popfq                           /* frame keeps the guest's flags) */
+	pushfq                          /* guest user code may have set AC and NT: the */
+	andl $~0x44000, (%rsp)          /* monitor's C must not take alignment checks, nor */
+	popfq                           /* iretq with NT (#GP); the signal frame keeps them */
 	pushq %rdx
 	movq host_fsbase(%rip), %rax
 	wrfsbase %rax
@@ -177,13 +177,13 @@ signal_entry:
 	movl %eax, %fs
 	movzwl host_sel+10(%rip), %eax
 	movl %eax, %gs
-	/* The guest's EFLAGS.ID: rt_sigreturn keeps the caller's (signals.c) */
+1:	/* EFLAGS.ID and NT: rt_sigreturn keeps the caller's (signals.c) */
 	pushfq
-	andl $~0x200000, (%rsp)
-	movq resume_id_flag(%rip), %rax
+	andl $~0x204000, (%rsp)
+	movq resume_live_flags(%rip), %rax
 	orq %rax, (%rsp)
 	popfq
-1:	ret
+	ret
 	.size signal_entry, .-signal_entry
 
 	.section .note.GNU-stack, "", @progbits

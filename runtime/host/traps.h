@@ -37,9 +37,11 @@ void load_system_segment(struct lvm_regs *r, int which, u16 sel);
 bool descriptor_visible(u16 sel, u64 *d, int what);
 void check_host_visible_selectors(void);
 bool repair_host_selectors(struct lvm_regs *r);   /* user code loaded 0x7b itself */
+void sync_user_selectors(void);                   /* ...or a selector it read earlier */
 
 /* hostseg.c: the host selectors that make guest segments work natively */
 void hostseg_update(int sreg);
+u16 hostseg_guest_selector(u16 sel);   /* a host slot's selector, as user code saw it */
 void hostseg_cpl_changed(void);
 void hostseg_set_user_limit(u32 last);           /* 0xffffffff: none */
 u32 hostseg_user_limit(void);
