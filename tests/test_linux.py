@@ -37,7 +37,7 @@ def initramfs(tmp_path_factory):
     d = tmp_path_factory.mktemp("linux")
     out = d / "initramfs.cpio.gz"
     adds = ["--add", "%s=lvmtest" % (ROOT / "tests" / "linux")]
-    for prog in ("tls", "userds"):         # static i386 glibc, as Debian's programs use it
+    for prog in ("tls", "userds", "ldt"):  # static i386 glibc, as Debian's programs use it
         subprocess.run(["gcc", "-m32", "-static", "-O2", "-pthread", "-o", str(d / prog),
                         str(ROOT / "tests" / "linux" / "src" / (prog + ".c"))], check=True)
         adds += ["--add", "%s=lvmtest/%s" % (d / prog, prog)]
@@ -113,11 +113,12 @@ def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mo
 def qemu_tls(initramfs):
     status, out, err = run_qemu(initramfs, "tls.sh")
     assert status == 0 and "T tls exited 0" in out and "T userds exited 0" in out, (status, out[-3000:], err)
+    assert "T ldt exited 0" in out and "T modify_ldt entry 1: 0, entry 3: 0" in out, out[-3000:]
     return transcript(out)
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_tls_threads_signals_match_qemu(built, initramfs, qemu_tls, mode):
+def test_tls_threads_signals_ldt_match_qemu(built, initramfs, qemu_tls, mode):
     status, out, err = run_lvm(mode, initramfs, "tls.sh")
     assert status == 0, (status, out[-3000:], err[-2000:])
     assert transcript(out) == qemu_tls, out[-3000:]

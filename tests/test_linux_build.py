@@ -133,8 +133,13 @@ def _object(tmp_path, rel, text):
 
 
 def test_exceptions_accept_listed_findings_only(tmp_path, exceptions):
+    # The project's list is empty now (lvm-as handles what it held); the mechanism is
+    # tested with a list of one entry, as a kernel of one's own may need.
     env = dict(os.environ)
     env.pop("LVM_CHECK", None)
+    lst = tmp_path / "exceptions"
+    lst.write_text("*  .altinstr_replacement  *  stac,clac  # raw SMAP bytes, assembled without lvm-as\n")
+    env["LVM_CHECK_EXCEPTIONS"] = str(lst)
     script = str(ROOT / "scripts" / "linux-check-exceptions.py")
     _object(tmp_path, "kernel/a.o", ALT)                               # stac in .altinstr_replacement
     r = subprocess.run([sys.executable, script, "kernel/a.o"], cwd=tmp_path, env=env,
@@ -150,7 +155,6 @@ def test_exceptions_accept_listed_findings_only(tmp_path, exceptions):
 
 def test_exception_list_is_well_formed(exceptions):
     from lvm.check import RULES_BY_NAME
-    entries = exceptions.load()
-    assert entries
+    entries = exceptions.load()               # empty today: README says so
     for n, objs, sec, syms, rules in entries:
         assert rules <= set(RULES_BY_NAME), "check-exceptions:%d: unknown rule in %s" % (n, rules)

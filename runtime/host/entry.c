@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include "monitor.h"
 #include "traps.h"
+#include "guest-code.h"
 
 extern char entry_stub[], entry_stub_end[], entry_stub_rsp[], entry_stub_handler[], entry_stub_fsbase[];
 
@@ -49,20 +50,15 @@ int entry_init(void)
 	return 0;
 }
 
-static void monitor_entry(void)
+/* What a guest subroutine entered the monitor for, with r as at the rewritten site:
+ * its stack is as before the site and `site_end` is where it returns. */
+static __attribute__((noreturn)) void entered(struct lvm_regs *r, u32 reason, u32 site_end)
 {
-	vcpu_page_entered();
-	struct lvm_regs r = vcpu_page_take_saved();
-	u32 frame[4];
-	if (!guest_read(r.esp, frame, sizeof frame))
-		kill_guest(&r, "monitor entry with an unreadable stack at %#x", r.esp);
-	u32 reason = frame[2], site_end = frame[3];
-	r.esp += 16;
-	r.eip = site_end;
+	r->eip = site_end;
 	switch (reason) {
 	case LVM_ENTRY_EMULATE:
-		if (!emulate(&r, site_end - 5))
-			kill_guest(&r, "instruction not emulated at %#x (see the bytes above)", site_end);
+		if (!emulate(r, site_end - 5))
+			kill_guest(r, "instruction not emulated at %#x (see the bytes above)", site_end);
 		break;
 	case LVM_ENTRY_STI_WINDOW:
 		cpu.sti_shadow = true;
@@ -70,7 +66,38 @@ static void monitor_entry(void)
 	case LVM_ENTRY_IRQ_WINDOW:
 		break;
 	default:
-		kill_guest(&r, "monitor entered with unknown reason %u", reason);
+		kill_guest(r, "monitor entered with unknown reason %u", reason);
 	}
-	resume(&r);
+	resume(r);
 }
+
+static void monitor_entry(void)
+{
+	vcpu_page_entered();
+	struct lvm_regs r = vcpu_page_take_saved();
+	u32 frame[4];
+	if (!guest_read(cpu.seg[LVM_SS].base + r.esp, frame, sizeof frame))
+		kill_guest(&r, "monitor entry with an unreadable stack at %#x", r.esp);
+	r.esp += 16;
+	entered(&r, frame[2], frame[3]);
+}
+
+/* __lvm_emulate on a stack segment with a base (Linux's espfix stack) enters by a
+ * `hlt` instead of its far call (runtime/guest/emulate.s.j2): at that hlt, with the
+ * reason and the near return on the stack, this is the same entry (it does not
+ * return then); it returns false if r is not there. */
+bool emulate_entry_by_trap(struct lvm_regs *r)
+{
+	static int at = -1;              /* the hlt's offset in the subroutine */
+	if (at < 0)
+		at = (const u8 *)memchr(guest_code_emulate, 0xf4, sizeof guest_code_emulate) - guest_code_emulate;
+	u8 b[sizeof guest_code_emulate];
+	u32 frame[2];
+	if (VCPU->cpl != 0 || !guest_read(cpu.seg[LVM_CS].base + r->eip - at, b, sizeof b) ||
+	    memcmp(b, guest_code_emulate, sizeof b) ||
+	    !guest_read(cpu.seg[LVM_SS].base + r->esp, frame, sizeof frame))
+		return false;
+	r->esp += 8;
+	entered(r, frame[0], frame[1]);
+}
+

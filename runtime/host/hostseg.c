@@ -20,7 +20,8 @@
  * glibc's TLS segment does).  A user access to the kernel's half
  * then faults on the host (#GP, #SS) without the kernel's pages being unmapped;
  * userlimit.c turns that fault into the guest's #PF.  CPL 0 runs flat.
- * Not done: a based or limited CS or SS (reported once; they run flat).
+ * A based SS at CPL 0 (Linux's espfix stack) gets an LDT slot too.  Not done: a
+ * based or limited CS, or SS at CPL 3 (reported once; they run flat).
  */
 #define _GNU_SOURCE
 #include <asm/ldt.h>
@@ -133,9 +134,15 @@ static void update(int sreg)
 	struct segment *s = &cpu.seg[sreg];
 	bool flat = s->base == 0 && s->limit == 0xffffffff;
 	bool cut = user_limited();
+	if (sreg == LVM_SS && !flat && (s->sel & ~3u) && !cut && VCPU->cpl != 3 && !(s->attr & 4)) {
+		/* A based stack at CPL 0: Linux's espfix stack, on which its exit path
+		 * pops the registers and irets (to a user program with an LDT stack). */
+		mirror(sreg, s, slot(sreg, false));
+		return;
+	}
 	if (sreg == LVM_CS || sreg == LVM_SS) {
 		if (!flat && (s->sel & ~3u))
-			unimplemented_once("a CS or SS with a non-zero base or a limit below 4 GiB");
+			unimplemented_once("a CS (or a user SS) with a non-zero base or a limit below 4 GiB");
 		host_sel[sreg] = !cut ? (sreg == LVM_CS ? GUEST_CS : GUEST_DS)
 			       : (sreg == LVM_CS ? SLOT_USER_CODE : SLOT_USER_DATA) << 3 | 7;
 		return;

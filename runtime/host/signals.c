@@ -131,6 +131,7 @@ static __attribute__((noreturn)) void marker(struct lvm_regs *r)
 {
 	u32 site = r->eip;
 	bool stepping = r->eflags & EFLAGS_TF;
+	emulate_entry_by_trap(r);           /* returns only if it was not that */
 	r->eip = site + 1;
 	if (!emulate(r, site)) {
 		r->eip = site;

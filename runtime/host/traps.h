@@ -19,6 +19,9 @@ void deliver(struct lvm_regs *r, int vector, int error_code, bool software);
 u32 guest_eflags(const struct lvm_regs *r);
 void set_guest_eflags(struct lvm_regs *r, u32 value, u32 writable);
 
+/* entry.c: __lvm_emulate's entry on a based stack (a hlt) */
+bool emulate_entry_by_trap(struct lvm_regs *r);
+
 /* singlestep.c: TF through rewritten instructions (one #DB per guest instruction) */
 bool singlestep_hidden(struct lvm_regs *r);
 void singlestep_after_emulation(void);

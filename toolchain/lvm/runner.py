@@ -32,14 +32,11 @@ def _is_elf32(path):
     return head[:4] == b"\x7fELF" and head[4:5] == b"\x01"
 
 
-# The guest side of __lvm_emulate (runtime/guest/emulate.s.j2): pushl $reason;
-# lcall $LVM_MONITOR_SEL, $LVM_MONITOR_ENTRY.  Recognizes call-mode markers in a
-# bzImage, which has no symbols.
+# The guest side of __lvm_emulate (runtime/guest/emulate.s.j2), as assembled: a
+# call to it is a call-mode marker in a bzImage, which has no symbols.
 def _emulate_signature():
-    from . import vcpu
-    c = vcpu.layout().consts
-    sel, entry = c["LVM_MONITOR_SEL"], c["LVM_MONITOR_ENTRY"]
-    return bytes([0x6A, c["LVM_ENTRY_EMULATE"], 0x9A]) + entry.to_bytes(4, "little") + sel.to_bytes(2, "little")
+    from .guestcode import code
+    return code("emulate")
 
 
 def bzimage_startup(data):

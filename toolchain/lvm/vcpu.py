@@ -42,12 +42,19 @@ class Layout:
         """Absolute guest-linear address of a member (or array element)."""
         return self.base + self.offset(member, index)
 
-    def ref(self, member, index=0):
-        """The member as a memory operand for rewritten kernel code: through %ss, which
-        is flat whenever guest kernel code runs (hostseg.c), where %ds may still hold
-        whatever user code left in it on a kernel entry (Linux's entry code pushes the
-        segment registers before it reloads them, and a user program may have loaded
-        a null or limited segment)."""
+    # Rewritten kernel code reaches the vCPU page through a segment that is flat
+    # whenever guest kernel code runs, never through %ds: on a kernel entry %ds still
+    # holds whatever user code left in it (Linux's entry code pushes the segment
+    # registers before it reloads them; a user program may have loaded a limited
+    # one).  Reads go through %cs (the monitor runs CPL 0 on a flat, readable code
+    # segment, always); writes cannot, and go through %ss, flat but for Linux's
+    # espfix stack, where the kernel only reads virtual state.
+    def read_ref(self, member, index=0):
+        """The member as a memory operand to read, for rewritten kernel code."""
+        return "%%cs:%#x" % self.addr(member, index)
+
+    def write_ref(self, member, index=0):
+        """The member as a memory operand to write, for rewritten kernel code."""
         return "%%ss:%#x" % self.addr(member, index)
 
 

@@ -29,7 +29,7 @@ typedef unsigned char lvm_u8;
 enum lvm_abi {
 	LVM_VCPU_ADDR = 0xfffff000,   /* guest-linear address of struct lvm_vcpu */
 	LVM_VCPU_MAGIC = 0x4d564c21,  /* "!LVM" */
-	LVM_ABI_VERSION = 2,
+	LVM_ABI_VERSION = 3,
 	LVM_EFLAGS_IF = 0x200,
 	/* EFLAGS bits the guest owns virtually: IF, IOPL, NT, AC.  Everything else
 	 * is the real EFLAGS of the CPU running guest code. */
@@ -40,6 +40,7 @@ enum lvm_abi {
 	 * selector is the host's 64-bit user code segment, the same on every x86-64
 	 * Linux; the stub sits in the read-only page below this one. */
 	LVM_MONITOR_SEL = 0x33,
+	LVM_HOST_FLAT_DS = 0x2b,      /* the host's flat 32-bit data selector: SS at CPL 0 */
 	LVM_MONITOR_ENTRY = 0xffffe000,
 	/* Why a guest-side subroutine far-called the monitor.  The monitor finds, on
 	 * the guest stack: far return (8 bytes), the reason (4), the near return of

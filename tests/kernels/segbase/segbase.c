@@ -49,6 +49,32 @@ void kmain(void)
 	asm volatile("movl %%fs, %0" : "=r"(a));
 	printf("fs selector %x\n", a);
 
+	/* A stack segment with a base (Linux's espfix stack): pushes and pops native,
+	 * a rewritten instruction (push %ds: a vCPU-page read; inb: the monitor's entry
+	 * through a far call onto that stack; cli: a vCPU-page write), then back. */
+	set_gdt(10, AREA + 0x800, 0xfffff, 0x92, 0);   /* 0x50: 4 GiB from AREA + 0x800 */
+	u32 popped, ds_pushed, ss_now, flat_esp;
+	asm volatile("movl %%esp, %%esi\n\t"
+		     "movl %%ss, %%edi\n\t"
+		     "leal -(0x200000 + 0x800)(%%esp), %%eax\n\t"  /* the same bytes, through 0x50 */
+		     "pushl $0x50\n\t"
+		     "pushl %%eax\n\t"
+		     "lss (%%esp), %%esp\n\t"         /* as Linux switches to espfix */
+		     "movl %%esp, %3\n\t"
+		     "pushl $0x5eed\n\t"
+		     "pushl %%ds\n\t"
+		     "inb $0x80, %%al\n\t"
+		     "cli\n\t"
+		     "popl %1\n\t"
+		     "popl %0\n\t"
+		     "movl %%ss, %2\n\t"
+		     "movl %%edi, %%ss\n\t"
+		     "movl %%esi, %%esp\n\t"
+		     : "=r"(popped), "=r"(ds_pushed), "=r"(ss_now), "=m"(flat_esp)
+		     : : "eax", "esi", "edi", "memory");
+	(void)flat_esp;
+	printf("based ss %x: popped %x, pushed ds %x\n", ss_now, popped, ds_pushed);
+
 	/* Limit violations are not in this differential test: QEMU's TCG does not
 	 * check data segment limits or null FS/GS uses (the CPU does). */
 
