@@ -122,6 +122,7 @@ def test_tls_threads_signals_ldt_match_qemu(built, initramfs, qemu_tls, mode):
     status, out, err = run_lvm(mode, initramfs, "tls.sh")
     assert status == 0, (status, out[-3000:], err[-2000:])
     assert transcript(out) == qemu_tls, out[-3000:]
+    assert "L read at 4096 of a 4096-byte segment: SIGSEGV" in out, out[-3000:]   # as the CPU
     assert "T set_thread_area 0 entry 10" in qemu_tls         # glibc took 9 (patch 0001)
 
 
