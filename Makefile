@@ -20,7 +20,7 @@ $(OUT)/gen/vcpu-offsets.h: runtime/include/lvm/vcpu.h toolchain/lvm/vcpu.py
 	$(BIN)/lvm layout --c-header > $@.tmp && mv $@.tmp $@
 
 # The guest subroutines' machine code, for the monitor to recognize (singlestep.c).
-$(OUT)/gen/guest-code.h: scripts/guest-code-header.py $(wildcard runtime/guest/*.j2) runtime/include/lvm/vcpu.h toolchain/lvm/rewrite.py toolchain/lvm/vcpu.py
+$(OUT)/gen/guest-code.h: scripts/guest-code-header.py $(wildcard runtime/guest/*.j2) runtime/include/lvm/vcpu.h toolchain/lvm/render.py toolchain/lvm/guestcode.py toolchain/lvm/vcpu.py
 	@mkdir -p $(@D)
 	$(BIN)/python scripts/guest-code-header.py > $@.tmp && mv $@.tmp $@
 

@@ -88,7 +88,7 @@ def runtime_symbols():
     or None when that directory is not there (then every `__lvm_` name counts)."""
     global _runtime_symbols
     if _runtime_symbols is False:
-        from .rewrite import GUEST
+        from .render import GUEST
         try:
             _runtime_symbols = frozenset(isa.RUNTIME_PREFIX + e.name[:-len(".s.j2")]
                                          for e in os.scandir(GUEST) if e.name.endswith(".s.j2"))

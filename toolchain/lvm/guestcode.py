@@ -11,7 +11,7 @@ import os
 import subprocess
 import tempfile
 
-from .rewrite import render_runtime
+from .render import render_runtime
 from .vcpu import CACHE
 
 

@@ -15,6 +15,9 @@ statements stay undecided, for `lvm check` to judge in the object.
 """
 
 
+from .asmsyntax import split_line
+
+
 class Macro:
     __slots__ = ("name", "params", "body")
 
@@ -75,6 +78,52 @@ def expand(macro, args_text, serial):
             return None
         out.append(new)
     return out
+
+
+def keep_if_expandable(rw, end, alone, lines):
+    """A top-level `.macro` ends at line `end`: keep it for expansion if its body has
+    statements the rewriter could not decide (their mnemonic is a parameter)."""
+    start, arg, undecided, start_alone = rw._defining
+    rw._defining = None
+    if not (alone and start_alone) or len(rw.result.undecided) == undecided or rw.altmacro:
+        return
+    body = lines[start + 1:end]
+    for line in body:
+        low = line.lower()
+        if any(w in low for w in (".macro", ".endm", ".rept", ".irp", ".endr", ".altmacro", ".purgem")):
+            return
+    parsed = parse_definition(arg)
+    if parsed:
+        rw.expandable[parsed[0]] = Macro(parsed[0], parsed[1], body)
+
+def expand_and_rewrite(rw, macro, args, idx, lines):
+    """The invocation of `macro` with `args`, expanded and rewritten as statements on
+    the invocation's line, or None (then gas expands it, as it is)."""
+    rw.serial += 1
+    body = expand(macro, args, 100000 + rw.serial)
+    if body is None:
+        return None
+    saved = (rw.in_comment, rw.result.rewritten, len(rw.result.undecided), set(rw.result.runtime))
+    out = []
+    for line in body:
+        pieces, rw.in_comment = split_line(line, rw.in_comment)
+        for is_stmt, text in pieces:
+            if is_stmt and text.strip():
+                out.append(rw._statement(text, idx, 0, lines).strip())
+                if rw.pending_prefix or rw._inserts:
+                    break
+        if rw.pending_prefix or rw._inserts or rw.in_comment:
+            break
+    else:
+        if len(rw.result.undecided) == saved[2]:
+            return "; ".join(out)
+    # Not expanded after all (a prefix on a line of its own, an unclosed comment,
+    # a parameter still undecided): back to the invocation as written.
+    rw.in_comment, rw.pending_prefix, rw._inserts = saved[0], None, []
+    rw.result.rewritten = saved[1]
+    del rw.result.undecided[saved[2]:]
+    rw.result.runtime = saved[3]
+    return None
 
 
 def _substitute(line, values, serial):
