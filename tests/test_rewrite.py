@@ -362,6 +362,51 @@ def test_byte_encoded_instructions_in_code_are_rewritten(tmp_path, mode):
     assert check_file(str(assemble(res.text, tmp_path / mode))) == []
     assert rewrite_text(res.text, mode).text == res.text               # idempotent
 
+
+TRAMPOLINE = """\t.text
+\t.code16
+\t.globl tramp
+tramp:
+\tcli
+\tlgdtl gdtdesc - tramp
+\tmovl %cr0, %eax
+\torl $1, %eax
+\tmovl %eax, %cr0
+\tljmpl $8, $start32
+\t.code32
+start32:
+\tmovl $0x10, %eax
+\tmovl %eax, %ds
+\tjmp go
+\t.p2align 2
+gdt:
+\t.word 0, 0, 0, 0
+\t.word 0xffff, 0, 0x9a00, 0xcf
+\t.word 0xffff, 0, 0x9200, 0xcf
+gdtdesc:
+\t.word 0x17
+\t.long gdt
+go:\tcli
+\tret
+"""
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_data_after_a_jump_in_a_file_with_16_bit_code_is_data(tmp_path, mode):
+    # A secondary-CPU trampoline (a teaching kernel's, NetBSD's mptramp.S) keeps its GDT
+    # in .text after a jmp: its descriptors decode as `lcall $0x0,$0xffff00cf`.  lvm-as
+    # puts data after an unconditional transfer, in files with 16-bit code, between
+    # __lvm_data_begin/_end labels, which the check does not decode.
+    res = rewrite_text(TRAMPOLINE, mode)
+    assert "__lvm_data_begin_1: .word 0, 0, 0, 0" in res.text
+    assert "__lvm_data_end_1: go:" in res.text
+    obj = assemble(res.text, tmp_path / mode)
+    assert check_file(str(obj), allow_code16=True) == []
+    bare = assemble(TRAMPOLINE.replace("\t.code16\n", "\t.code16\n__lvm_code16_begin_9:\n")
+                    .replace("\t.code32\n", "\t.code32\n__lvm_code16_end_9:\n"), tmp_path / "bare")
+    assert "lcall" in {f.rule for f in check_file(str(bare), allow_code16=True)}   # before: refused
+    assert rewrite_text(res.text, mode).text == res.text               # idempotent
+
 # -- cost: linear in the input, whatever its shape ------------------------------------------
 # One line of 40,000 `;`-separated statements took 41 s (gas: 0.02 s): each statement
 # summed the lengths of all those before it.  Each of these statements went through a path
