@@ -16,6 +16,7 @@ import os
 from . import isa, macros
 from .render import render_one_line, render_runtime  # noqa: F401  (render_runtime: lvm-as's)
 from .asmsyntax import Instruction, Statement, SyntaxScanError, parse_instruction, parse_statement, split_line
+from .datamarks import DataMarks
 from .classify import UNDECIDED, classify
 from .errors import AsmError
 
@@ -70,13 +71,7 @@ class Rewriter:
         self._defining = None       # the top-level .macro being read: (line, arg, undecided, alone)
         self.altmacro = False
         self.serial = 0             # expansions so far (for \@)
-        # Data in code (files with 16-bit code: trampolines keep their GDT there): a
-        # run of data directives after an unconditional transfer is put between
-        # __lvm_data_begin_N/_end_N labels, which `lvm check` does not decode.
-        self.mark_data = False
-        self.after_transfer = False
-        self.data_open = False
-        self.data_ranges = 0
+        self.data_marks = None      # a DataMarks in files with 16-bit code (datamarks.py)
         self.prev_marker = False    # the previous statement is a marker: do not rewrite again
         self.pending_prefix = None  # (line index, column) of a prefix-only statement
         self.regions = 0            # counter for 16-bit region symbols
@@ -104,7 +99,7 @@ class Rewriter:
                 i for i, line in enumerate(lines) if '"' in line or not line.isascii()}
         n, i = len(lines), 0
         if ".code16" in text.lower():
-            self.mark_data = True
+            self.data_marks = DataMarks()
             hot = range(n)
         for nxt in sorted(hot) + [n]:
             # Lines i..nxt-1 hold nothing for the filter: they are skipped, but scanned in
@@ -152,46 +147,9 @@ class Rewriter:
         return new
 
     def _statement(self, text, idx, col, lines):
-        label = self._data_mark(text) if self.mark_data else None
+        label = self.data_marks.label(text, self.section) if self.data_marks else None
         out = self._statement_body(text, idx, col, lines)
         return "%s: %s" % (label, out.lstrip()) if label else out
-
-    def _data_mark(self, text):
-        """The data-range label to put before the statement `text` as written, if any
-        (mark_data files)."""
-        st = parse_statement(text, 0)
-        body = st.body.strip()
-        if "__lvm_data_" in st.labels:                 # rewritten before: keep its labels
-            for label in st.labels.replace(":", " ").split():
-                if label.startswith(("__lvm_data_begin_", "__lvm_data_end_")):
-                    self.data_open = label.startswith("__lvm_data_begin_")
-                    self.data_ranges = max(self.data_ranges, int(label.rsplit("_", 1)[1]))
-            if not self.data_open:
-                insn = parse_instruction(body, isa.PREFIXES) if body and body[0] != "." else None
-                self.after_transfer = bool(insn and insn.mnemonic and
-                                           insn.mnemonic.lower() in isa.TRANSFER_SPELLINGS)
-            return None
-        if not body:
-            return None
-        word = body.split(None, 1)[0].lower().rstrip(",")
-        end = "__lvm_data_end_%d" % self.data_ranges if self.data_open else None
-        if word.startswith("."):
-            marker = word == ".byte" and body[len(word):].strip().lower() in ("0xf4", "244")
-            if word in isa.DATA_DIRECTIVES and not marker:
-                if self.after_transfer and not self.data_open and isa.is_code_section(self.section):
-                    self.data_ranges += 1
-                    self.data_open = True
-                    return "__lvm_data_begin_%d" % self.data_ranges
-                return None
-            if word in isa.NEUTRAL_DIRECTIVES:
-                return None
-            self.data_open = self.after_transfer = False      # a section switch, .if...
-            return end
-        insn = parse_instruction(body, isa.PREFIXES)
-        mnemonic = insn.mnemonic.lower() if insn and insn.mnemonic else ""
-        self.data_open = False
-        self.after_transfer = mnemonic in isa.TRANSFER_SPELLINGS
-        return end
 
     def _statement_body(self, text, idx, col, lines):
         st = parse_statement(text, idx + 1)
