@@ -47,7 +47,7 @@ def test_trap_mode_from_environment_and_option(tmp_path):
 def test_bad_mode_is_an_error(tmp_path):
     write(tmp_path, "k.s", "\tcli\n")
     r = lvm_as(["--32", "-o", "k.o", "k.s"], tmp_path, env={"LVM_MODE": "fast"})
-    assert r.returncode == 1 and "LVM_MODE must be `call` or `trap`" in r.stderr
+    assert r.returncode == 1 and "LVM_MODE must be `call`, `trap` or `user`" in r.stderr
 
 
 def test_uninteresting_object_identical_to_real_as(tmp_path):

@@ -303,9 +303,9 @@ def test_trap_mode(tmp_path, tools):
     assert re.search(r"f4\s+hlt\s*\n.*fa\s+cli", dis) and "__lvm_" not in dis
     assert check_file(tmp_path / "opt.o") == []
     r = lvm_cc(["-m32", "-c", "io.c"], tmp_path, tools, env={"LVM_MODE": "fast"})
-    assert (r.returncode, r.stderr) == (1, "lvm-cc: error: LVM_MODE must be call or trap, not 'fast'\n")
+    assert (r.returncode, r.stderr) == (1, "lvm-cc: error: LVM_MODE must be call, trap or user, not 'fast'\n")
     r = lvm_cc(["--lvm-mode", "trap", "-m32", "-c", "io.c"], tmp_path, tools)
-    assert (r.returncode, r.stderr) == (1, "lvm-cc: error: --lvm-mode needs a value: --lvm-mode=call|trap\n")
+    assert (r.returncode, r.stderr) == (1, "lvm-cc: error: --lvm-mode needs a value: --lvm-mode=call|trap|user\n")
 
 
 def test_keep_asm(tmp_path, tools):

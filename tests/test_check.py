@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, assemble, growth
+from conftest import ROOT, assemble, growth, text_bytes
 from lvm import isa
 from lvm.check import check_file, format_finding, is_runtime_symbol
 from lvm.errors import LvmError
@@ -208,6 +208,36 @@ def test_16bit_region_entered_from_another_section(tmp_path):
     assert found == [(".boot16", 0, "lgdt", True), (".boot16", 3, "pushfw", True)]
 
 
+def test_16bit_code_accepted_at_assembly_stays_accepted_when_linked(tmp_path):
+    """LVM_CHECK=code16 is a decision about one object (NetBSD's mptramp.S, a
+    trampoline that never runs under lvm): lvm-as records it in the object, so the
+    kernel linked from it checks clean, while another object's 16-bit code does not."""
+    (tmp_path / "tramp.s").write_text("\t.text\ntramp:\t.code16\n\tcli\n\tlgdt (%si)\n\t.code32\n\tiret\n")
+    (tmp_path / "other.s").write_text("\t.text\nother:\t.code16\n\tsti\n\t.code32\n\tret\n")
+    lvm_as(["--32", "-o", "tramp.o", "tramp.s"], tmp_path, {"LVM_CHECK": "code16"})
+    r = subprocess.run(LVM_AS + ["--32", "-o", "other.o", "other.s"], cwd=tmp_path, capture_output=True,
+                       text=True, env=ENV)
+    assert r.returncode == 1 and "sti" in r.stderr
+    lvm_as(["--32", "-o", "other.o", "other.s"], tmp_path, {"LVM_CHECK": "0"})
+    assert check_file(tmp_path / "tramp.o") == []
+    run(["ld", "-m", "elf_i386", "-e", "tramp", "-o", "k.elf", "tramp.o", "other.o"], tmp_path)
+    assert [(f.rule, f.code16) for f in check_file(tmp_path / "k.elf")] == [("sti", True)]
+
+
+def test_user_mode_assembles_as_written_and_is_not_checked(tmp_path):
+    """LVM_MODE=user: code the kernel copies to its processes (a signal trampoline),
+    which runs in ring 3: nothing rewritten, and not checked, in the object or linked."""
+    src = "\t.text\n\t.globl sigcode\nsigcode:\tmovl $1, %eax\n\tint $0x80\n\tint $0x80\nesigcode:\n"
+    (tmp_path / "sig.s").write_text(src)
+    lvm_as(["--32", "-o", "sig.o", "sig.s"], tmp_path, {"LVM_MODE": "user"})
+    plain = assemble(src, tmp_path / "plain")
+    assert text_bytes(tmp_path / "sig.o") == text_bytes(plain)
+    assert check_file(tmp_path / "sig.o") == []
+    assemble("\t.text\n\t.globl start\nstart:\tcli\n\tret\n", tmp_path / "k")   # not rewritten
+    run(["ld", "-m", "elf_i386", "-e", "start", "-o", "k.elf", "k.o", "sig.o"], tmp_path)
+    assert [f.rule for f in check_file(tmp_path / "k.elf")] == ["cli"]     # the kernel's is
+
+
 # -- rewritten: clean ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["call", "trap"])
 def test_rewritten_by_lvm_as_is_clean(tmp_path, mode):
@@ -267,6 +297,38 @@ def test_other_executable_sections_are_checked(tmp_path):
     src = "\t.section .init.text, \"ax\"\nearly:\tcli\n\t.section .fixup, \"ax\"\n\tnop\n\tsti\n"
     found = [(f.section, f.offset, f.symbol, f.symbol_offset) for f in check_file(assemble(src, tmp_path / "s"))]
     assert found == [(".init.text", 0, "early", 0), (".fixup", 1, ".fixup", 1)]
+
+
+# -- what follows an unconditional transfer ---------------------------------------------------
+# Code is decoded where it can be entered: from a symbol, by falling through, and at the
+# targets of branches and of the code addresses data holds; what follows a jmp or ret
+# and is none of those (a message, a table, fill) is not code.  NetBSD's cpu_in_cksum.S
+# keeps its panic message after its last jmp; its libraries' objects are stripped of
+# local symbols (`objcopy -x`), leaving zero fill and unnamed static functions.
+@pytest.mark.parametrize("src,found", [
+    # a message after the last jmp: data (`cksum: out of data` decodes as arpl, outsl)
+    ("f:\tjmp f\n\t.asciz \"cksum: out of data\\n\"", []),
+    ("f:\tret\n\t.byte 0xfa, 0xfb", []),
+    # ...but reached by a branch: code, forward or backward
+    ("f:\tje 1f\n\tret\n1:\tcli\n\tret", [("cli", 3)]),
+    ("f:\tjmp 2f\n1:\tcli\n2:\tdec %eax\n\tjnz 1b\n\tret", [("cli", 2)]),
+    # a call to an unnamed function after zero fill (a stripped library object)
+    ("f:\tcall 1f\n\tret\n\t.byte 0,0,0\n1:\tpush %ebp\n\tin $0x53, %eax\n\tret", [("in", 10)]),
+    # a symbol enters code whatever came before
+    ("f:\tret\ng:\tsti", [("sti", 1)]),
+    # interrupts come back after hlt, int3, ud2 (Linux's WARN resumes after it): not transfers
+    ("f:\tud2\n\tsti", [("sti", 2)]),
+    # a jump table in .rodata: each case is code entered through it
+    ("f:\tjmp *tab(,%eax,4)\n1:\tcli\n\tret\n2:\tsti\n\tret\n\t.section .rodata\ntab:\t.long 1b, 2b",
+     [("cli", 7), ("sti", 9)]),
+])
+def test_after_an_unconditional_transfer(tmp_path, src, found):
+    obj = assemble("\t.text\n" + src + "\n", tmp_path / "t")
+    assert [(f.rule, f.offset) for f in check_file(obj)] == found
+    exe = tmp_path / "t.elf"
+    run(["ld", "-m", "elf_i386", "-e", "f", "-o", str(exe), str(obj)], tmp_path)
+    # linked (no relocations: the jump table is found as words pointing into .text)
+    assert [f.rule for f in check_file(exe)] == [r for r, _ in found]
 
 
 # -- markers --------------------------------------------------------------------------------------

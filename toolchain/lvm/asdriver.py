@@ -9,6 +9,10 @@ macro whose mnemonic is a parameter) fails the assembly, and no object is left.
 
 Settings (environment, or the same-named options, which are removed before as runs):
   LVM_MODE=call|trap     --lvm-mode=...   rewriting mode (default call)
+          |user                           user code in a kernel (signal trampolines the
+                                          kernel copies to its processes, which run it in
+                                          ring 3): assembled as written, its code sections
+                                          marked __lvm_user_begin/_end for the check
   LVM_CHECK=1|0|code16   --lvm-check=...  run the check; `code16` accepts 16-bit code
   LVM_KEEP_ASM=1|DIR     keep the rewritten source (next to the object, or in DIR)
 """
@@ -64,8 +68,8 @@ def _settings(args):
             check = a.split("=", 1)[1]
         else:
             rest.append(a)
-    if mode not in ("call", "trap"):
-        raise LvmError("LVM_MODE must be `call` or `trap`, not %r" % mode)
+    if mode not in ("call", "trap", "user"):
+        raise LvmError("LVM_MODE must be `call`, `trap` or `user`, not %r" % mode)
     if check not in ("0", "1", "code16"):
         raise LvmError("LVM_CHECK must be 0, 1 or code16, not %r" % check)
     return mode, check, rest
@@ -118,6 +122,8 @@ def _check(out, policy):
         return 0
     from .check import check_file, format_finding
     findings = check_file(out, allow_code16=(policy == "code16"))
+    if policy == "code16" and not findings:
+        return _accept_code16(out)
     for f in findings:
         sys.stderr.write("lvm-as: error: %s\n" % format_finding(f))
     if findings:
@@ -127,6 +133,43 @@ def _check(out, policy):
         os.unlink(out)
         return 1
     return 0
+
+
+def _accept_code16(out):
+    """Record in the object that its 16-bit code was accepted (LVM_CHECK=code16), so
+    that `lvm check` on a kernel linked from it accepts it too: a file-local symbol."""
+    from .check import CODE16_ACCEPTED, CODE16_BEGIN
+    from . import elfread
+    data = elfread.read_file(out)
+    _, secs = elfread.sections(out, data)
+    _, syms = elfread.symbols(data, secs)
+    if not any(s.name.startswith(CODE16_BEGIN) for s in syms):
+        return 0
+    rc = _call([find_real_tool("objcopy", "LVM_OBJCOPY"), "--add-symbol",
+                "%s=0,local" % CODE16_ACCEPTED, out])
+    if rc != 0:
+        os.unlink(out)
+    return rc
+
+
+def _mark_user_code(out):
+    """Label every code section of `out` from its start to its end as user code, which
+    `lvm check` does not decode (here, and in the kernel linked from it)."""
+    from . import elfread
+    from .check import SHF_EXECINSTR, SHT_PROGBITS, USER_BEGIN, USER_END
+    data = elfread.read_file(out)
+    _, secs = elfread.sections(out, data)
+    args = []
+    for sec in secs:
+        if sec.type == SHT_PROGBITS and sec.flags & SHF_EXECINSTR and sec.size:
+            args += ["--add-symbol", "%s%d=%s:0,local" % (USER_BEGIN, sec.index, sec.name),
+                     "--add-symbol", "%s%d=%s:%d,local" % (USER_END, sec.index, sec.name, sec.size)]
+    if not args:
+        return 0
+    rc = _call([find_real_tool("objcopy", "LVM_OBJCOPY")] + args + [out])
+    if rc != 0:
+        os.unlink(out)
+    return rc
 
 
 # lvm-as runs once per object of a build, so it avoids the imports it can: subprocess
@@ -167,6 +210,9 @@ def run(argv):
         # Not assembling for i386 (as defaults to 64-bit here): nothing of ours applies.
         return _call([real] + args)
     opts, inputs, out, include, syntax = _parse(args)
+    if mode == "user":
+        rc = _call([real] + args)
+        return _mark_user_code(out) if rc == 0 else rc
     try:
         text = rewrite_inputs(inputs, mode, include, syntax)
     except LvmError:

@@ -26,7 +26,7 @@ a `-c`, so `lvm-cc -S x.c; lvm-cc -c x.s` gives the same object as `lvm-cc -c x.
 
 Our own options (a value follows `=`, never a space), removed before the compiler runs and
 handed to lvm-as as environment:
-  --lvm-mode=call|trap      LVM_MODE       --lvm-check=0|1|code16   LVM_CHECK
+  --lvm-mode=call|trap|user LVM_MODE       --lvm-check=0|1|code16   LVM_CHECK
   --lvm-keep-asm[=DIR]      LVM_KEEP_ASM   (the rewritten .s next to the object, or in DIR)
 `@file` response files are expanded to look at the arguments; the compiler gets the
 original arguments unless a response file holds one of our options.
@@ -45,7 +45,7 @@ from .errors import LvmError
 from .toolpath import LIBEXEC, expand_response_files, find_real_tool
 
 _OWN = {"--lvm-mode": "LVM_MODE", "--lvm-check": "LVM_CHECK", "--lvm-keep-asm": "LVM_KEEP_ASM"}
-_CHOICES = {"LVM_MODE": ("call", "trap"), "LVM_CHECK": ("0", "1", "code16")}
+_CHOICES = {"LVM_MODE": ("call", "trap", "user"), "LVM_CHECK": ("0", "1", "code16")}
 _NO_ASSEMBLY = {"-E", "-fsyntax-only", "--version", "--help", "--target-help", "-###",
                 "-dumpversion", "-dumpfullversion", "-dumpmachine", "-dumpspecs"}
 # Options whose value is the next argument (gcc and clang); the value is not an input.
@@ -211,7 +211,7 @@ def plan(argv):
         if value is None:
             continue
         if var in _CHOICES and value not in _CHOICES[var]:
-            raise LvmError("%s must be %s, not %r" % (var, " or ".join(_CHOICES[var]), value))
+            raise LvmError("%s must be %s, not %r" % (var, ", ".join(_CHOICES[var][:-1]) + " or " + _CHOICES[var][-1], value))
         env[var] = value
     keep = env.get("LVM_KEEP_ASM")
     if keep and keep not in ("0", "1"):

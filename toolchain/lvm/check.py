@@ -49,10 +49,14 @@ from .sweep import sweep
 ET_REL, EM_386, EM_X86_64 = 1, 3, 62
 SHT_PROGBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP = 1, 2, 4, 9, 17
 SHF_EXECINSTR = 0x4
+SHF_ALLOC = 0x2
+R_386_32 = 1
 STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_FILE = 0, 1, 2, 4
 R_386_PC32, R_386_PLT32 = 2, 4
 CODE16_BEGIN, CODE16_END = "__lvm_code16_begin_", "__lvm_code16_end_"
 DATA_BEGIN, DATA_END = "__lvm_data_begin_", "__lvm_data_end_"
+CODE16_ACCEPTED = "__lvm_code16_accepted"                        # LVM_CHECK=code16 (asdriver.py)
+USER_BEGIN, USER_END = "__lvm_user_begin_", "__lvm_user_end_"     # LVM_MODE=user (asdriver.py)
 RULES_BY_NAME = {r.name: r for r in isa.RULES}
 
 
@@ -149,7 +153,7 @@ def _subtract(parts, skips):
     return out
 
 
-def _marked_ranges(syms, sec, base, relocatable, begin_prefix, end_prefix):
+def _marked_ranges(syms, sec, base, relocatable, begin_prefix, end_prefix, files=None):
     """[(start, end)] of the regions a pair of marker symbols delimits in a section.
 
     lvm-as numbers its regions: `.code16` defines `__lvm_code16_begin_N`, the next
@@ -158,10 +162,11 @@ def _marked_ranges(syms, sec, base, relocatable, begin_prefix, end_prefix):
     suffix (per object in a linked file: the STT_FILE a local symbol follows), not by
     sorting offsets: an empty region (`.code16` right before `.code32`) puts both
     markers at the same offset, and sorting would then open a region there that never
-    closes."""
+    closes.  files: only the markers of those objects (their STT_FILE indexes)."""
     marks = {}
     for s in syms:
-        if s.shndx == sec.index and s.name.startswith((begin_prefix, end_prefix)):
+        if (s.shndx == sec.index and s.name.startswith((begin_prefix, end_prefix))
+                and (files is None or s.file in files)):
             begin = s.name.startswith(begin_prefix)
             n = s.name[len(begin_prefix if begin else end_prefix):]
             marks.setdefault((s.file, n), ([], []))[0 if begin else 1].append(s.value - base)
@@ -192,11 +197,18 @@ def _code_parts(code, sec, syms, base, linked):
     parts = [(0, size, 32)]
     for lo, hi in _marked_ranges(syms, sec, base, not linked, CODE16_BEGIN, CODE16_END):
         parts = _paint(parts, lo, hi, 16)
+    # 16-bit code an object was assembled to hold (LVM_CHECK=code16 marks it): accepted
+    # in the object and in whatever it is linked into
+    accepted = {s.file for s in syms if s.name == CODE16_ACCEPTED}
+    if accepted:
+        for lo, hi in _marked_ranges(syms, sec, base, not linked, CODE16_BEGIN, CODE16_END, accepted):
+            parts = _paint(parts, lo, hi, 0)
     here = [(s.value - base, s) for s in syms
             if s.shndx == sec.index and s.type in (STT_NOTYPE, STT_OBJECT, STT_FUNC) and s.name
             and 0 <= s.value - base < size]
     restarts = sorted({p for p, _ in here})
     skips = _marked_ranges(syms, sec, base, not linked, DATA_BEGIN, DATA_END)
+    skips += _marked_ranges(syms, sec, base, not linked, USER_BEGIN, USER_END)
     skips += _multiboot_headers(code)
     for p, s in here:
         if s.type == STT_OBJECT and s.size:
@@ -211,6 +223,52 @@ def _code_parts(code, sec, syms, base, linked):
             if gap:
                 skips.append(gap)
     return _subtract(parts, skips), restarts
+
+
+class _Entries:
+    """The offsets in a code section that data points at (called by the sweep only when
+    code follows an unconditional transfer, once per section): code entered through a
+    jump table or a function pointer.  In an object, the targets of the absolute
+    relocations of non-code sections (.rodata's jump tables, .data's operation
+    tables, exception tables); in a linked file, which has no relocations, every
+    aligned word of a non-code section whose value lies in the section.  (A code
+    address held only by code, `pushl $1f`, is not one: such a label in an object is
+    reached by its symbol or a branch, and the strings code refers to so must not be
+    decoded.)"""
+
+    def __init__(self, data, secs, syms, sec, linked):
+        self.args = (data, secs, syms, sec, linked)
+        self.found = None
+
+    def __call__(self):
+        if self.found is None:
+            self.found = _data_entries(*self.args)
+        return self.found
+
+
+def _data_entries(data, secs, syms, sec, linked):
+    out = set()
+    if linked:
+        lo, hi = sec.addr, sec.addr + sec.size
+        for other in secs:
+            if other.type != SHT_PROGBITS or other.flags & SHF_EXECINSTR or not other.flags & SHF_ALLOC:
+                continue
+            body = elfread.body(data, other)
+            for (word,) in struct.iter_unpack("<I", body[:len(body) & ~3]):
+                if lo <= word < hi:
+                    out.add(word - lo)
+        return out
+    for rel in secs:
+        if rel.type != SHT_REL or rel.info >= len(secs):
+            continue
+        target = secs[rel.info]
+        if target.flags & SHF_EXECINSTR or target.type != SHT_PROGBITS:
+            continue
+        body = elfread.body(data, target)
+        for off, kind, sym in elfread.relocations(data, rel):
+            if kind == R_386_32 and sym < len(syms) and syms[sym].shndx == sec.index and off + 4 <= len(body):
+                out.add(syms[sym].value + struct.unpack_from("<i", body, off)[0])
+    return out
 
 
 def _padding_after(code, restarts, end, size):
@@ -276,10 +334,12 @@ def _check_elf(name, data, allow_code16):
                          if sym in emulate and kind in (R_386_PC32, R_386_PLT32)}
                 is_emulate_call = sites and (lambda off, sites=sites: off + 1 in sites)
             parts, restarts = _code_parts(code, sec, syms, base, linked)
+            entries = _Entries(data, secs, syms, sec, linked)
             for lo, hi, bits in parts:
                 if bits and not (bits == 16 and allow_code16):
                     raw += [(sec, off, text, rule, bits == 16)
-                            for off, text, rule in sweep(code, lo, hi, bits, restarts, is_emulate_call or None)]
+                            for off, text, rule in sweep(code, lo, hi, bits, restarts, is_emulate_call or None,
+                                                         entries)]
         if not raw:
             return []
         from .where import Places

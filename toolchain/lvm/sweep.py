@@ -12,6 +12,7 @@ undecodable byte (capstone reads every prefix byte before it gives up on a run o
 them: without the window, a section of junk cost quadratic time).
 """
 import bisect
+import heapq
 
 from . import isa
 
@@ -127,7 +128,17 @@ def _decode(md, view, pos, hi, window):
 _UD_MODRM = frozenset(("ud1", "ud0"))
 
 
-def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
+# Unconditional transfers: what follows one is not reached by falling through.
+_TRANSFERS = frozenset(("jmp", "jmpl", "jmpw", "ljmp", "ljmpl", "ljmpw", "ret", "retl", "retw",
+                        "lret", "lretl", "lretw", "iret", "iretl", "iretw", "iretd",
+                        "sysexit", "sysexitl", "sysret", "sysretl"))
+# Relative branches whose target capstone prints as an address (a section offset here).
+_BRANCHES = frozenset(("jmp", "call", "calll", "callw", "ja", "jae", "jb", "jbe", "je", "jne", "jg",
+                       "jge", "jl", "jle", "jo", "jno", "jp", "jnp", "js", "jns", "jcxz", "jecxz",
+                       "loop", "loope", "loopne"))
+
+
+def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None, entries=None):
     """Uncovered interesting instructions in code[lo:hi] (a bytearray) as (offset, text, rule).
 
     Linear sweep, started afresh at every offset in `restarts` (sorted: the symbols,
@@ -137,13 +148,55 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
     decode is skipped.  In 32-bit code a rewritten site is `<marker> <original>` with
     marker `call __lvm_emulate` or the trap byte (hlt): markers pair greedily from the
     left with the interesting instruction right behind them.  16-bit code is never
-    rewritten, so there every match counts."""
+    rewritten, so there every match counts.
+
+    What follows an unconditional transfer (jmp, ret, iret...) is not checked until
+    code is entered again: a symbol, or an entry found where the sweep saw none — the
+    target of a relative branch or call from checked code, or one of `entries()` (the
+    code addresses the data holds: jump tables, function pointers).  Data in code
+    (a message after the last jmp, a table of stubs, the zero fill of a library
+    object whose local symbols were stripped) is thereby not decoded; every byte
+    that can be executed still is.  An entry inside such a span is swept from there
+    to the span's end (which may hold more entries), until none is left."""
+    restarts = sorted(set(restarts))
+    found, dead, targets = _sweep_once(code, lo, hi, bits, restarts, is_emulate_call)
+    if not dead:
+        return found
+    starts = [a for a, _ in dead]
+    pending = sorted(t for t in targets | set(entries() if entries is not None else ()) if lo <= t < hi)
+    seen = {f[0] for f in found}
+    heapq.heapify(pending)
+    while pending:
+        t = heapq.heappop(pending)
+        i = bisect.bisect_right(starts, t) - 1
+        if i < 0 or not dead[i][0] <= t < dead[i][1]:
+            continue                                    # checked already, or never dead
+        a, b = dead[i]
+        more, spans, targets = _sweep_once(code, t, b, bits, restarts, is_emulate_call, True)
+        found += [f for f in more if f[0] not in seen]
+        seen.update(f[0] for f in more)
+        now = ([(a, t)] if t > a else []) + spans
+        dead[i:i + 1] = now
+        starts[i:i + 1] = [x for x, _ in now]
+        for x in targets:
+            if lo <= x < hi:
+                heapq.heappush(pending, x)
+    found.sort(key=lambda f: f[0])
+    return found
+
+
+def _sweep_once(code, lo, hi, bits, restarts, is_emulate_call, until_dead=False):
+    """(findings, dead spans, branch targets) of one linear sweep: see sweep().
+    until_dead: stop at the first unconditional transfer (hi is then the next symbol,
+    so the rest is dead)."""
     md, view, found = _disassembler(bits), memoryview(code), []
     pairing = bits == 32
     ri = bisect.bisect_right(restarts, lo)
     next_r = restarts[ri] if ri < len(restarts) else hi
-    pos, window = lo, WINDOW_MAX
+    pos, window = lo, (WINDOW_MIN if until_dead else WINDOW_MAX)   # a sub-sweep ends soon
     marker = None                   # None, "call", or a pending lone-hlt finding
+    alive, dead_from = True, None   # after an unconditional transfer: dead until an entry
+    spans, targets = [], set()
     while pos < hi:
         insns, stop, failed = _decode(md, view, pos, hi, window)
         jump = None
@@ -151,7 +204,18 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
             if off == next_r:                           # in step at a symbol
                 ri = bisect.bisect_right(restarts, off, ri)
                 next_r = restarts[ri] if ri < len(restarts) else hi
+                if not alive:
+                    spans.append((dead_from, off))
+                    alive = True
             end = off + size
+            if not alive and off in targets:            # a branch seen before lands here
+                spans.append((dead_from, off))
+                alive = True
+            if not alive:
+                if off < next_r < end:
+                    jump = next_r
+                    break
+                continue
             if mnem in _UD_MODRM and not ops and end < hi:
                 # capstone 5 decodes ud1 (0f b9 /r) and ud0 (0f ff /r) without their ModRM
                 # byte; gas and objdump include it.  Linux ends every static call
@@ -176,6 +240,18 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
                     marker = (off, "hlt", rule)
                 else:
                     found.append((off, (mnem + " " + ops).rstrip(), rule))
+            last = mnem.rsplit(" ", 1)[-1]
+            if last in _BRANCHES and ops[:1].isdigit():        # `0x1e1`, or `3` below 10
+                try:
+                    targets.add(int(ops, 0))
+                except ValueError:
+                    pass
+            if last in _TRANSFERS:
+                if marker not in (None, "call"):
+                    found.append(marker)
+                marker, alive, dead_from = None, False, end
+                if until_dead:
+                    return found, [(end, hi)] if end < hi else [], targets
             if off < next_r < end:                      # straddles a symbol: start there
                 jump = next_r
             if jump is not None:
@@ -185,6 +261,9 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
                 found.append(marker)
             if jump == next_r:
                 marker = None
+                if not alive:
+                    spans.append((dead_from, jump))
+                    alive = True
             pos = jump
             continue
         if not failed:
@@ -196,10 +275,13 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None):
         while next_r <= stop:                           # a symbol on that byte: passed
             ri += 1
             next_r = restarts[ri] if ri < len(restarts) else hi
+            if not alive and next_r <= stop:
+                spans.append((dead_from, stop))
+                alive = True
         pos, window = stop + 1, WINDOW_MIN
     if marker not in (None, "call"):
         found.append(marker)
-    return found
+    return found, spans + ([(dead_from, hi)] if not alive else []), targets
 
 
 def _modrm_length(code, p, bits):
