@@ -195,6 +195,21 @@ static int load_segments(const char *path, const u8 *img, size_t len)
 	return 0;
 }
 
+/* The entry point as a physical address.  Multiboot enters with paging off, and a
+ * kernel linked high (NetBSD: e_entry 0xc0100000, its first segment at physical 1 MiB)
+ * gives a virtual e_entry: like QEMU's loader, translate it through the PT_LOAD
+ * segment whose virtual range holds it.  An entry no segment holds is taken as is. */
+static u32 entry_address(const u8 *img)
+{
+	const Elf32_Ehdr *eh = (const Elf32_Ehdr *)img;
+	const Elf32_Phdr *ph = (const Elf32_Phdr *)(img + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && eh->e_entry >= ph[i].p_vaddr &&
+		    eh->e_entry - ph[i].p_vaddr < ph[i].p_memsz)
+			return eh->e_entry - ph[i].p_vaddr + ph[i].p_paddr;
+	return eh->e_entry;
+}
+
 static void build_info(const char *path, const char *cmdline)
 {
 	struct mb_info *mbi = gpa_ptr(MBI_ADDR, sizeof *mbi);
@@ -247,7 +262,7 @@ int load_multiboot(const char *path, const char *cmdline, struct lvm_regs *r)
 		memset(r, 0, sizeof *r);
 		r->eax = MB_BOOT_MAGIC;
 		r->ebx = MBI_ADDR;
-		r->eip = eh->e_entry;
+		r->eip = entry_address(img);
 		r->eflags = 0x2;
 		/* Undefined by the spec: the top of the information's page, which no
 		 * segment overlaps (the first entry writes 24 bytes below it). */
