@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 OUT     := out
 PYTEST_ARGS ?=
 
-.PHONY: all setup demo test bench clean kernels monitor linux initramfs fuzz
+.PHONY: all setup demo test bench clean kernels monitor linux initramfs fuzz netbsd
 all: setup monitor kernels
 
 # The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
@@ -51,7 +51,7 @@ demo: monitor kernels initramfs
 
 # The Linux guest's tests (tests/test_linux.py) need its three kernels: `make linux`
 # (cached; ~20 min cold on 2 cores).
-test: setup monitor kernels linux initramfs
+test: setup monitor kernels linux initramfs netbsd
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Longer random runs than `make test` has time for: one command per fuzzer.
@@ -72,6 +72,14 @@ LINUX_SRC   ?=
 LINUX_MODES ?= call trap native
 linux: setup
 	@$(BIN)/python scripts/linux-build.py $(if $(LINUX_SRC),--linux $(LINUX_SRC)) $(LINUX_MODES)
+
+# NetBSD/i386 for lvm: out/netbsd/<mode>/netbsd for each of NETBSD_MODES and the root
+# disk out/netbsd/root.img, from NETBSD_SRC (default ../shared/netbsd/src) with
+# patches/netbsd.  Cached: see scripts/netbsd-build.py.
+NETBSD_SRC   ?=
+NETBSD_MODES ?= call trap native
+netbsd: setup
+	@$(BIN)/python scripts/netbsd-build.py $(if $(NETBSD_SRC),--src $(NETBSD_SRC)) $(NETBSD_MODES)
 
 # The Linux guest's initramfs: busybox-static from Debian's i386 package as /init's
 # shell (scripts/linux-initramfs.py; rewritten only when its bytes change).

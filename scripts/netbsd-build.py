@@ -14,16 +14,17 @@ each mode (default: call, trap, native):
            efun(3), crc.c's header); genassym(1) (a shell script); lorder(1) for the
            library rules; Debian's bmake reads the tree's share/mk (-m).
   config   config(1) on patches/netbsd/LVM into the mode's build directory
-  depend   `make depend` (header dependencies: an edit to the tree rebuilds what it must)
   kernel   `make`, CC="scripts/netbsd-cc MODE" (lvm-cc for call and trap, gcc for
            native: see that script for what a Linux-hosted gcc needs to build NetBSD)
 
 Caching.  Each mode builds in <cache>/netbsd-build/<mode>-<key> (<cache>: LVM_CACHE or
-~/.cache/lvm), <key> hashing the patches, the kernel configuration, this recipe and,
-for call and trap, lvm's rewriting inputs (toolchain/lvm, runtime/guest,
-runtime/include/lvm, scripts/netbsd-cc): a change there gives a new directory and every
-object is rebuilt; within one, make's dependencies cover edits to the tree.  ccache
-(<cache>/ccache) keeps objects across directories.  The full output of make goes to
+~/.cache/lvm), <key> hashing the state of the tree (its files' count and newest mtime),
+the patches, the kernel configuration, this recipe and, for call and trap, lvm's
+rewriting inputs (toolchain/lvm, runtime/guest, runtime/include/lvm, scripts/netbsd-cc):
+a change to any of them gives a new directory, where every object is compiled again
+through ccache (<cache>/ccache), which hashes each preprocessed source: what an edit
+did not touch is a hit.  (No `make depend`: NetBSD's mk files want NetBSD's mkdep, and
+a new directory per state of the tree needs no header dependencies.)  The full output of make goes to
 <dir>/build.log; on failure its path and last lines are printed.
 
 Environment: NETBSD_SRC, LVM_CACHE, CCACHE_DISABLE=1, NETBSD_JOBS.
@@ -46,7 +47,7 @@ PATCHES = ROOT / "patches" / "netbsd"
 KERNCONF = PATCHES / "LVM"
 HOST = PATCHES / "host"
 MODES = ("call", "trap", "native")
-RECIPE = "1"               # bump when the way a kernel is built here changes
+RECIPE = "5"               # bump when the way a kernel is built here changes
 # The parts of a NetBSD tree a kernel build reads.
 PARTS = ("sys", "common", "share/mk", "usr.bin/config", "usr.bin/genassym", "usr.bin/cksum")
 CONFIG_SRCS = ("files", "hash", "lint", "main", "mkdevsw", "mkheaders", "mkioconf", "mkmakefile",
@@ -82,9 +83,9 @@ def patch_files():
     return sorted(PATCHES.glob("*.patch"))
 
 
-def source_copy(say, tree):
+def source_copy(say, tree, state):
     files = patch_files()
-    name = "%s-%s" % (tree_state(tree)[:12], patches_digest(files)[:12])
+    name = "%s-%s" % (state[:12], patches_digest(files)[:12])
     base = cache_root() / "netbsd-src"
     dst = patched_copy(say, [(p, tree / p) for p in PARTS if (tree / p).exists()], base / name, files)
     prune(base, "", dst)
@@ -202,12 +203,12 @@ def bmake(say, stage, src, out, variables, env, targets, log, jobs):
     return steps, time.monotonic() - t0
 
 
-def build(mode, src, tools, lvm, args):
+def build(mode, src, state, tools, lvm, args):
     say = Say("netbsd", mode)
     use_ccache = shutil.which("ccache") is not None and os.environ.get("CCACHE_DISABLE") != "1"
     conf = KERNCONF.read_bytes()
     h = hashlib.sha256()
-    for part in (RECIPE, mode, patches_digest(patch_files()), hashlib.sha256(conf).hexdigest(),
+    for part in (RECIPE, mode, state, patches_digest(patch_files()), hashlib.sha256(conf).hexdigest(),
                  lvm if mode != "native" else "-"):
         h.update(part.encode() + b"\0")
     base = cache_root() / "netbsd-build"
@@ -241,7 +242,6 @@ def build(mode, src, tools, lvm, args):
         if run([str(tools / "config"), "-b", str(out), "-s", str(src / "sys"), str(confdir / "LVM")],
                log, cwd=str(src / "sys" / "arch" / "i386" / "conf"), env=env):
             raise BuildError("config: config(1) failed on %s:\n%s" % (KERNCONF.relative_to(ROOT), tail(log)))
-        (out / ".lvm-depend").unlink(missing_ok=True)
         stamp.write_text(want)
         say("config: %s (%.1fs)" % (KERNCONF.relative_to(ROOT), time.monotonic() - t0))
     variables = {
@@ -252,10 +252,6 @@ def build(mode, src, tools, lvm, args):
         # gcc 12 warns where the 2015 gcc 4.8 did not (~750 times): not errors here
         "NOGCCERROR": "yes",
     }
-    if not (out / ".lvm-depend").is_file():
-        steps, secs = bmake(say, "depend", src, out, variables, env, ["depend"], log, args.jobs)
-        (out / ".lvm-depend").write_text("")
-        say("depend: (%.1fs)" % secs)
     cpu0 = cpu_children()
     steps, secs = bmake(say, "kernel", src, out, variables, env, ["netbsd"], log, args.jobs)
     say("kernel: %d steps (%.1fs, %.1fs CPU)" % (steps, secs, cpu_children() - cpu0))
@@ -265,6 +261,34 @@ def build(mode, src, tools, lvm, args):
     say("done: %s/netbsd (%.1fs, %.1fs CPU%s)" % (dest, time.monotonic() - total,
                                                   cpu_children() - cpu_total,
                                                   ccache_summary(before, ccache_stats(env) if before else None)))
+
+
+def root_image(say, out):
+    """out/root.img: the root file system on lvm's IDE disk, FFS (version 1, little
+    endian) made by Debian's makefs from patches/netbsd/root.  It has no init yet: the
+    kernel mounts it and asks for an init path."""
+    t0 = time.monotonic()
+    tree = PATCHES / "root"
+    img = Path(out) / "root.img"
+    h = hashlib.sha256()
+    for p in sorted(tree.rglob("*")):
+        h.update(str(p.relative_to(tree)).encode() + b"\0" + (p.read_bytes() if p.is_file() else b"/"))
+    stamp = Path(out) / "root.img.key"
+    if img.is_file() and stamp.is_file() and stamp.read_text() == h.hexdigest():
+        say("root: %s made before" % img)
+        return
+    makefs = shutil.which("makefs") or "/usr/sbin/makefs"
+    if not os.access(makefs, os.X_OK):
+        raise BuildError("root: makefs is missing (run `make setup`)")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    tmp = img.with_suffix(".tmp")
+    r = subprocess.run([makefs, "-t", "ffs", "-B", "le", "-s", "8m", "-o", "version=1", str(tmp), str(tree)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise BuildError("root: makefs failed:\n%s" % (r.stdout + r.stderr))
+    tmp.rename(img)
+    stamp.write_text(h.hexdigest())
+    say("root: %s (%.1fs)" % (img, time.monotonic() - t0))
 
 
 def main():
@@ -283,11 +307,13 @@ def main():
         if not shutil.which("bmake"):
             raise BuildError("bmake is missing (run `make setup`)")
         tree = netbsd_tree(args.src)
-        src = source_copy(say, tree)
+        state = tree_state(tree)
+        src = source_copy(say, tree, state)
         tools = host_tools(say, src)
         lvm = lvm_digest(["scripts/netbsd-cc"]) if set(modes) - {"native"} else ""
         for mode in modes:
-            build(mode, src, tools, lvm, args)
+            build(mode, src, state, tools, lvm, args)
+        root_image(say, args.out)
     except BuildError as e:
         sys.stderr.write("netbsd-build: error: %s\n" % e)
         return 1

@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 # flex bison bc xz-utils: building Linux (tests/test_kbuild.py, bench/build_speed.py)
 # e2fsprogs: the Linux guest's disk images (mke2fs -d, debugfs: tests/test_linux.py); git: patches/linux
-PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86 flex bison bc xz-utils e2fsprogs git"
+# bmake byacc libbsd-dev makefs: the NetBSD guest (its config(1), its make rules, its FFS root)
+PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86 flex bison bc xz-utils e2fsprogs git bmake byacc libbsd-dev makefs"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -457,3 +457,16 @@ def test_copied_section_state_survives_skipped_lines():
     # the lines between the section switch and the instruction hold nothing for the filter
     src = '\t.pushsection .altinstr_replacement, "ax"\n' + "\tmovl %eax, %ebx\n" * 50 + "\tinb $0x60, %al\n"
     assert ".byte 0xf4; inb $0x60, %al" in rewrite_text(src, "call").text
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_int_3_is_int3_and_runs_natively(mode, tmp_path):
+    """gas assembles `int $3` as int3 (0xcc), which runs natively (#BP through the
+    guest's IDT): NetBSD's breakpoint() is written so.  Not rewritten, and the object
+    checks clean (a trap marker before it would be a lone hlt)."""
+    from conftest import assemble
+    from lvm.check import check_file
+    src = "\t.text\nf:\tint $3\n\tint $0x03\n\tint $0x80\n\tret\n"
+    out = rewrite_text(src, mode).text.split("\n")
+    assert out[1:3] == ["f:\tint $3", "\tint $0x03"] and out[3] != "\tint $0x80"
+    assert check_file(assemble(rewrite_text(src, mode).text, tmp_path / "bp")) == []

@@ -214,7 +214,10 @@ static void build_info(const char *path, const char *cmdline)
 {
 	struct mb_info *mbi = gpa_ptr(MBI_ADDR, sizeof *mbi);
 	memset(mbi, 0, sizeof *mbi);
-	mbi->flags = 1 << 0 | 1 << 2 | 1 << 6 | 1 << 9;   /* mem, cmdline, mmap, loader name */
+	/* mem, boot device, cmdline, mmap, loader name.  The boot device is QEMU's: BIOS
+	 * drive 0x80, no partition (NetBSD takes its root disk from it). */
+	mbi->flags = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 6 | 1 << 9;
+	mbi->boot_device = 0x8000ffff;
 	mbi->mem_lower = 639;
 	mbi->mem_upper = (mem_size() >> 10) - 1024;
 

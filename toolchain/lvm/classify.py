@@ -67,7 +67,24 @@ def _pred(rule, insn):
         if len(ops) == 2 and all(o.strip().startswith("$") for o in ops):
             return True
         return UNDECIDED if any(map(_param, ops)) else False
+    if kind == "not_bp":
+        # `int $3` is int3 (gas assembles it as 0xcc, the CPU treats cd 03 alike):
+        # a breakpoint, which runs natively (isa.NATIVE)
+        if len(ops) == 1 and ops[0].strip().startswith("$"):
+            value = _immediate(ops[0].strip()[1:])
+            if value is not None:
+                return value != 3
+        return UNDECIDED if any(map(_param, ops)) else True
     raise AssertionError(kind)
+
+
+def _immediate(text):
+    """The value of a plain number (`3`, `0x3`, `03`), else None."""
+    text = text.strip()
+    try:
+        return int(text, 16) if text.lower().startswith("0x") else int(text, 8 if text.startswith("0") and len(text) > 1 else 10)
+    except ValueError:
+        return None
 
 
 def _load(rule, insn):

@@ -124,7 +124,8 @@ RULES = (
     Rule("lret", _sfx("lret", ("", "l", "w")) + _sfx("retf", ("", "l", "w")), ("lretl", "lretw", "lret"), "emulate",
          why="far return through the guest's descriptors"),
     # --- software interrupts and fast system calls -------------------------------------
-    Rule("int", ("int",), ("int",), "emulate", why="delivered through the guest's IDT"),
+    Rule("int", ("int",), ("int",), "emulate", operands="not_bp",
+         why="delivered through the guest's IDT (`int $3` is int3: gas encodes it so)"),
     Rule("into", ("into",), ("into",), "emulate", why="delivered through the guest's IDT"),
     Rule("int1", ("int1",), ("int1",), "emulate", why="delivered through the guest's IDT"),
     Rule("sysenter", ("sysenter",), ("sysenter",), "emulate", why="#UD on AMD hosts; guest MSRs"),

@@ -86,6 +86,7 @@ _OPERAND_TESTS = {
     "seg": _seg,
     "seg1": _seg1,                  # push/pop of a segment register
     "far": _far,                    # far indirect forms are the ljmp/lcall rows
+    "not_bp": lambda ops: ops.strip() not in ("$3", "$0x3"),     # cd 03 is int3's equal
 }
 
 
