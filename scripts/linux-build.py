@@ -45,12 +45,15 @@ import argparse
 import hashlib
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import guestbuild  # noqa: E402
+from guestbuild import BuildError, Say, cache_root, ccache_stats, cpu_children, prune  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAGMENT = ROOT / "patches" / "linux" / "lvm.config"
@@ -59,34 +62,11 @@ MODES = ("call", "trap", "native")
 # Bump when the way a kernel is built here changes (targets, make variables, flags):
 # it is part of every build directory's key.
 RECIPE = "1"
-# What lvm-as's output depends on, and what decides which objects are accepted
-# (scripts/linux-cc and its exception list), for the key of call and trap builds.
-LVM_INPUTS = ("toolchain/lvm", "toolchain/bin", "runtime/guest", "runtime/include/lvm",
-              "scripts/linux-cc", "scripts/linux-check-exceptions.py",
-              "patches/linux/check-exceptions")
-# ...but not `lvm run`'s own code, which decides nothing about a kernel's objects.
-LVM_NOT_INPUTS = ("toolchain/lvm/runner.py",)
+# With lvm's rewriting inputs (guestbuild.LVM_INPUTS), what decides which objects are
+# accepted (scripts/linux-cc and its exception list), for the key of call and trap builds.
+LINUX_INPUTS = ("scripts/linux-cc", "scripts/linux-check-exceptions.py", "patches/linux/check-exceptions")
 ENV_KEEP_OUT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS")
 T0 = time.monotonic()
-
-
-class BuildError(Exception):
-    pass
-
-
-def cache_root():
-    return Path(os.environ.get("LVM_CACHE") or
-                Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lvm")
-
-
-class Say:
-    def __init__(self, mode):
-        self.mode = mode
-        self.t0 = time.monotonic()
-
-    def __call__(self, msg):
-        sys.stdout.write("linux %-6s %6.1fs  %s\n" % (self.mode, time.monotonic() - self.t0, msg))
-        sys.stdout.flush()
 
 
 def linux_tree(arg):
@@ -113,18 +93,9 @@ def tree_version(tree):
 
 
 def lvm_digest():
-    """Content hash of what lvm-as's output depends on (not mtimes: a checkout or a
-    fresh clone of the same sources keeps its build directory)."""
-    h = hashlib.sha256()
-    for top in LVM_INPUTS:
-        base = ROOT / top
-        files = [base] if base.is_file() else sorted(
-            p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            and not p.name.endswith((".pyc", ".pyo")) and not p.name.startswith(".")
-            and str(p.relative_to(ROOT)) not in LVM_NOT_INPUTS)
-        for p in files:
-            h.update(b"%s\0%s\0" % (str(p.relative_to(ROOT)).encode(), hashlib.sha256(p.read_bytes()).hexdigest().encode()))
-    return h.hexdigest()
+    """Content hash of what lvm-as's output depends on, and of what decides which
+    objects are accepted here."""
+    return guestbuild.lvm_digest(LINUX_INPUTS)
 
 
 def patch_files():
@@ -132,10 +103,7 @@ def patch_files():
 
 
 def patches_digest():
-    h = hashlib.sha256()
-    for p in patch_files():
-        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+    return guestbuild.patches_digest(patch_files())
 
 
 def patched_tree(say, tree, digest):
@@ -250,24 +218,6 @@ def run_make(say, stage, tree, out, variables, env, targets, log, jobs, keep_goi
     return rc, steps, time.monotonic() - t0, tail, refused, accepted
 
 
-def cpu_children():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def ccache_stats(env):
-    """(hits, misses) of the cache, or None without ccache."""
-    try:
-        r = subprocess.run(["ccache", "--print-stats"], capture_output=True, text=True, env=env)
-    except OSError:
-        return None
-    if r.returncode:
-        return None
-    stats = dict(line.split("\t", 1) for line in r.stdout.splitlines() if "\t" in line)
-    num = lambda k: int(stats.get(k, "0"))
-    return (num("direct_cache_hit") + num("preprocessed_cache_hit"), num("cache_miss"))
-
-
 def check_config(config, fragment):
     """Lines of the fragment the merged .config does not honour."""
     have = {}
@@ -288,13 +238,6 @@ def check_config(config, fragment):
     return bad
 
 
-def prune(base, prefix, keep):
-    dirs = sorted((d for d in base.glob(prefix + "*") if d.is_dir() and d != keep),
-                  key=lambda d: d.stat().st_mtime, reverse=True)
-    for d in dirs[1:]:                   # the newest other one stays, with `keep`
-        shutil.rmtree(d, ignore_errors=True)
-
-
 def failure(say, stage, log, rc, tail, refused):
     lines = ["%s: make failed (exit %d); full log: %s" % (stage, rc, log)]
     if refused:
@@ -306,7 +249,7 @@ def failure(say, stage, log, rc, tail, refused):
 
 
 def build(mode, tree, version, fragment, lvm, args):
-    say = Say(mode)
+    say = Say("linux", mode)
     use_ccache = shutil.which("ccache") is not None and os.environ.get("CCACHE_DISABLE") != "1"
     digest = patches_digest()
     key = build_key(mode, version, fragment, lvm, digest)
@@ -372,14 +315,7 @@ def build(mode, tree, version, fragment, lvm, args):
         shutil.copyfile(src, tmp)
         tmp.rename(dest / name)
     prune(base, "%s-%s-" % (name, mode), out)
-    cc = ""
-    if before is not None:
-        after = ccache_stats(env)
-        if after:
-            hits, misses = after[0] - before[0], after[1] - before[1]
-            cc = ", ccache %d hits / %d misses" % (hits, misses)
-            if hits + misses:
-                cc += " (%.0f%%)" % (100.0 * hits / (hits + misses))
+    cc = guestbuild.ccache_summary(before, ccache_stats(env) if before is not None else None)
     say("done: %s/{bzImage,vmlinux,config} (%.1fs, %.1fs CPU%s)"
         % (dest, time.monotonic() - total, cpu_children() - cpu_total, cc))
 
