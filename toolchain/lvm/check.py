@@ -262,12 +262,16 @@ def _data_entries(data, secs, syms, sec, linked):
         if rel.type != SHT_REL or rel.info >= len(secs):
             continue
         target = secs[rel.info]
-        if target.flags & SHF_EXECINSTR or target.type != SHT_PROGBITS:
+        if target.type != SHT_PROGBITS:
             continue
+        # from data, absolute addresses; from code, the branches of relative ones (a
+        # jmp in .altinstr_aux back into .text: S + A - P with A = target - 4)
+        code = bool(target.flags & SHF_EXECINSTR)
+        want, bias = (R_386_PC32, 4) if code else (R_386_32, 0)
         body = elfread.body(data, target)
         for off, kind, sym in elfread.relocations(data, rel):
-            if kind == R_386_32 and sym < len(syms) and syms[sym].shndx == sec.index and off + 4 <= len(body):
-                out.add(syms[sym].value + struct.unpack_from("<i", body, off)[0])
+            if kind == want and sym < len(syms) and syms[sym].shndx == sec.index and off + 4 <= len(body):
+                out.add(syms[sym].value + struct.unpack_from("<i", body, off)[0] + bias)
     return out
 
 
@@ -335,11 +339,14 @@ def _check_elf(name, data, allow_code16):
                 is_emulate_call = sites and (lambda off, sites=sites: off + 1 in sites)
             parts, restarts = _code_parts(code, sec, syms, base, linked)
             entries = _Entries(data, secs, syms, sec, linked)
+            relocated = () if linked else sorted(
+                off for rel in secs if rel.type in (SHT_REL, SHT_RELA) and rel.info == sec.index
+                for off, _, _ in elfread.relocations(data, rel))
             for lo, hi, bits in parts:
                 if bits and not (bits == 16 and allow_code16):
                     raw += [(sec, off, text, rule, bits == 16)
                             for off, text, rule in sweep(code, lo, hi, bits, restarts, is_emulate_call or None,
-                                                         entries)]
+                                                         entries, relocated)]
         if not raw:
             return []
         from .where import Places

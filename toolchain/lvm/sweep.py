@@ -139,7 +139,7 @@ _BRANCHES = frozenset(("jmp", "call", "calll", "callw", "ja", "jae", "jb", "jbe"
                        "loop", "loope", "loopne"))
 
 
-def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None, entries=None):
+def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None, entries=None, relocated=()):
     """Uncovered interesting instructions in code[lo:hi] (a bytearray) as (offset, text, rule).
 
     Linear sweep, started afresh at every offset in `restarts` (sorted: the symbols,
@@ -157,10 +157,12 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None, entries=None):
     code addresses the data holds: jump tables, function pointers).  Data in code
     (a message after the last jmp, a table of stubs, the zero fill of a library
     object whose local symbols were stripped) is thereby not decoded; every byte
-    that can be executed still is.  An entry inside such a span is swept from there
+    that can be executed still is.  (In an object, a branch whose displacement is
+    relocated, `relocated` being the sorted offsets of the section's relocations, goes
+    elsewhere: its bytes name no target here.)  An entry inside such a span is swept from there
     to the span's end (which may hold more entries), until none is left."""
     restarts = sorted(set(restarts))
-    found, dead, targets = _sweep_once(code, lo, hi, bits, restarts, is_emulate_call)
+    found, dead, targets = _sweep_once(code, lo, hi, bits, restarts, is_emulate_call, False, relocated)
     if not dead:
         return found
     starts = [a for a, _ in dead]
@@ -173,7 +175,7 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None, entries=None):
         if i < 0 or not dead[i][0] <= t < dead[i][1]:
             continue                                    # checked already, or never dead
         a, b = dead[i]
-        more, spans, targets = _sweep_once(code, t, b, bits, restarts, is_emulate_call, True)
+        more, spans, targets = _sweep_once(code, t, b, bits, restarts, is_emulate_call, True, relocated)
         found += [f for f in more if f[0] not in seen]
         seen.update(f[0] for f in more)
         now = ([(a, t)] if t > a else []) + spans
@@ -186,7 +188,7 @@ def sweep(code, lo, hi, bits, restarts=(), is_emulate_call=None, entries=None):
     return found
 
 
-def _sweep_once(code, lo, hi, bits, restarts, is_emulate_call, until_dead=False):
+def _sweep_once(code, lo, hi, bits, restarts, is_emulate_call, until_dead=False, relocated=()):
     """(findings, dead spans, branch targets) of one linear sweep: see sweep().
     until_dead: stop at the first unconditional transfer (hi is then the next symbol,
     so the rest is dead)."""
@@ -242,7 +244,8 @@ def _sweep_once(code, lo, hi, bits, restarts, is_emulate_call, until_dead=False)
                 else:
                     found.append((off, (mnem + " " + ops).rstrip(), rule))
             last = mnem.rsplit(" ", 1)[-1]
-            if last in _BRANCHES and ops[:1].isdigit():        # `0x1e1`, or `3` below 10
+            if (last in _BRANCHES and ops[:1].isdigit()          # `0x1e1`, or `3` below 10
+                    and not (relocated and bisect.bisect_left(relocated, off) < bisect.bisect_left(relocated, end))):
                 try:
                     targets.add(int(ops, 0))
                 except ValueError:
