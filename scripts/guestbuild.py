@@ -75,7 +75,7 @@ def prune(base, prefix, keep):
 
 
 def patched_copy(say, sources, dst, patches):
-    """dst/NAME for each (NAME, directory) of sources, as hard links (a real copy across
+    """dst/NAME for each (NAME, directory) of sources (NAME None: dst itself), as hard links (a real copy across
     file systems), with the patches applied (`git apply`, which writes each file it
     changes anew: the link breaks and the original stays as it was).  Made once: a
     finished copy has dst/.lvm-patched."""
@@ -87,11 +87,12 @@ def patched_copy(say, sources, dst, patches):
     tmp = dst.with_name(dst.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     for name, src in sources:
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run(["cp", "-al", str(src), str(tmp / name)], capture_output=True, text=True)
-        if r.returncode:
-            shutil.rmtree(tmp / name, ignore_errors=True)
-            r = subprocess.run(["cp", "-a", str(src), str(tmp / name)], capture_output=True, text=True)
+        where = tmp / name if name else tmp          # no name: the copy is the tree itself
+        where.parent.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["cp", "-al", str(src), str(where)], capture_output=True, text=True)
+        if r.returncode:                              # another file system: a real copy
+            shutil.rmtree(where, ignore_errors=True)
+            r = subprocess.run(["cp", "-a", str(src), str(where)], capture_output=True, text=True)
             if r.returncode:
                 raise BuildError("copying %s failed: %s" % (src, r.stderr.strip()))
     for p in patches:
@@ -140,3 +141,12 @@ def install(files, dest):
         tmp = dest / (name + ".tmp")
         shutil.copyfile(src, tmp)
         tmp.rename(dest / name)
+
+
+def modes(ap, words, known):
+    """The modes named on the command line (`call trap`, `call,trap`), each checked."""
+    out = [m for arg in words for m in arg.replace(",", " ").split()]
+    for m in out:
+        if m not in known:
+            ap.error("unknown mode %r (%s)" % (m, ", ".join(known)))
+    return out

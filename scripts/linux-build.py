@@ -115,31 +115,8 @@ def patched_tree(say, tree, digest):
         return tree
     base = cache_root() / "linux-src"
     dst = base / ("%s-%s" % (tree.name, digest[:12]))
-    if (dst / ".lvm-patched").is_file():
-        os.utime(dst)
-        return dst
-    t0 = time.monotonic()
-    base.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    r = subprocess.run(["cp", "-al", str(tree), str(tmp)], capture_output=True, text=True)
-    if r.returncode:
-        # another file system (no hard links across it): a real copy
-        shutil.rmtree(tmp, ignore_errors=True)
-        r = subprocess.run(["cp", "-a", str(tree), str(tmp)], capture_output=True, text=True)
-        if r.returncode:
-            raise BuildError("copying %s for the patches failed: %s" % (tree, r.stderr.strip()))
-    for p in files:
-        # as patch(1) would, even if the cache lies inside some git work tree
-        env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(tmp.parent))
-        r = subprocess.run(["git", "apply", "-p1", str(p)], cwd=str(tmp), capture_output=True,
-                           text=True, env=env)
-        if r.returncode:
-            raise BuildError("%s does not apply to %s:\n%s" % (p.relative_to(ROOT), tree, r.stderr.strip()))
-    (tmp / ".lvm-patched").write_text("".join(p.name + "\n" for p in files))
-    tmp.rename(dst)
+    guestbuild.patched_copy(say, [(None, tree)], dst, files)
     prune(base, tree.name + "-", dst)
-    say("patches: %d applied to a copy of %s (%.1fs)" % (len(files), tree.name, time.monotonic() - t0))
     return dst
 
 
@@ -329,10 +306,7 @@ def main():
     ap.add_argument("-k", "--keep-going", action="store_true",
                     help="make -k: build what can be built, list every object lvm-as refuses")
     args = ap.parse_args()
-    modes = [m for arg in args.modes for m in arg.replace(",", " ").split()]
-    for m in modes:
-        if m not in MODES:
-            ap.error("unknown mode %r (call, trap, native)" % m)
+    modes = guestbuild.modes(ap, args.modes, MODES)
     try:
         tree = linux_tree(args.linux)
         version = tree_version(tree)

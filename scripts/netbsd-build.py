@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import guestbuild  # noqa: E402
 from guestbuild import (ROOT, BuildError, Say, cache_root, ccache_stats, ccache_summary,  # noqa: E402
                         cpu_children, install, lvm_digest, patched_copy, patches_digest, prune)
 
@@ -298,10 +299,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "out" / "netbsd"))
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("NETBSD_JOBS") or os.cpu_count() or 2))
     args = ap.parse_args()
-    modes = [m for arg in args.modes for m in arg.replace(",", " ").split()]
-    for m in modes:
-        if m not in MODES:
-            ap.error("unknown mode %r (call, trap, native)" % m)
+    modes = guestbuild.modes(ap, args.modes, MODES)
     say = Say("netbsd", "-")
     try:
         if not shutil.which("bmake"):
