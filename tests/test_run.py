@@ -158,3 +158,27 @@ def test_option_value_missing(tmp_path, option):
     assert (status, out) == (2, ""), err
     one_line(err, option, "value is missing")
     assert (k.read_bytes(), k.stat().st_mtime_ns) == before
+
+
+def test_entry_linked_high_is_translated_through_its_segment(tmp_path):
+    """A kernel linked at 0xc0100000 and loaded at 1 MiB (NetBSD's layout) has a virtual
+    e_entry; Multiboot enters with paging off, so the loader translates it through the
+    PT_LOAD segment that holds it, as QEMU's does (before: a jump to 0xc0100000, #PF)."""
+    script = tmp_path / "high.ld"
+    script.write_text("ENTRY(_start)\nSECTIONS {\n  . = 0xc0100000;\n"
+                      "  .text : AT(0x100000) { *(.multiboot) *(.text) }\n}\n")
+    (tmp_path / "high.S").write_text(HEADER + START)
+    k, native = tmp_path / "high.elf", tmp_path / "high-native.elf"
+    for cc, out in (("lvm-cc", k), ("gcc", native)):                 # QEMU runs the unrewritten one
+        r = subprocess.run([cc, "-m32", "-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none",
+                            "-Wl,-T," + str(script), "-o", str(out), str(tmp_path / "high.S")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    assert "Entry point address:               0xc01000" in subprocess.run(
+        ["readelf", "-h", str(k)], capture_output=True, text=True).stdout
+    status, out, err = run(k)
+    assert (status, out) == (131, "A"), err   # debug exit: (0x41 << 1) | 1
+    q = subprocess.run(["qemu-system-i386", "-display", "none", "-monitor", "none", "-serial", "stdio",
+                        "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", str(native)],
+                       capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert (q.returncode, q.stdout[-1:]) == (131, b"A")
