@@ -57,6 +57,8 @@ test: setup monitor kernels linux initramfs netbsd
 # Longer random runs than `make test` has time for: one command per fuzzer.
 fuzz: setup monitor kernels
 	LVM_FUZZ_SEEDS=1-300 $(BIN)/python -m pytest -q tests/test_devfuzz.py -k many_seeds
+	LVM_FUZZ_FILES=5000 $(BIN)/python -m pytest -q tests/test_rewrite_files.py -k whole_files \
+		--hypothesis-show-statistics
 
 bench: setup monitor kernels
 	@$(BIN)/python bench/ops.py

@@ -89,20 +89,17 @@ def read_source(name):
 
 def rewrite_inputs(inputs, mode, include, syntax):
     """Rewrite every input; returns one text, each part introduced by a line marker."""
-    from .rewrite import Rewriter, render_runtime
-    parts, runtime, present = [], set(), set()
+    from .rewrite import Rewriter
+    parts, rw = [], None
     for name in inputs or ["-"]:
         text, shown = read_source(name)
-        rw = Rewriter(mode, shown, include, syntax)
-        res = rw.rewrite(text)
-        syntax = rw.syntax
-        runtime |= res.runtime
-        present |= rw.present
-        parts.append('# 1 "%s"\n%s' % (shown.replace('"', '\\"'), res.text))
+        if rw is None:
+            rw = Rewriter(mode, shown, include, syntax)
+        rw.next_input(shown)                   # one stream, as gas reads its inputs
+        parts.append('# 1 "%s"\n%s' % (shown.replace('"', '\\"'), rw.rewrite(text).text))
     text = "\n".join(parts)
-    if runtime - present:
-        text += "\n" + render_runtime(runtime - present)
-    return text
+    runtime = rw.runtime_text()
+    return text + "\n" + runtime if runtime else text
 
 
 def _keep(text, out):

@@ -230,7 +230,11 @@ def plan(argv):
         ns = "lvm-%s-%s-%s" % (env.get("LVM_MODE", "call"), env.get("LVM_CHECK", "1"), _stamp())
         old = os.environ.get("CCACHE_NAMESPACE")
         env["CCACHE_NAMESPACE"] = ns + ("-" + old if old else "")
-    cmd = launcher + [compiler] + extra + ["-B", LIBEXEC + os.sep] + rest
+        # The -B path is where this checkout is: not part of the key (the namespace
+        # stands for lvm's sources), so another checkout of the same lvm gets the hits.
+        ignore = os.environ.get("CCACHE_IGNOREOPTIONS")
+        env["CCACHE_IGNOREOPTIONS"] = "-B*" + (" " + ignore if ignore else "")
+    cmd = launcher + [compiler] + extra + ["-B" + LIBEXEC + os.sep] + rest
     if is_clang(compiler, extra):
         cmd.append("-fno-integrated-as")
     return cmd, env

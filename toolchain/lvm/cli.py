@@ -50,7 +50,7 @@ def check(files, allow_code16, summary):
 def rewrite(source, mode, no_runtime):
     """Print SOURCE (AT&T assembly) rewritten, as lvm-as would assemble it."""
     from .asdriver import read_source
-    from .rewrite import Rewriter, render_runtime
+    from .rewrite import Rewriter
     try:
         text, shown = read_source(source)        # bytes as lvm-as reads them: any file is text
         rw = Rewriter(mode, shown)
@@ -61,9 +61,7 @@ def rewrite(source, mode, no_runtime):
     except LvmError as e:
         click.echo("lvm: error: %s" % e, err=True)
         sys.exit(1)
-    out = res.text
-    if res.runtime - rw.present and not no_runtime:
-        out += render_runtime(res.runtime - rw.present)
+    out = res.text if no_runtime else res.text + rw.runtime_text()
     sys.stdout.flush()
     sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))   # the input's bytes back
     sys.stdout.flush()

@@ -22,13 +22,18 @@ def _is_transfer(body):
 
 
 class DataMarks:
-    """Follows the statements of one file; label(text, section) is the label to put
-    in front of a statement, or None."""
+    """Follows the statements of one file; label(text, in_code, encoded) is the label
+    to put in front of a statement in a section that holds code (in_code) or not, or
+    None (encoded(arg): the instruction a `.byte` operand list spells, or None);
+    close() the label that ends an open range, or None."""
 
-    def __init__(self):
+    def __init__(self, text=""):
         self.after_transfer = False   # the previous statement was an unconditional transfer
         self.open = False             # a data range is open
-        self.ranges = 0               # ranges so far (the label's N)
+        # ranges so far (the label's N), after those of a text rewritten before: a second
+        # pass may find data ranges the first did not mark (the first learnt of 16-bit
+        # code only in an include), and must not number them as the ones it did
+        self.ranges = _highest(text, BEGIN)
 
     def _keep_existing(self, labels, body):
         for label in labels.replace(":", " ").split():
@@ -38,7 +43,13 @@ class DataMarks:
         if not self.open:
             self.after_transfer = _is_transfer(body)
 
-    def label(self, text, section):
+    def close(self):
+        if not self.open:
+            return None
+        self.open = self.after_transfer = False
+        return END + str(self.ranges)
+
+    def label(self, text, in_code, encoded=lambda arg: None):
         st = parse_statement(text, 0)
         body = st.body.strip()
         if "__lvm_data_" in st.labels:
@@ -49,9 +60,11 @@ class DataMarks:
         word = body.split(None, 1)[0].lower().rstrip(",")
         end = END + str(self.ranges) if self.open else None
         if word.startswith("."):
-            marker = word == ".byte" and body[len(word):].strip().lower() in ("0xf4", "244")
-            if word in isa.DATA_DIRECTIVES and not marker:
-                if self.after_transfer and not self.open and isa.is_code_section(section):
+            arg = body[len(word):].strip()
+            # a trap marker, or an instruction spelled in bytes (rewritten as one): code
+            insn = word == ".byte" and (arg.lower() in ("0xf4", "244") or encoded(arg))
+            if word in isa.DATA_DIRECTIVES and not insn:
+                if self.after_transfer and not self.open and in_code:
                     self.ranges += 1
                     self.open = True
                     return BEGIN + str(self.ranges)
@@ -63,3 +76,16 @@ class DataMarks:
         self.open = False
         self.after_transfer = _is_transfer(body)
         return end
+
+
+def _highest(text, prefix):
+    """The highest N of the `prefixN` labels in text (0 if none)."""
+    top, i = 0, text.find(prefix)
+    while i >= 0:
+        j = k = i + len(prefix)
+        while k < len(text) and text[k].isdigit():
+            k += 1
+        if k > j:
+            top = max(top, int(text[j:k]))
+        i = text.find(prefix, k)
+    return top

@@ -16,6 +16,7 @@ statements stay undecided, for `lvm check` to judge in the object.
 
 
 from .asmsyntax import split_line
+from .errors import AsmError
 
 
 class Macro:
@@ -90,15 +91,30 @@ def keep_if_expandable(rw, end, alone, lines):
     body = lines[start + 1:end]
     for line in body:
         low = line.lower()
-        if any(w in low for w in (".macro", ".endm", ".rept", ".irp", ".endr", ".altmacro", ".purgem")):
+        if any(w in low for w in (".macro", ".endm", ".rept", ".irp", ".endr", ".altmacro", ".purgem",
+                                       ".include")):
             return
     parsed = parse_definition(arg)
     if parsed:
-        rw.expandable[parsed[0]] = Macro(parsed[0], parsed[1], body)
+        rw.expandable[parsed[0].lower()] = Macro(parsed[0], parsed[1], body)
+
+# gas's default --max-macro-nest: a macro whose body invokes itself stops there.
+MAX_NEST = 100
+
 
 def expand_and_rewrite(rw, macro, args, idx, lines):
     """The invocation of `macro` with `args`, expanded and rewritten as statements on
     the invocation's line, or None (then gas expands it, as it is)."""
+    if rw.expanding >= MAX_NEST:
+        raise AsmError(rw.filename, idx + 1, "macros nested too deeply")
+    rw.expanding += 1
+    try:
+        return _expand_and_rewrite(rw, macro, args, idx, lines)
+    finally:
+        rw.expanding -= 1
+
+
+def _expand_and_rewrite(rw, macro, args, idx, lines):
     rw.serial += 1
     body = expand(macro, args, 100000 + rw.serial)
     if body is None:

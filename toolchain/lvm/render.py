@@ -129,10 +129,13 @@ def _render_guest(name):
                          lambda: _Env.get().get_template(name + ".s.j2").render(**_context()))
 
 
-def render_runtime(names):
-    """The guest subroutines `names` (without prefix), each in its own COMDAT group."""
+def render_runtime(names, code32=".code32"):
+    """The guest subroutines `names` (without prefix), each in its own COMDAT group;
+    `code32` is the statement that puts the assembler in 32-bit mode (the rewriter's
+    code32_after_input(): after an input that ended in 16-bit code, it also closes that
+    region for `lvm check`)."""
     # The line marker keeps debuggers and as's messages from blaming the user's file.
-    out = ["", '# 1 "<lvm-runtime>"', "\t.att_syntax prefix", "\t.code32"]
+    out = ["", '# 1 "<lvm-runtime>"', "\t.att_syntax prefix", "\t" + code32]
     for name in sorted(names):
         sym = isa.RUNTIME_PREFIX + name
         body = _render_guest(name)

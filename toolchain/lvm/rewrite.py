@@ -12,18 +12,22 @@ imports: no dataclasses, typing or pathlib, and no `re` (~6 ms with enum, functo
 collections) but for non-ASCII text and a few rare directives.
 """
 import os
+import sys
 
 from . import isa, macros
 from .render import render_one_line, render_runtime  # noqa: F401  (render_runtime: lvm-as's)
 from .asmsyntax import Instruction, Statement, SyntaxScanError, parse_instruction, parse_statement, split_line
 from .datamarks import DataMarks
+from .sections import SWITCHES, Code16Regions, Sections
 from .classify import UNDECIDED, classify
 from .errors import AsmError
 
 MODES = ("call", "trap")
-# Python recursion is ~6 frames per level (rewrite, _scan, _line, _statement,
-# _directive, _include): 100 levels stay well inside its default limit of 1000.
+# Python recursion is 7 frames per include level (_rewrite_lines, _scan, _line,
+# _statement, _statement_body, _directive, _include) and 6 per macro level (macros.py:
+# MAX_NEST 100): the deepest nesting of both needs ~1,300 frames.
 MAX_INCLUDE_DEPTH = 100
+_FRAMES_NEEDED = 2000
 
 # The line filter lives in hotlines.py; its names are re-exported for the tests.
 from .hotlines import GENERIC as _GENERIC, ascii_hot_lines, filter_pattern, pattern_lines, quiet_string_line  # noqa: E402,F401
@@ -39,15 +43,6 @@ class Result:
         self.runtime = set()          # guest subroutines referenced
 
 
-def _section_name(arg):
-    """The name in `.section NAME, "flags", ...` (quoted or not)."""
-    arg = arg.strip()
-    if arg.startswith('"'):
-        end = arg.find('"', 1)
-        return arg[1:end] if end > 0 else arg[1:]
-    return arg.split(",", 1)[0].split()[0] if arg else ""
-
-
 def _is_assignment(body):
     r"""`[\w.$]+\s*=` at the start of body: `x = 1`, `.L1 = .` are not instructions."""
     i = 0
@@ -58,6 +53,8 @@ def _is_assignment(body):
 
 class Rewriter:
     def __init__(self, mode="call", filename="<stdin>", include_dirs=(), syntax="att"):
+        if sys.getrecursionlimit() < _FRAMES_NEEDED:
+            sys.setrecursionlimit(_FRAMES_NEEDED)     # plain Python frames: far from the C stack
         if mode not in MODES:
             raise ValueError("LVM mode must be one of %s, not %r" % ("/".join(MODES), mode))
         self.mode, self.filename = mode, filename
@@ -71,16 +68,15 @@ class Rewriter:
         self._defining = None       # the top-level .macro being read: (line, arg, undecided, alone)
         self.altmacro = False
         self.serial = 0             # expansions so far (for \@)
+        self.expanding = 0          # macro invocations being expanded, one in another
         self.data_marks = None      # a DataMarks in files with 16-bit code (datamarks.py)
         self.prev_marker = False    # the previous statement is a marker: do not rewrite again
         self.pending_prefix = None  # (line index, column) of a prefix-only statement
-        self.regions = 0            # counter for 16-bit region symbols
+        self.regions = Code16Regions()
         self._inserts = []          # markers to insert in the line being rewritten
         self._line_has_region = False   # that line holds region symbols already (idempotence)
         self.in_runtime = False     # inside a runtime subroutine lvm-as appended earlier
-        self.section = ".text"      # the current section and gas's section stack
-        self.previous = ".text"
-        self.section_stack = []
+        self.sections = Sections()  # gas's current section and section stack
         self.present = set()        # runtime subroutines already in the input
         self.include_stack = ()     # (st_dev, st_ino) of the files including this one
         self._key = False           # this file's, once asked (None: not a file)
@@ -88,6 +84,23 @@ class Rewriter:
 
     # -- public ---------------------------------------------------------------------
     def rewrite(self, text):
+        """Rewrite one input; result.text is its text rewritten.  Called again (after
+        next_input) for the next input of the same assembly: gas reads its inputs, and
+        the files they include, as one stream, so the mode, syntax, sections, macros
+        and a marker or prefix waiting for its instruction carry over."""
+        self.result.text = self._rewrite_lines(text)
+        return self.result
+
+    def next_input(self, filename):
+        self.filename, self._key = filename, False
+
+    def runtime_text(self):
+        """lvm's guest subroutines the inputs call and do not hold, to append to them."""
+        missing = self.result.runtime - self.present
+        return render_runtime(missing, self.code32_after_input()) if missing else ""
+
+    # -- internals ------------------------------------------------------------------
+    def _rewrite_lines(self, text):
         lines = text.split("\n")
         if text.isascii():
             hot = ascii_hot_lines(text.encode("ascii"), lines)
@@ -98,9 +111,11 @@ class Rewriter:
             hot = ascii_hot_lines(text.encode("utf-8", "surrogateescape"), lines) | {
                 i for i, line in enumerate(lines) if '"' in line or not line.isascii()}
         n, i = len(lines), 0
-        if ".code16" in text.lower():
-            self.data_marks = DataMarks()
+        if self.data_marks is not None or self.code != 32 or ".code16" in text.lower():
+            if self.data_marks is None:
+                self.data_marks = DataMarks(text)
             hot = range(n)
+        depth = len(self.blocks)
         for nxt in sorted(hot) + [n]:
             # Lines i..nxt-1 hold nothing for the filter: they are skipped, but scanned in
             # a comment or in Intel syntax, and the first with code clears a marker or a
@@ -115,12 +130,15 @@ class Rewriter:
             if nxt < n:
                 self._scan(lines, nxt)
             i = nxt + 1
-        if self.blocks:
+        if len(self.blocks) > depth:
             raise AsmError(self.filename, len(lines), "end of file inside %s" % self.blocks[-1])
-        self.result.text = "\n".join(lines)
-        return self.result
+        if self.in_comment:
+            # gas ends a comment at the end of its file; in the text lvm-as hands it, an
+            # included file or the runtime comes next, and would be swallowed
+            lines[-1] += "*/"
+            self.in_comment = False
+        return "\n".join(lines)
 
-    # -- internals ------------------------------------------------------------------
     def _scan(self, lines, i):
         try:
             lines[i] = self._line(lines, i)
@@ -147,7 +165,7 @@ class Rewriter:
         return new
 
     def _statement(self, text, idx, col, lines):
-        label = self.data_marks.label(text, self.section) if self.data_marks else None
+        label = self.data_marks.label(text, self.sections.in_code(), self._encoded) if self.data_marks else None
         out = self._statement_body(text, idx, col, lines)
         return "%s: %s" % (label, out.lstrip()) if label else out
 
@@ -177,11 +195,12 @@ class Rewriter:
             lead = len(st.labels) + len(st.body) - len(st.body.lstrip())
             self.pending_prefix = (idx, col + lead)
             return text
-        if insn.mnemonic in self.expandable and self.code == 32 and not insn.prefixes:
-            expansion = self._expand(self.expandable[insn.mnemonic], body[len(insn.mnemonic):], idx, lines)
+        name = insn.mnemonic.lower()                 # gas's macro names ignore case
+        if name in self.expandable and self.code == 32 and not insn.prefixes:
+            expansion = self._expand(self.expandable[name], body[len(insn.mnemonic):], idx, lines)
             if expansion is not None:
                 return st.labels + st.body[:len(st.body) - len(st.body.lstrip())] + expansion
-        if self.code != 32 or insn.mnemonic in self.macros:
+        if self.code != 32 or name in self.macros:
             self.prev_marker, self.pending_prefix = False, None
             return text
         if insn.mnemonic.lower() in ("call", "calll") and insn.operands == [isa.EMULATE_SYMBOL]:
@@ -213,7 +232,7 @@ class Rewriter:
                 lines[pidx] = lines[pidx][:pcol] + marker + "; " + lines[pidx][pcol:]
             return st.text
         family = match.family
-        if self.mode == "trap" or (family in ("emulate", "fast_call") and self.copied()):
+        if self.mode == "trap" or (family in ("emulate", "fast_call") and self.sections.copied()):
             family = "trap"
         if family == "fast_call":
             self.result.runtime.add(match.rule.name)
@@ -224,19 +243,15 @@ class Rewriter:
         trail = st.body[len(st.body.rstrip()):]
         return st.labels + lead + new + trail
 
-    def copied(self):
-        """Is the current section one whose code the kernel copies before running it?"""
-        return self.section in isa.COPIED_SECTIONS
-
     def _marker(self):
-        if self.mode == "trap" or self.copied():
+        if self.mode == "trap" or self.sections.copied():
             return ".byte %#x" % isa.TRAP_MARKER_BYTE
         self.result.runtime.add("emulate")
         return "call %s" % isa.EMULATE_SYMBOL
 
     def _encoded(self, arg):
         """The instruction (text) a `.byte` operand list in code encodes, or None."""
-        if self.code != 32 or self.in_runtime or not isa.is_code_section(self.section):
+        if self.code != 32 or self.in_runtime or not self.sections.in_code():
             return None
         try:
             key = tuple(int(v.strip(), 0) if v.strip()[:1] != "0" or v.strip()[:2].lower() in ("0x", "0b")
@@ -266,6 +281,7 @@ class Rewriter:
                 if c.isspace() or c == ",":
                     name = arg[:i]
                     break
+            name = name.lower()
             self.macros.add(name)
             self.expandable.pop(name, None)
             if not self.blocks:
@@ -284,42 +300,50 @@ class Rewriter:
         elif word == ".endr":
             self._close((".rept", ".irp", ".irpc"), word, idx)
         elif word == ".purgem":
-            self.macros.discard(arg)
-            self.expandable.pop(arg, None)
+            self.macros.discard(arg.lower())
+            self.expandable.pop(arg.lower(), None)
         elif word in (".code16", ".code16gcc", ".code64", ".code32"):
             new = 32 if word == ".code32" else 16 if word.startswith(".code16") else 64
             extra = ""
-            if not self.blocks and (new == 32) != (self.code == 32) and not self._line_has_region:
-                if new != 32:
-                    self.regions += 1
-                kind = "end" if new == 32 else "begin"
-                extra = "; __lvm_code16_%s_%d:" % (kind, self.regions)
+            if self._line_has_region:
+                self.regions.known(lines[idx])
+            elif not self.blocks and (new == 32) != (self.code == 32):
+                extra = "; " + (self.regions.end() if new == 32 else self.regions.begin())
             self.code = new
             return raw + extra
         elif word == ".intel_syntax":
             self.syntax = "intel"
         elif word == ".att_syntax":
             self.syntax = "att"
-        elif word in (".text", ".data", ".bss"):
-            self.previous, self.section = self.section, word
-        elif word == ".previous":
-            self.previous, self.section = self.section, self.previous
-        elif word in (".pushsection", ".section"):
-            name = _section_name(arg)
-            if word == ".pushsection":
-                self.section_stack.append((self.section, self.previous))
-            self.previous, self.section = self.section, name
-            m = isa.RUNTIME_PREFIX in arg and _search(r",\s*(%s\w+)\s*,\s*comdat" % isa.RUNTIME_PREFIX, arg)
-            if m:
-                self.in_runtime = True
-                self.present.add(m.group(1)[len(isa.RUNTIME_PREFIX):])
-        elif word == ".popsection":
-            self.in_runtime = False
-            if self.section_stack:
-                self.section, self.previous = self.section_stack.pop()
+        elif word in SWITCHES:
+            self._switch_section(word, arg)
+            if self.code != 32 and self._line_has_region:   # rewritten before: labels stand
+                self.regions.known(lines[idx])
+            elif self.code != 32 and not self.blocks:
+                return self.regions.across_switch(raw)
         elif word == ".include":
             return self._include(raw, arg, idx)
         return raw
+
+    def _switch_section(self, word, arg):
+        """Follow the section directive; the runtime lvm-as appended to a file before
+        is a COMDAT section of its own, and is left as it is."""
+        self.in_runtime = False
+        self.sections.switch(word, arg)
+        if word in (".pushsection", ".section") and isa.RUNTIME_PREFIX in arg:
+            m = _search(r",\s*(%s\w+)\s*,\s*comdat" % isa.RUNTIME_PREFIX, arg)
+            if m:
+                self.in_runtime = True
+                self.present.add(m.group(1)[len(isa.RUNTIME_PREFIX):])
+
+    def code32_after_input(self):
+        """The `.code32` statement lvm's runtime starts with after this input: one that
+        also ends the 16-bit region and the data range the input ended in, if it did
+        (so that the runtime is neither, and a second pass finds its labels)."""
+        ends = [self.regions.end() if self.code != 32 else "",
+                self.data_marks and self.data_marks.close()]
+        labels = " ".join(e if e.endswith(":") else e + ":" for e in ends if e)
+        return ".code32; " + labels if labels else ".code32"
 
     def _defined(self, end, alone, lines):
         macros.keep_if_expandable(self, end, alone, lines)
@@ -374,13 +398,18 @@ class Rewriter:
         if len(stack) >= MAX_INCLUDE_DEPTH:
             raise AsmError(self.filename, idx + 1, "can't open %s for reading: includes nested more "
                            "than %d deep" % (path, MAX_INCLUDE_DEPTH))
-        sub = Rewriter(self.mode, str(path), self.include_dirs, self.syntax)
-        sub.macros, sub.include_stack, sub._key = self.macros, stack, key
-        res = sub.rewrite(text)
-        self.syntax, self.code = sub.syntax, sub.code
-        self.result.rewritten += res.rewritten
-        self.result.runtime |= res.runtime
-        return '\n# 1 "%s"\n%s\n# %d "%s"\n' % (path, res.text, idx + 1, self.filename)
+        # The included lines are read by this rewriter, as gas reads them: in the mode,
+        # syntax and section the include left, with the macros known so far.
+        saved = (self.filename, self._key, self.include_stack, self._inserts,
+                 self._line_has_region, self._defining)
+        self.filename, self._key, self.include_stack = str(path), key, stack
+        self._inserts, self._defining = [], None
+        try:
+            body = self._rewrite_lines(text)
+        finally:
+            (self.filename, self._key, self.include_stack, self._inserts,
+             self._line_has_region, self._defining) = saved
+        return '\n# 1 "%s"\n%s\n# %d "%s"\n' % (path, body, idx + 1, self.filename)
 
     def _identity(self):
         """(st_dev, st_ino) of this file, or None (standard input, a name that is no file)."""
@@ -417,7 +446,5 @@ def rewrite_text(text, mode="call", filename="<stdin>", include_dirs=(), syntax=
     """Rewrite assembly text; returns a Result (text with the runtime appended)."""
     rw = Rewriter(mode, filename, include_dirs, syntax)
     res = rw.rewrite(text)
-    missing = res.runtime - rw.present
-    if missing:
-        res.text += render_runtime(missing)
+    res.text += rw.runtime_text()
     return res
