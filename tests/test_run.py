@@ -182,3 +182,15 @@ def test_entry_linked_high_is_translated_through_its_segment(tmp_path):
                         "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", str(native)],
                        capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     assert (q.returncode, q.stdout[-1:]) == (131, b"A")
+
+
+def test_port_io_trace(tmp_path):
+    # LVM_TRACE_IO=1: every port access on stderr, in order, with the device's name;
+    # the guest's output is unchanged
+    kernel = build(tmp_path, "ok", HEADER + START)
+    r = subprocess.run([str(LVM), "run", str(kernel)], capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL, env=dict(__import__("os").environ, LVM_TRACE_IO="1"))
+    assert (r.returncode, r.stdout) == ((0x41 << 1 | 1) & 0xff, "A"), r.stderr
+    trace = [l.split()[2:] for l in r.stderr.splitlines() if l.startswith("lvm-io ")]
+    assert trace[-2:] == [["outb", "0x03f8", "0x41", "uart16550", "COM1"],
+                          ["outb", "0x00f4", "0x41", "isa-debug-exit"]], r.stderr

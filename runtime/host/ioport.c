@@ -1,5 +1,12 @@
-/* ioport.c: the port bus: devices register ranges, accesses are routed by offset. */
+/* ioport.c: the port bus: devices register ranges, accesses are routed by offset.
+ *
+ * LVM_TRACE_IO=1 prints every access (time since start, port, size, value, device)
+ * to stderr, as QEMU's -trace does for its devices: how a driver probes, what it
+ * waits for. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include "monitor.h"
 
 struct io_range {
@@ -38,6 +45,28 @@ void io_register_string(u16 port, io_string_fn fn)
 	r->str = fn;
 }
 
+static int tracing = -1;              /* LVM_TRACE_IO, read at the first access */
+static struct timespec trace_t0;
+
+static bool trace_on(void)
+{
+	if (tracing < 0) {
+		const char *v = getenv("LVM_TRACE_IO");
+		tracing = v && *v && strcmp(v, "0") != 0;
+		clock_gettime(CLOCK_MONOTONIC, &trace_t0);
+	}
+	return tracing;
+}
+
+static void trace_io(const char *dir, u16 port, int size, u32 value, const struct io_range *r)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	long long us = (t.tv_sec - trace_t0.tv_sec) * 1000000LL + (t.tv_nsec - trace_t0.tv_nsec) / 1000;
+	fprintf(stderr, "lvm-io %6lld.%06lld %s%c 0x%04x 0x%0*x %s\n", us / 1000000, us % 1000000, dir,
+		"bwl"[size >> 1], port, 2 * size, value, r ? r->name : "(no device)");
+}
+
 static struct io_range *find(u16 port)
 {
 	for (int i = 0; i < nranges; i++)
@@ -49,16 +78,22 @@ static struct io_range *find(u16 port)
 u32 io_in(u16 port, int size)
 {
 	struct io_range *r = find(port);
+	u32 v;
 	if (!r || !r->rd) {
 		trace_event("in%c %#x: no device", "bwl"[size >> 1], port);
-		return size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff;   /* open bus */
-	}
-	return r->rd(r->dev, port - r->base, size);
+		v = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff;     /* open bus */
+	} else
+		v = r->rd(r->dev, port - r->base, size);
+	if (trace_on())
+		trace_io("in", port, size, v, r);
+	return v;
 }
 
 void io_out(u16 port, u32 value, int size)
 {
 	struct io_range *r = find(port);
+	if (trace_on())
+		trace_io("out", port, size, value, r);
 	if (!r || !r->wr) {
 		trace_event("out%c %#x <- %#x: no device", "bwl"[size >> 1], port, value);
 		return;
