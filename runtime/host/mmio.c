@@ -28,6 +28,7 @@ struct mmio_range {
 	mmio_read_fn rd;
 	mmio_write_fn wr;
 	u32 mirror_off;          /* offset of the mirror in the memfd, 0: none */
+	bool mirror_off_now;     /* loads trap for now (the device asked: mmio_mirror_loads) */
 };
 
 static struct mmio_range ranges[8];
@@ -46,7 +47,7 @@ u8 *mmio_register(const char *name, u32 base, u32 len, void *dev, mmio_read_fn r
 	if (nranges == (int)(sizeof ranges / sizeof ranges[0]))
 		host_bug("too many MMIO ranges");
 	struct mmio_range *m = &ranges[nranges++];
-	*m = (struct mmio_range){ name, base, len, dev, rd, wr, 0 };
+	*m = (struct mmio_range){ name, base, len, dev, rd, wr, 0, false };
 	if (!mirror)
 		return NULL;
 	m->mirror_off = mem_alloc_aux(len);
@@ -71,7 +72,15 @@ bool mmio_is_rom(u32 gpa)
 u32 mmio_mirror(u32 gpa)
 {
 	struct mmio_range *m = find(gpa);
-	return m && m->mirror_off ? m->mirror_off + ((gpa - m->base) & ~0xfffu) : 0;
+	return m && m->mirror_off && !m->mirror_off_now ? m->mirror_off + ((gpa - m->base) & ~0xfffu) : 0;
+}
+
+void mmio_mirror_loads(u32 gpa, bool native)
+{
+	struct mmio_range *m = find(gpa);
+	if (!m || !m->mirror_off)
+		host_bug("mmio_mirror_loads(%#x): no mirror there", gpa);
+	m->mirror_off_now = !native;
 }
 
 bool mmio_present(u32 gpa)

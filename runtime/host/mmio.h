@@ -15,6 +15,7 @@ u8 *mmio_register(const char *name, u32 base, u32 len, void *dev, mmio_read_fn r
 		  mmio_write_fn wr, bool mirror);
 bool mmio_present(u32 gpa);
 u32 mmio_mirror(u32 gpa);           /* memfd offset of gpa's mirror page, or 0 */
+void mmio_mirror_loads(u32 gpa, bool native);   /* loads from the mirror, or trapped */
 bool mmio_is_rom(u32 gpa);
 void mmio_copy(u32 gpa, void *buf, u32 len, bool write);
 

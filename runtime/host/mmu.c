@@ -147,6 +147,12 @@ static void fault_around(u32 lin, u32 gpa, bool writable, bool user_ok, bool glo
 		(*first)--;
 }
 
+/* Where mirrors were mapped since loads last went native (linear pages): a kernel
+ * maps its APIC page at one or two addresses; a page flushed since costs nothing to
+ * unmap again, and more than MIRROR_PAGES of them make a full flush. */
+#define MIRROR_PAGES 8
+static u32 mirror_pages[MIRROR_PAGES], nmirror;
+
 /* A host page fault at `lin` in guest code: map the page if the guest's tables
  * allow the access, else it is the guest's #PF (returns false, *err set).  A device
  * page (or a store to ROM) returns false with ERR_DEVICE: the caller emulates the
@@ -179,6 +185,7 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 		}
 		writable = false;
 		mmu_stats.mirror_fills++;
+		mirror_pages[nmirror++ % MIRROR_PAGES] = lin >> 12;
 	} else if (mmio_is_rom(gpa)) {
 		if (write) {
 			*err = ERR_DEVICE;
@@ -276,6 +283,28 @@ void mmu_invlpg(u32 lin)
 				account(p, -1);
 			shadow[p] = SHADOW_NONE;       /* stays in `mapped`; flush skips NONE */
 		}
+}
+
+void mmu_mirror_reads(u32 gpa, bool native)
+{
+	mmio_mirror_loads(gpa, native);
+	if (native)
+		return;                          /* mapped again at the next load's fault */
+	if (nmirror > MIRROR_PAGES) {            /* more than it remembers: all of them */
+		mmu_flush(false);
+		nmirror = 0;
+		return;
+	}
+	for (u32 i = 0; i < nmirror; i++) {
+		u32 p = mirror_pages[i];
+		if (shadow[p] == SHADOW_NONE)
+			continue;
+		munmap((void *)(uintptr_t)(p << 12), 0x1000);
+		if (to_revoke(shadow[p]))
+			account(p, -1);
+		shadow[p] = SHADOW_NONE;         /* stays in `mapped`; flush skips NONE */
+	}
+	nmirror = 0;
 }
 
 /* With paging on, the user limit never reaches the top two pages, the vCPU page and

@@ -37,6 +37,9 @@ bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_l
 bool mmu_fill(u32 lin, int access, bool user, u32 *err);
 void mmu_flush(bool keep_global);  /* keep_global: a CR3 load with CR4.PGE */
 void mmu_invlpg(u32 lin);
+/* A device's loads from its mirror page (mmio.c) run natively, or trap from now on
+ * (the mirror's mappings go). */
+void mmu_mirror_reads(u32 gpa, bool native);
 void mmu_enter_user(void);          /* CPL 3 is about to run */
 extern bool mmu_trust_user;         /* -trusted-user: no revocation above the user limit */
 void mmu_leave_user(void);          /* CPL 3 has stopped running: the kernel is entered */

@@ -7,11 +7,15 @@
  * Every register is readable without side effects, so the device keeps a mirror
  * page (mmio.c) with what each reads as, rewritten after every change: a kernel
  * reading its APIC ID in every lock runs natively.  Writes trap.  The one register
- * that changes by itself, the timer's Current Count, is refreshed in the mirror
- * whenever the monitor runs (every interrupt, every emulated instruction), so a
- * read is exact right after a monitor entry and otherwise at most as old as the
- * last one; a guest that spins on it without ever entering the monitor would see
- * it stand still (none we know does: Linux reads it in interrupt handlers).
+ * that changes by itself, the timer's Current Count, is the mirror's problem: it is
+ * refreshed there whenever the monitor runs, but a guest that spins on it (NetBSD's
+ * delay(): its ATA probe took 8.5 s instead of 0.3) would see it stand still.  So
+ * while the timer counts, reads trap and are exact, until QUIET_READS reads in a
+ * row have left the Current Count alone (a kernel that reads only its ID, in every
+ * lock): reads then run natively on the mirror again, and every RESAMPLE_TICKS
+ * timer expiries (and at every start of the timer) they trap again for a look.
+ * A kernel that mixes many other reads with rare Current Count reads can still
+ * read one as old as the last monitor entry; none we know does.
  *
  * The timer counts at 1 GHz divided by the Divide Configuration (the bus clock
  * QEMU models too), one-shot or periodic (TSC-deadline is not advertised), driven
@@ -26,6 +30,7 @@
 #include "../monitor.h"
 #include "../irq.h"
 #include "../mmio.h"
+#include "../mmu.h"
 
 #define LAPIC_BASE 0xfee00000u
 #define BASE_BSP 0x100u
@@ -182,9 +187,26 @@ bool lapic_accepts_extint(void)
 	return !enabled() || (!(lint0 & LVT_MASKED) && (lint0 & 0x700) == 0x700);
 }
 
+/* Loads from the APIC page: natively from the mirror, or trapped (the comment at
+ * the top). */
+#define QUIET_READS 256
+#define RESAMPLE_TICKS 8
+static struct { bool native; u32 quiet, ticks; } loads = { .native = true };
+
+static void loads_native(bool native)
+{
+	if (native != loads.native)
+		mmu_mirror_reads(LAPIC_BASE, native);
+	loads.native = native;
+	loads.quiet = 0;
+}
+
+static bool counting(void) { return apic.tmict && apic.timer.armed; }
+
 static void timer_start(void)
 {
 	apic.timer_start = now_ns();
+	loads_native(!apic.tmict);                /* a look at what the guest reads */
 	if (!apic.tmict) {
 		vtimer_arm(&apic.timer, 0, 0);
 		return;
@@ -200,6 +222,10 @@ static void timer_expired(struct vtimer *t, u64 periods)
 	(void)periods;                            /* late periods merge in the IRR */
 	if (apic.lvt[LVT_TIMER] & LVT_PERIODIC)
 		apic.timer_start = t->deadline - t->period;
+	if (!counting())
+		loads_native(true);                   /* one-shot done: the mirror is exact */
+	else if (loads.native && ++loads.ticks >= RESAMPLE_TICKS)
+		loads_native(false), loads.ticks = 0;
 	if (!(apic.lvt[LVT_TIMER] & LVT_MASKED))
 		lapic_accept(apic.lvt[LVT_TIMER] & 0xff, false);
 	else
@@ -277,6 +303,10 @@ static void lapic_write(void *dev, u32 off, u32 v, int size)
 static u32 lapic_read(void *dev, u32 off, int size)
 {
 	(void)dev, (void)size;
+	if ((off & ~0xfu) == TMCCT)
+		loads.quiet = 0;
+	else if (!loads.native && (!counting() || ++loads.quiet >= QUIET_READS))
+		loads_native(true);
 	return reg_value(off & ~0xfu) >> 8 * (off & 3);
 }
 

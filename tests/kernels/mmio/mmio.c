@@ -23,6 +23,26 @@ static void la_set(u32 off, u32 v) { R(lapic_base, off) = v; }
 static u32 io_read(u32 reg) { R(IOAPIC, 0) = reg; return R(IOAPIC, 0x10); }
 static void io_write(u32 reg, u32 v) { R(IOAPIC, 0) = reg; R(IOAPIC, 0x10) = v; }
 
+/* Spin on the Current Count until it has fallen by `ticks` (one-shot): 1, or 0
+ * if it stood still for 100 million reads. */
+static u32 ccr_delay(u32 ticks)
+{
+	u32 start = la(TMCCT);
+	for (u32 n = 0; n < 100000000u; n++)
+		if (start - la(TMCCT) >= ticks)
+			return 1;
+	return 0;
+}
+
+static u32 ccr_moves(void)
+{
+	u32 first = la(TMCCT);
+	for (u32 n = 0; n < 100000000u; n++)
+		if (la(TMCCT) != first)
+			return 1;
+	return 0;
+}
+
 static void hook(struct frame *f)
 {
 	hits[f->vector]++;
@@ -193,6 +213,24 @@ void kmain(void)
 		asm volatile("sti; hlt; cli");
 	la_set(LVT_TIMER, 0x30061);                        /* masked */
 	printf("periodic: at least 3 ticks, masked: lvt %x\n", la(LVT_TIMER));
+	la_set(TMICT, 0);
+
+	/* The Current Count read in a loop with nothing else running (NetBSD's delay()):
+	 * it falls as time passes, with interrupts off, and after reads that left it
+	 * alone (lvm then reads the APIC natively, and must look again). */
+	la_set(TDCR, 0x3);
+	la_set(LVT_TIMER, 0x10062);                        /* masked, one-shot */
+	la_set(TMICT, 0xffffffffu);                        /* ~68 s */
+	printf("a 50 us delay on the current count, interrupts off: %u\n", ccr_delay(3125));
+	la_set(LVT_TIMER, 0x20063);                        /* periodic */
+	la_set(TMICT, 62500);                              /* 1 ms */
+	u32 ids = 0;
+	for (int i = 0; i < 1000; i++)
+		ids += la(ID) >> 24;
+	asm volatile("sti");
+	printf("the count moves after %u id reads, interrupts on: %u\n", ids + 1000, ccr_moves());
+	asm volatile("cli");
+	la_set(LVT_TIMER, 0x30063);
 	la_set(TMICT, 0);
 
 	/* The PIT through I/O APIC input 2, the 8259A masked. */
