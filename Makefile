@@ -37,16 +37,17 @@ kernels: setup
 
 # The default guest is Linux (call mode): a busybox shell on a terminal; from a pipe,
 # stdin's commands (scripts/linux-demo.sh).  The sample kernel comes first.
+# Only the last step reads stdin: the sample kernel's console would take the commands.
 demo: monitor kernels initramfs
-	@LINUX_MODES=call $(MAKE) --no-print-directory linux
+	@LINUX_MODES=call $(MAKE) --no-print-directory linux < /dev/null
 	@echo "== lvm check of the sample kernel (call and trap mode builds)"
 	@$(BIN)/lvm check --summary $(OUT)/kernels/call/hello.elf $(OUT)/kernels/trap/hello.elf
 	@echo "== the same kernel built with plain gcc is refused by lvm run:"
-	@! $(BIN)/lvm run $(OUT)/kernels/native/hello.elf
+	@! $(BIN)/lvm run $(OUT)/kernels/native/hello.elf < /dev/null
 	@echo "== lvm run, call mode"
-	@$(BIN)/lvm run $(OUT)/kernels/call/hello.elf; test $$? -eq 1
+	@$(BIN)/lvm run $(OUT)/kernels/call/hello.elf < /dev/null; test $$? -eq 1
 	@echo "== lvm run, trap mode"
-	@$(BIN)/lvm run $(OUT)/kernels/trap/hello.elf; test $$? -eq 1
+	@$(BIN)/lvm run $(OUT)/kernels/trap/hello.elf < /dev/null; test $$? -eq 1
 	@scripts/linux-demo.sh
 
 # The Linux guest's tests (tests/test_linux.py) need its three kernels: `make linux`

@@ -168,6 +168,16 @@ def test_demo_runs_piped_commands(built):
     assert "T demo 42" in r.stdout and "i686" in r.stdout, r.stdout[-2000:]
 
 
+def test_make_demo_from_a_pipe(built):
+    """The README's `make demo`, commands on stdin: they reach the Linux guest (the
+    sample kernel it runs before took them off stdin once: its console reads it)."""
+    kernel("call")
+    r = subprocess.run(["make", "--no-print-directory", "demo"], cwd=ROOT, input="echo T demo $((6 * 7))\n",
+                       capture_output=True, text=True, timeout=BOOT_TIMEOUT + 300)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    assert "T demo 42" in r.stdout, r.stdout[-3000:]
+
+
 # -- stress-ng: Debian's dynamically linked i386 binary with its libraries --------------
 @pytest.fixture(scope="module")
 def stress_initramfs(tmp_path_factory):
