@@ -32,6 +32,7 @@
 #include "emulate.h"
 #include "irq.h"
 #include "mmu.h"
+#include "gdb.h"
 
 static jmp_buf *resume_point;       /* set while a handler for guest code runs */
 static struct lvm_regs resume_regs;
@@ -70,6 +71,7 @@ void resume(struct lvm_regs *r)
 		cpu.fault_regs = NULL;
 		traps_resumed();
 		check_interrupts(r);
+		gdb_check(r);                /* a debugger's stop: here, before the guest runs */
 		/* User code resumed beyond the user limit (a kernel's iret to an address in
 		 * its own half): the fetch there is the fault, not the host's iretq. */
 		if (VCPU->cpl == 3 && cpu.seg[LVM_CS].base + (u64)r->eip >= (u64)mmu_user_top() << 12)
@@ -306,6 +308,8 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 			    NO_ERROR_CODE);
 	case SIGTRAP:
 		if (trapno == TRAP_BP) {
+			if (gdb_breakpoint_hit(r))   /* the debugger's int3, not the guest's */
+				resume(r);
 			struct lvm_regs at = *r;
 			at.eip -= 1;
 			cpu.fault_regs = &at;
@@ -314,7 +318,7 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 		if (trapno == TRAP_OF)
 			raise_interrupt(r, EXC_OF, true);
 		if (si->si_code == TRAP_TRACE) {
-			if (singlestep_hidden(r))
+			if (singlestep_hidden(r) || gdb_step_done(r))
 				resume(r);
 			VCPU->dr[6] |= DR6_BS;       /* DR6 is sticky: the guest clears it */
 		}

@@ -20,6 +20,7 @@
 #include <string.h>
 #include "traps.h"
 #include "guest-code.h"
+#include "gdb.h"
 
 #define EFLAGS_TF 0x100u
 
@@ -68,7 +69,7 @@ bool singlestep_hidden(struct lvm_regs *r)
 		}
 		return true;
 	}
-	bool due = visit != NOT_DUE && !(visit != NONE && visit_sti);
+	bool due = visit != NOT_DUE && !(visit != NONE && visit_sti && !gdb_stepping());
 	visit = NONE;
 	singlestep_delivering(r);
 	return !due;
@@ -89,6 +90,8 @@ void singlestep_resume(struct lvm_regs *r)
 	pending = false;
 	visit = NONE;
 	singlestep_delivering(r);
+	if (gdb_step_done(r))              /* the debugger's step: one instruction, sti too */
+		return;
 	if (cpu.sti_shadow)
 		return;
 	VCPU->dr[6] |= 0x4000;             /* BS */

@@ -1,0 +1,30 @@
+/* gdb.h: the GDB remote stub (gdbstub.c: stops, registers, memory, breakpoints;
+ * gdbconn.c: the options, the socket and the packets). */
+#ifndef LVM_GDB_H
+#define LVM_GDB_H
+#include "monitor.h"
+
+/* main.c: -gdb SPEC (tcp::PORT, unix:PATH), -s (tcp::1234), -S (wait before the
+ * first instruction); gdb_init after signals_init, before the guest runs. */
+void gdb_option(const char *spec);
+void gdb_wait_at_start(void);
+int gdb_init(void);
+
+/* signals.c, singlestep.c, irq.c: the events a debugger may claim. */
+void gdb_check(struct lvm_regs *r);            /* resume(): stop here if a stop is due */
+bool gdb_breakpoint_hit(struct lvm_regs *r);   /* an int3's #BP, eip after it: ours? */
+bool gdb_step_done(struct lvm_regs *r);        /* a single-step #DB: the debugger's? */
+bool gdb_stepping(void);                       /* a step is under way: no interrupts */
+bool gdb_stop_requested(void);                 /* HLT: stop waiting */
+void gdb_poll(void);                           /* input (SIGIO): Ctrl-C, a connection */
+
+/* gdbconn.c, for gdbstub.c */
+bool gdb_connected(void);
+bool gdb_accept_wait(void);                    /* -S: block until a debugger connects */
+int gdb_read_packet(char *buf, int max);       /* blocking; -1: the connection is gone */
+void gdb_send(const char *payload);
+void gdb_set_noack(void);
+void gdb_disconnect(void);
+void gdb_interrupt(bool by_debugger);          /* gdbstub.c: Ctrl-C, or a new connection */
+void gdb_detached(void);                       /* gdbstub.c: the connection went away */
+#endif
