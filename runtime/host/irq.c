@@ -291,7 +291,9 @@ void check_interrupts(struct lvm_regs *r)
 	lapic_refresh();
 	bool shadow = cpu.sti_shadow;
 	cpu.sti_shadow = false;
-	if (!VCPU->vif || !VCPU->pending || gdb_stepping())   /* none while a debugger steps */
+	/* None while a debugger steps or is about to stop the guest: it stops at the
+	 * guest's instruction, not at a handler's first. */
+	if (!VCPU->vif || !VCPU->pending || gdb_stepping() || gdb_stop_requested())
 		return;
 	if (!shadow && VCPU->cpl == 0)
 		shadow = finish_sti(r);
