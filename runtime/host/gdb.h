@@ -1,5 +1,5 @@
-/* gdb.h: the GDB remote stub (gdbstub.c: stops, registers, memory, breakpoints;
- * gdbconn.c: the options, the socket and the packets). */
+/* gdb.h: the GDB remote stub (gdbstub.c: stops, steps, registers, the commands;
+ * gdbmem.c: memory and breakpoints; gdbconn.c: the options, the socket, packets). */
 #ifndef LVM_GDB_H
 #define LVM_GDB_H
 #include "monitor.h"
@@ -27,4 +27,13 @@ void gdb_set_noack(void);
 void gdb_disconnect(void);
 void gdb_interrupt(bool by_debugger);          /* gdbstub.c: Ctrl-C, or a new connection */
 void gdb_detached(void);                       /* gdbstub.c: the connection went away */
+
+/* gdbmem.c, for gdbstub.c: memory (replies E14 on a fault) and breakpoints */
+u32 gdb_hex(const char **p);
+void gdb_read_memory(const char *args, char *reply);    /* m ADDR,LEN */
+void gdb_write_memory(const char *args, char *reply);   /* M ADDR,LEN:HEX */
+const char *gdb_insert_breakpoint(u32 lin);             /* "OK", "E14" */
+const char *gdb_remove_breakpoint(u32 lin);
+void gdb_remove_breakpoints(void);
+bool gdb_is_breakpoint(u32 lin);
 #endif

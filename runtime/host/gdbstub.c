@@ -4,14 +4,11 @@
  * (gdb_check): there the registers are the guest's exactly, with the virtual IF
  * and the guest's selectors, and a stop waits for gdb's packets (gdbconn.c).
  * A stop is due when:
- *  - a software breakpoint is reached.  Z0 writes an int3 into guest RAM at the
- *    physical address the guest's page tables give now (gdb inserts breakpoints
- *    at every resume and removes them at every stop), and keeps the original byte
- *    in a table: the int3's SIGTRAP (signals.c) is the debugger's when its address
- *    is in the table, the guest's #BP otherwise.  A breakpoint on a rewritten
- *    instruction replaces the first byte of what was written for it (the call of
- *    a guest subroutine, the trap marker), so the guest stops there, before it runs.
- *    Reads of memory show the original bytes;
+ *  - a software breakpoint is reached: an int3 that gdbmem.c wrote, whose SIGTRAP
+ *    (signals.c) is the debugger's when its address is in gdbmem.c's table and
+ *    the guest's #BP otherwise.  A breakpoint on a rewritten instruction replaces
+ *    the first byte of what was written for it (the call of a guest subroutine,
+ *    the trap marker), so the guest stops there once, before it runs;
  *  - a single step ends.  `s` sets TF and the step is one guest instruction as
  *    written: singlestep.c already gives one #DB per instruction through lvm's
  *    rewritten forms, and its #DB is the debugger's while a step is under way
@@ -34,10 +31,7 @@
 #include "console.h"
 
 #define EFLAGS_TF 0x100u
-#define NBP 64
-#define MAXMEM 2048
 
-static struct breakpoint { u32 lin, gpa; u8 orig; bool used; } bps[NBP];
 static bool stop_pending, announce, stepping, tf_ours;
 static int stop_sig = 5;                 /* SIGTRAP; 2 (SIGINT) after Ctrl-C */
 static char pkt[8192], reply[8192];
@@ -62,67 +56,9 @@ void gdb_interrupt(bool by_debugger)
 	stop_pending = true;
 }
 
-/* Where guest RAM holds linear address lin now (no side effects on the tables). */
-static u8 *ram_at(u32 lin, u32 *gpa_out)
-{
-	u32 gpa = lin, flags;
-	if (paging_enabled()) {
-		if (!mmu_peek(lin, &gpa, &flags))
-			return NULL;
-		gpa |= lin & 0xfff;
-	}
-	if (gpa_out)
-		*gpa_out = gpa;
-	return gpa_ptr(gpa, 1);
-}
-
-static struct breakpoint *find_bp(u32 lin)
-{
-	for (int i = 0; i < NBP; i++)
-		if (bps[i].used && bps[i].lin == lin)
-			return &bps[i];
-	return NULL;
-}
-
-static void remove_bp(struct breakpoint *b)
-{
-	u8 *p = gpa_ptr(b->gpa, 1);
-	if (p && *p == 0xcc)
-		*p = b->orig;
-	b->used = false;
-}
-
-static const char *insert_bp(u32 lin)
-{
-	if (find_bp(lin))
-		return "OK";
-	u32 gpa;
-	u8 *p = ram_at(lin, &gpa);
-	if (!p)
-		return "E14";
-	for (int i = 0; i < NBP; i++)
-		if (!bps[i].used) {
-			bps[i] = (struct breakpoint){ lin, gpa, *p, true };
-			*p = 0xcc;
-			return "OK";
-		}
-	return "E28";                            /* ENOSPC: the table is full */
-}
-
-static void remove_all(void)
-{
-	for (int i = 0; i < NBP; i++)
-		if (bps[i].used)
-			remove_bp(&bps[i]);
-}
-
 bool gdb_breakpoint_hit(struct lvm_regs *r)
 {
-	struct breakpoint *b;
-	if (!gdb_connected() || !(b = find_bp(cpu.seg[LVM_CS].base + r->eip - 1)))
-		return false;
-	u8 *p = gpa_ptr(b->gpa, 1);
-	if (!p || *p != 0xcc)
+	if (!gdb_connected() || !gdb_is_breakpoint(cpu.seg[LVM_CS].base + r->eip - 1))
 		return false;
 	r->eip -= 1;
 	stop_pending = announce = true;
@@ -150,30 +86,18 @@ bool gdb_step_done(struct lvm_regs *r)
 
 void gdb_detached(void)
 {
-	remove_all();
+	gdb_remove_breakpoints();
 	stepping = stop_pending = false;
 	gdb_disconnect();
 }
 
-static u32 hex(const char **p)
-{
-	u32 v = 0;
-	for (;; (*p)++) {
-		char c = **p;
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-		if (d < 0)
-			return v;
-		v = v << 4 | d;
-	}
-}
 
 static u32 hex_le32(const char *p)
 {
 	u32 v = 0;
 	for (int i = 0; i < 4; i++) {
 		const char b[3] = { p[2 * i], p[2 * i + 1], 0 }, *q = b;
-		v |= hex(&q) << 8 * i;
+		v |= gdb_hex(&q) << 8 * i;
 	}
 	return v;
 }
@@ -212,55 +136,11 @@ static bool gdb_reg_set(struct lvm_regs *r, unsigned n, u32 v)
 	return true;
 }
 
-static void read_memory(const char *args)
-{
-	u32 a = hex(&args), n;
-	args++;
-	n = hex(&args);
-	if (n > MAXMEM)
-		n = MAXMEM;
-	u32 i;
-	for (i = 0; i < n; i++) {
-		u8 *p = ram_at(a + i, NULL);
-		if (!p)
-			break;
-		struct breakpoint *b = find_bp(a + i);
-		snprintf(reply + 2 * i, 3, "%02x", b && *p == 0xcc ? b->orig : *p);
-	}
-	if (i == 0 && n)
-		strcpy(reply, "E14");
-}
-
-static void write_memory(const char *args)
-{
-	u32 a = hex(&args), n;
-	args++;
-	n = hex(&args);
-	if (*args++ != ':' || strlen(args) < 2 * n) {
-		strcpy(reply, "E01");
-		return;
-	}
-	for (u32 i = 0; i < n; i++)
-		if (!ram_at(a + i, NULL)) {
-			strcpy(reply, "E14");
-			return;
-		}
-	for (u32 i = 0; i < n; i++) {
-		const char b[3] = { args[2 * i], args[2 * i + 1], 0 }, *q = b;
-		u8 v = hex(&q), *p = ram_at(a + i, NULL);
-		struct breakpoint *bp = find_bp(a + i);
-		if (bp && *p == 0xcc)
-			bp->orig = v;                    /* the breakpoint stays */
-		else
-			*p = v;
-	}
-	strcpy(reply, "OK");
-}
 
 static void resume_as(struct lvm_regs *r, char action, const char *addr)
 {
 	if (*addr && *addr != ';' && *addr != ':')
-		r->eip = hex(&addr);
+		r->eip = gdb_hex(&addr);
 	if (action == 's' || action == 'S') {
 		stepping = true;
 		tf_ours = !(r->eflags & EFLAGS_TF);
@@ -296,7 +176,7 @@ static bool command(struct lvm_regs *r, const char *p)
 		break;
 	case 'p': {
 		const char *q = p + 1;
-		if (gdb_reg_get(r, hex(&q), &v))
+		if (gdb_reg_get(r, gdb_hex(&q), &v))
 			put_le32(reply, v);
 		else
 			strcpy(reply, "xxxxxxxx");       /* x87/SSE: unavailable */
@@ -304,27 +184,21 @@ static bool command(struct lvm_regs *r, const char *p)
 	}
 	case 'P': {
 		const char *q = p + 1;
-		unsigned n = hex(&q);
+		unsigned n = gdb_hex(&q);
 		strcpy(reply, *q == '=' && strlen(q + 1) >= 8 && gdb_reg_set(r, n, hex_le32(q + 1)) ? "OK" : "E01");
 		break;
 	}
 	case 'm':
-		read_memory(p + 1);
+		gdb_read_memory(p + 1, reply);
 		break;
 	case 'M':
-		write_memory(p + 1);
+		gdb_write_memory(p + 1, reply);
 		break;
 	case 'Z': case 'z':
 		if (p[1] == '0' && p[2] == ',') {
 			const char *q = p + 3;
-			u32 a = hex(&q);
-			struct breakpoint *b = find_bp(a);
-			if (p[0] == 'Z')
-				strcpy(reply, insert_bp(a));
-			else if (b)
-				remove_bp(b), strcpy(reply, "OK");
-			else
-				strcpy(reply, "OK");
+			u32 a = gdb_hex(&q);
+			strcpy(reply, p[0] == 'Z' ? gdb_insert_breakpoint(a) : gdb_remove_breakpoint(a));
 		}                                    /* Z1-Z4: unsupported (empty) */
 		break;
 	case 'c': case 's':
