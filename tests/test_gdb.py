@@ -300,3 +300,29 @@ def test_guest_int3_and_tf_under_a_debugger(built, tmp_path, mode, name):
     status, out, _ = finish(server)
     assert "exited with code" in g.stdout, g.stdout + g.stderr
     assert (status, out) == (plain.returncode, plain.stdout)
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_step_into_an_exception_handler(built, tmp_path, mode):
+    """A step over ud2 stops at #UD's handler; the frame it pushed does not hold the
+    debugger's TF (the handler's iret would single-step the guest for ever)."""
+    elf = OUT / mode / "exceptions.elf"
+    plain = subprocess.run([str(LVM), "run", str(elf)], capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+    dis = subprocess.run(["objdump", "-d", str(elf)], capture_output=True, text=True, check=True).stdout
+    ud2 = int(re.search(r"^\s*([0-9a-f]+):\s+0f 0b\s+ud2", dis, re.M).group(1), 16)
+    sock = str(tmp_path / "e.sock")
+    proc = subprocess.Popen([str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(sock, proc)
+    c = Client(sock)
+    c.cmd("qSupported")
+    assert c.cmd("Z0,%x,1" % ud2) == "OK"
+    assert c.cmd("c").startswith("T05") and c.regs()[8] == ud2
+    assert c.cmd("z0,%x,1" % ud2) == "OK"
+    assert c.cmd("vCont;s:1").startswith("T05")
+    assert c.regs()[8] == symbols(elf)["vec6"]
+    assert c.regs()[9] & 0x100 == 0                 # TF is not the guest's
+    assert c.cmd("c") == "W%02x" % plain.returncode
+    status, out, _ = finish(proc)
+    assert (status, out) == (plain.returncode, plain.stdout)

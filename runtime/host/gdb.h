@@ -16,6 +16,7 @@ bool gdb_breakpoint_hit(struct lvm_regs *r);   /* an int3's #BP, eip after it: o
 bool gdb_step_done(struct lvm_regs *r);        /* a single-step #DB: the debugger's? */
 bool gdb_stepping(void);                       /* a step is under way: no interrupts */
 bool gdb_stop_requested(void);                 /* HLT: stop waiting */
+u32 gdb_hidden_flags(void);                    /* TF while a step of the debugger's runs */
 void gdb_poll(void);                           /* input (SIGIO): Ctrl-C, a connection */
 
 /* gdbconn.c, for gdbstub.c */

@@ -41,6 +41,11 @@ bool gdb_stepping(void)
 	return stepping;
 }
 
+u32 gdb_hidden_flags(void)
+{
+	return tf_ours ? EFLAGS_TF : 0;
+}
+
 bool gdb_stop_requested(void)
 {
 	return stop_pending;
@@ -117,7 +122,7 @@ static bool gdb_reg_get(const struct lvm_regs *r, unsigned n, u32 *v)
 	if (n < 9)
 		*v = ((const u32 *)r)[n];
 	else if (n == 9)
-		*v = guest_eflags(r) & ~(tf_ours ? EFLAGS_TF : 0);
+		*v = guest_eflags(r);
 	else if (n < 16)
 		*v = VCPU->sel[sreg_of[n - 10]];
 	else
