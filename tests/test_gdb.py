@@ -11,10 +11,12 @@ by a small protocol client, against tests/kernels/gdbtarget in both modes.
   the addresses (the builds differ) and gdb's guesses at optimized-out arguments
   are taken out.  QEMU stops first in its BIOS (lvm at the kernel's entry) and
   closes the connection at the exit instead of sending W: both are cut.
+* test_hardware_breakpoint_and_watchpoint: hbreak and watch (the host's debug
+  registers through perf_event_open), also against QEMU.
 * the protocol tests: Ctrl-C (0x03) while the guest spins natively and while it
   sleeps in HLT between timer ticks, memory writes that release it, a breakpoint
   on a rewritten instruction hit once and stepped over, E14 for unmapped memory,
-  unsupported packets (Z1) answered empty, a second connection refused, detach
+  unsupported packets (Z3) answered empty, a second connection refused, detach
   (the guest runs on to its exit) and kill.
 * the guest's own int3 and TF keep working under a debugger that does not claim
   them: the exceptions and singlestep kernels print what they print without one.
@@ -63,6 +65,19 @@ x/4wx &table
 continue
 """
 
+# Hardware breakpoints and watchpoints (the host's debug registers, gdbhw.c).
+HW_SESSION = """set pagination off
+set confirm off
+target remote {sock}
+hbreak spin
+watch table[2]
+continue
+p $pc == spin
+continue
+bt 1
+continue
+"""
+
 
 def wait_for(path, proc):
     for _ in range(200):
@@ -71,11 +86,11 @@ def wait_for(path, proc):
         time.sleep(0.05)
 
 
-def run_gdb(tmp_path, elf, server_argv, sock):
+def run_gdb(tmp_path, elf, server_argv, sock, session=SESSION):
     """Start the server (lvm or QEMU) listening on sock, run the session, return
     gdb's output and the server's (status, stdout, stderr)."""
     cmds = tmp_path / "session.gdb"
-    cmds.write_text(SESSION.format(sock=sock))
+    cmds.write_text(session.format(sock=sock))
     server = subprocess.Popen(server_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -89,10 +104,10 @@ def run_gdb(tmp_path, elf, server_argv, sock):
     return g.stdout + g.stderr, (server.returncode, out, err)
 
 
-def lvm_session(tmp_path, mode):
+def lvm_session(tmp_path, mode, session=SESSION):
     sock = str(tmp_path / "gdb.sock")
     elf = OUT / mode / "gdbtarget.elf"
-    return run_gdb(tmp_path, elf, [str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"], sock)
+    return run_gdb(tmp_path, elf, [str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"], sock, session)
 
 
 def stops(transcript):
@@ -141,11 +156,29 @@ def test_gdb_session(built, tmp_path, mode):
 
 @needs_gdb
 @pytest.mark.parametrize("mode", ["call", "trap"])
-def test_same_stops_as_qemu(built, tmp_path, mode):
+def test_hardware_breakpoint_and_watchpoint(built, tmp_path, mode):
+    text, (status, out, err) = lvm_session(tmp_path, mode, HW_SESSION)
+    s = stops(text)
+    assert s[:2] == ["Breakpoint 1, spin () at gdbtarget/gdbtarget.c:24",
+                     "24\t\tfor (counter = 0; counter < n; counter++)"], text
+    assert "$1 = 1" in s
+    # The watchpoint stops after the store, in poke, with the old and new values.
+    i = s.index("Hardware watchpoint 2: table[2]", 3)
+    assert s[i:i + 5] == ["Hardware watchpoint 2: table[2]", "", "Old value = 3405705229",
+                          "New value = 1437226410", "poke () at gdbtarget/gdbtarget.c:32"], text
+    assert "[Inferior 1 (Remote target) exited with code 043]" in text, text
+    assert status == 0x23, (status, out, err)
+
+
+@needs_gdb
+@pytest.mark.parametrize("mode", ["call", "trap"])
+@pytest.mark.parametrize("session", [SESSION, HW_SESSION], ids=["software", "hardware"])
+def test_same_stops_as_qemu(built, tmp_path, mode, session):
     sock = str(tmp_path / "qemu.sock")
     elf = OUT / "native" / "gdbtarget.elf"
-    qemu, _ = run_gdb(tmp_path, elf, qemu_argv(elf, "-S", "-gdb", "unix:%s,server=on,wait=off" % sock), sock)
-    text, _ = lvm_session(tmp_path, mode)
+    qemu, _ = run_gdb(tmp_path, elf, qemu_argv(elf, "-S", "-gdb", "unix:%s,server=on,wait=off" % sock), sock,
+                      session)
+    text, _ = lvm_session(tmp_path, mode, session)
     # QEMU's loader puts the Multiboot information at 0x9500, lvm's at 0x9000:
     # kmain's mbi argument is an address, ADDR in both.
     assert stops(text) == stops(qemu), "lvm:\n%s\nQEMU:\n%s" % (text, qemu)
@@ -247,8 +280,8 @@ def test_breakpoint_on_a_rewritten_instruction(built, tmp_path, mode):
     original = c.cmd("m%x,4" % flip)
     assert c.cmd("Z0,%x,1" % flip) == "OK"
     assert c.cmd("m%x,4" % flip) == original          # the int3 is not shown
-    assert c.cmd("Z1,%x,1" % flip) == ""                # hardware breakpoints: unsupported
-    assert c.cmd("Z2,%x,4" % sym["table"]) == ""        # watchpoints: unsupported
+    assert c.cmd("Z3,%x,4" % sym["table"]) == ""        # read watchpoints: unsupported
+    assert c.cmd("Z2,%x,3" % sym["table"]) == "E22"     # not a debug register's length
     assert c.cmd("c").startswith("T05")
     r = c.regs()
     assert r[8] == flip and r[10] == 0x10 and r[11] == 0x18

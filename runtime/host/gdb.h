@@ -14,6 +14,7 @@ int gdb_init(void);
 void gdb_check(struct lvm_regs *r);            /* resume(): stop here if a stop is due */
 bool gdb_breakpoint_hit(struct lvm_regs *r);   /* an int3's #BP, eip after it: ours? */
 bool gdb_step_done(struct lvm_regs *r);        /* a single-step #DB: the debugger's? */
+void gdb_hw_hit(struct lvm_regs *r, const void *siginfo);   /* a debug register's SIGTRAP */
 bool gdb_stepping(void);                       /* a step is under way: no interrupts */
 bool gdb_stop_requested(void);                 /* HLT: stop waiting */
 u32 gdb_hidden_flags(void);                    /* TF while a step of the debugger's runs */
@@ -37,4 +38,11 @@ const char *gdb_insert_breakpoint(u32 lin);             /* "OK", "E14" */
 const char *gdb_remove_breakpoint(u32 lin);
 void gdb_remove_breakpoints(void);
 bool gdb_is_breakpoint(u32 lin);
+
+/* gdbhw.c, for gdbstub.c: Z1 Z2 Z4 on the host's debug registers (perf_event_open) */
+const char *gdb_hw_insert(int kind, u32 addr, u32 len);
+const char *gdb_hw_remove(int kind, u32 addr, u32 len);
+void gdb_hw_remove_all(void);
+int gdb_hw_slot(const void *siginfo);            /* a TRAP_PERF SIGTRAP's slot, -1: not ours */
+void gdb_hw_reason(int slot, char *out, int max);
 #endif

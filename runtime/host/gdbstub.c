@@ -34,6 +34,7 @@
 
 static bool stop_pending, announce, stepping, tf_ours;
 static int stop_sig = 5;                 /* SIGTRAP; 2 (SIGINT) after Ctrl-C */
+static char why[32];                     /* "watch:ADDR;" in the stop reply */
 static char pkt[8192], reply[8192];
 
 bool gdb_stepping(void)
@@ -71,6 +72,16 @@ bool gdb_breakpoint_hit(struct lvm_regs *r)
 	return true;
 }
 
+void gdb_hw_hit(struct lvm_regs *r, const void *siginfo)
+{
+	int slot = gdb_hw_slot(siginfo);
+	if (!gdb_connected() || slot < 0)
+		return;                              /* removed since: the guest goes on */
+	gdb_hw_reason(slot, why, sizeof why);
+	stop_pending = announce = true;
+	stop_sig = 5;
+}
+
 static void finish_step(struct lvm_regs *r)
 {
 	stepping = false;
@@ -92,6 +103,7 @@ bool gdb_step_done(struct lvm_regs *r)
 void gdb_detached(void)
 {
 	gdb_remove_breakpoints();
+	gdb_hw_remove_all();
 	stepping = stop_pending = false;
 	gdb_disconnect();
 }
@@ -200,11 +212,15 @@ static bool command(struct lvm_regs *r, const char *p)
 		gdb_write_memory(p + 1, reply);
 		break;
 	case 'Z': case 'z':
-		if (p[1] == '0' && p[2] == ',') {
+		if (p[1] >= '0' && p[1] <= '4' && p[2] == ',') {
 			const char *q = p + 3;
-			u32 a = gdb_hex(&q);
-			strcpy(reply, p[0] == 'Z' ? gdb_insert_breakpoint(a) : gdb_remove_breakpoint(a));
-		}                                    /* Z1-Z4: unsupported (empty) */
+			u32 a = gdb_hex(&q), len = (q++, gdb_hex(&q));
+			if (p[1] == '0')
+				strcpy(reply, p[0] == 'Z' ? gdb_insert_breakpoint(a) : gdb_remove_breakpoint(a));
+			else
+				strcpy(reply, p[0] == 'Z' ? gdb_hw_insert(p[1] - '0', a, len) :
+				       gdb_hw_remove(p[1] - '0', a, len));
+		}                                    /* Z3 (read watchpoints): unsupported, empty */
 		break;
 	case 'c': case 's':
 		resume_as(r, p[0], p + 1);
@@ -265,8 +281,8 @@ static void stop_loop(struct lvm_regs *r)
 	fpu_protect();
 	console_flush();
 	if (announce) {
-		char t[24];
-		snprintf(t, sizeof t, "T%02xthread:01;", stop_sig);
+		char t[64];
+		snprintf(t, sizeof t, "T%02x%sthread:01;", stop_sig, why);
 		gdb_send(t);
 	}
 	for (;;) {
@@ -293,4 +309,5 @@ void gdb_check(struct lvm_regs *r)
 	stop_loop(r);
 	announce = false;
 	stop_sig = 5;
+	why[0] = 0;
 }
