@@ -359,3 +359,32 @@ def test_step_into_an_exception_handler(built, tmp_path, mode):
     assert c.cmd("c") == "W%02x" % plain.returncode
     status, out, _ = finish(proc)
     assert (status, out) == (plain.returncode, plain.stdout)
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_attach_to_a_running_guest_and_again(built, tmp_path, mode):
+    """Without -S the guest runs; a connection stops it (gdb expects a stopped
+    target); after a detach a second debugger can attach."""
+    sock = str(tmp_path / "r.sock")
+    elf = OUT / mode / "gdbtarget.elf"
+    sym = symbols(elf)
+    proc = subprocess.Popen([str(LVM), "run", str(elf), "-append", "forever", "-gdb", "unix:" + sock],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(sock, proc)
+    time.sleep(0.3)
+    fns = sorted(sym.values())
+    end = fns[fns.index(sym["spin_forever"]) + 1]
+    for attach in range(2):
+        c = Client(sock)
+        assert c.cmd("?").startswith("T05")
+        assert sym["spin_forever"] <= c.regs()[8] < end
+        counter = int.from_bytes(bytes.fromhex(c.cmd("m%x,4" % sym["counter"])), "little")
+        assert counter > 0
+        if attach == 0:
+            assert c.cmd("D") == "OK"
+            c.s.close()
+            time.sleep(0.2)
+    assert c.cmd("M%x,4:01000000" % sym["released"]) == "OK"
+    assert c.cmd("c") == "W45"
+    status, out, err = finish(proc)
+    assert status == 0x45 and "released" in out, (status, out, err)

@@ -142,7 +142,7 @@ void gdb_poll(void)
 	if (listen_fd < 0)
 		return;
 	accept_pending();
-	while (conn >= 0) {
+	while (conn >= 0 && !gdb_stop_requested()) {   /* a new debugger's packets wait */
 		u8 b[256];
 		ssize_t k = recv(conn, b, sizeof b, MSG_DONTWAIT);
 		if (k == 0) {
