@@ -388,3 +388,39 @@ def test_attach_to_a_running_guest_and_again(built, tmp_path, mode):
     assert c.cmd("c") == "W45"
     status, out, err = finish(proc)
     assert status == 0x45 and "released" in out, (status, out, err)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-S"], "-S waits for a debugger"),
+    (["-gdb", "tcp:example.com:1234"], "localhost only"),
+    (["-gdb", "tcp:local:1234"], "localhost only"),
+    (["-gdb", "tcp::0"], "expected tcp::PORT"),
+    (["-gdb", "serial:/dev/ttyS0"], "expected tcp::PORT or unix:PATH"),
+])
+def test_bad_gdb_options(built, args, message):
+    r = subprocess.run([str(LVM), "run", str(OUT / "call" / "hello.elf"), *args], capture_output=True, text=True,
+                       timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+def test_tcp_port_on_localhost(built):
+    """-gdb tcp::PORT listens on 127.0.0.1 (and -s is tcp::1234)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    elf = OUT / "call" / "gdbtarget.elf"
+    proc = subprocess.Popen([str(LVM), "run", str(elf), "-gdb", "tcp::%d" % port, "-S"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            break
+        except OSError:
+            time.sleep(0.05)
+    c = Client.__new__(Client)
+    c.s, c.buf = s, b""
+    s.settimeout(20)
+    assert c.cmd("?").startswith("T05")
+    assert c.cmd("c") == "W23"
+    status, out, err = finish(proc)
+    assert status == 0x23 and "waiting for gdb on tcp::%d" % port in err

@@ -256,7 +256,7 @@ static int listen_on(const char *s)
 			fprintf(stderr, "lvm: -gdb %s: expected tcp::PORT\n", s);
 			exit(EXIT_USAGE);
 		}
-		if (hl && strncmp(host, "localhost", hl) && strncmp(host, "127.0.0.1", hl)) {
+		if (hl && (hl != 9 || (strncmp(host, "localhost", 9) && strncmp(host, "127.0.0.1", 9)))) {
 			fprintf(stderr, "lvm: -gdb %s: lvm listens on localhost only (tcp::%ld)\n", s, port);
 			exit(EXIT_USAGE);
 		}

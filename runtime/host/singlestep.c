@@ -13,6 +13,9 @@
  *  - a step into the monitor's entry stub (the stub clears TF for the monitor once
  *    it has saved the guest's EFLAGS) or a trap-mode marker leaves a #DB pending,
  *    delivered after the instruction has been emulated (signals.c resume()).
+ * A debugger's step (gdbstub.c) rides on the same logic: where a #DB would go to
+ * the guest, gdb_step_done() takes it first, and the sti shadow does not merge sti
+ * with the next instruction for it.
  * Not done: a step inside a subroutine that an interrupt preempts is delivered at
  * the subroutine's return with the interrupt's handler run before it.
  */
