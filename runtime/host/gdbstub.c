@@ -33,6 +33,7 @@
 #define EFLAGS_TF 0x100u
 
 static bool stop_pending, announce, stepping, tf_ours;
+static bool async_stop;                  /* Ctrl-C or a connection: at any instruction */
 static int stop_sig = 5;                 /* SIGTRAP; 2 (SIGINT) after Ctrl-C */
 static char why[32];                     /* "watch:ADDR;" in the stop reply */
 static char pkt[8192], reply[8192];
@@ -59,7 +60,7 @@ void gdb_interrupt(bool by_debugger)
 		return;
 	stop_sig = by_debugger ? 2 : 5;
 	announce = by_debugger;
-	stop_pending = true;
+	stop_pending = async_stop = true;
 }
 
 bool gdb_breakpoint_hit(struct lvm_regs *r)
@@ -88,8 +89,9 @@ static void finish_step(struct lvm_regs *r)
 	if (tf_ours)
 		r->eflags &= ~EFLAGS_TF;
 	tf_ours = false;
-	stop_pending = announce = true;
-	stop_sig = 5;
+	stop_pending = true;
+	if (!async_stop)
+		announce = true, stop_sig = 5;
 }
 
 bool gdb_step_done(struct lvm_regs *r)
@@ -306,6 +308,17 @@ void gdb_check(struct lvm_regs *r)
 	if (!stop_pending)
 		return;
 	stop_pending = false;
+	if (async_stop && !stepping && singlestep_in_guest_code(r)) {
+		/* Inside lvm's code for a rewritten instruction: step to the end of that
+		 * instruction (singlestep.c), and stop there. */
+		stepping = true;
+		tf_ours = !(r->eflags & EFLAGS_TF);
+		r->eflags |= EFLAGS_TF;
+		return;
+	}
+	if (stepping)                            /* a Ctrl-C during a step: the step ends */
+		finish_step(r), stop_pending = false;
+	async_stop = false;
 	stop_loop(r);
 	announce = false;
 	stop_sig = 5;

@@ -52,6 +52,13 @@ static int guest_code_at(u32 lin, unsigned *offset)
 	return -1;
 }
 
+/* Is r inside one of lvm's guest subroutines (a debugger's stop must not be)? */
+bool singlestep_in_guest_code(const struct lvm_regs *r)
+{
+	unsigned k;
+	return VCPU->cpl == 0 && guest_code_at(cpu.seg[LVM_CS].base + r->eip, &k) >= 0;
+}
+
 /* A single-step #DB of guest kernel code at r: true if it is lvm's, not the guest's
  * (then resume without delivering it). */
 bool singlestep_hidden(struct lvm_regs *r)
