@@ -314,17 +314,21 @@ def test_kill(built, tmp_path):
     assert status == 0, (status, out, err)
 
 
+FPU_STOPS = "break hook\ncontinue\ncontinue\nstepi\nstepi\nstepi\ndelete\n"
+
+
 @needs_gdb
 @pytest.mark.parametrize("mode", ["call", "trap"])
-@pytest.mark.parametrize("name", ["exceptions", "singlestep"])
-def test_guest_int3_and_tf_under_a_debugger(built, tmp_path, mode, name):
-    """The guest's own #BP and #DB go to the guest while a debugger is attached."""
+@pytest.mark.parametrize("name,stops", [("exceptions", ""), ("singlestep", ""), ("fpu", FPU_STOPS)])
+def test_guest_int3_and_tf_under_a_debugger(built, tmp_path, mode, name, stops):
+    """The guest's own #BP and #DB go to the guest while a debugger is attached; the
+    guest's x87/SSE registers survive the debugger's stops and steps (fpu)."""
     elf = OUT / mode / (name + ".elf")
     plain = subprocess.run([str(LVM), "run", str(elf)], capture_output=True, text=True, timeout=60,
                            stdin=subprocess.DEVNULL)
     sock = str(tmp_path / "g.sock")
     cmds = tmp_path / "c.gdb"
-    cmds.write_text("target remote %s\ncontinue\n" % sock)
+    cmds.write_text("target remote %s\n%scontinue\n" % (sock, stops))
     server = subprocess.Popen([str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(sock, server)
@@ -332,6 +336,8 @@ def test_guest_int3_and_tf_under_a_debugger(built, tmp_path, mode, name):
                        timeout=60, stdin=subprocess.DEVNULL)
     status, out, _ = finish(server)
     assert "exited with code" in g.stdout, g.stdout + g.stderr
+    if stops:
+        assert g.stdout.count(", hook (") == 2, g.stdout
     assert (status, out) == (plain.returncode, plain.stdout)
 
 

@@ -103,6 +103,7 @@ static void refuse_or_take(int fd)
 		static const char msg[] = "lvm: a debugger is connected already\n";
 		send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
+		fpu_protect();
 		fprintf(stderr, "lvm: gdb: refused a second connection (%s has one)\n", spec);
 		return;
 	}
@@ -151,8 +152,9 @@ void gdb_poll(void)
 		}
 		if (k < 0)
 			return;
-		if (memchr(b, 0x03, k))
-			gdb_interrupt(true);
+		for (ssize_t i = 0; i < k; i++)      /* not memchr: libc's uses the guest's SSE registers */
+			if (b[i] == 0x03)
+				gdb_interrupt(true);
 	}
 }
 

@@ -307,6 +307,7 @@ void gdb_check(struct lvm_regs *r)
 		finish_step(r);                      /* delivered an exception: at its handler */
 	if (!stop_pending)
 		return;
+	fpu_protect();                           /* libc from here (memcmp, printf...) */
 	stop_pending = false;
 	if (async_stop && !stepping && singlestep_in_guest_code(r)) {
 		/* Inside lvm's code for a rewritten instruction: step to the end of that
