@@ -380,16 +380,19 @@ def test_attach_to_a_running_guest_and_again(built, tmp_path, mode):
     time.sleep(0.3)
     fns = sorted(sym.values())
     end = fns[fns.index(sym["spin_forever"]) + 1]
-    for attach in range(2):
+    inside = 0
+    for attach in range(10):           # under load the guest may still be booting
         c = Client(sock)
         assert c.cmd("?").startswith("T05")
-        assert sym["spin_forever"] <= c.regs()[8] < end
-        counter = int.from_bytes(bytes.fromhex(c.cmd("m%x,4" % sym["counter"])), "little")
-        assert counter > 0
-        if attach == 0:
-            assert c.cmd("D") == "OK"
-            c.s.close()
-            time.sleep(0.2)
+        if sym["spin_forever"] <= c.regs()[8] < end:
+            inside += 1
+            assert int.from_bytes(bytes.fromhex(c.cmd("m%x,4" % sym["counter"])), "little") > 0
+        if inside == 2:
+            break
+        assert c.cmd("D") == "OK"
+        c.s.close()
+        time.sleep(0.2)
+    assert inside == 2
     assert c.cmd("M%x,4:01000000" % sym["released"]) == "OK"
     assert c.cmd("c") == "W45"
     status, out, err = finish(proc)

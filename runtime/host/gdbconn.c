@@ -241,14 +241,21 @@ static int listen_on(const char *s)
 				sizeof a.sun_path - 1);
 			exit(EXIT_USAGE);
 		}
-		memcpy(a.sun_path, s + 5, n);
+		memcpy(unix_path, s + 5, n);
 		struct stat st;
-		if (lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(a.sun_path);              /* a previous run's */
+		if (lstat(unix_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(unix_path);               /* a previous run's */
+		/* The path appears only once it listens (a client that waits for the file
+		 * to connect is not refused): bound under another name, then renamed. */
+		bool tmp = n + 5 < sizeof a.sun_path;
+		memcpy(a.sun_path, unix_path, n);
+		memcpy(a.sun_path + n, tmp ? ".tmp" : "", tmp ? 5 : 1);
+		unlink(a.sun_path);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0)
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1) < 0 ||
+		    (tmp && rename(a.sun_path, unix_path) < 0))
 			goto fail;
-		memcpy(unix_path, a.sun_path, n + 1);
+		return fd;
 	} else if (!strncmp(s, "tcp:", 4)) {
 		const char *host = s + 4, *colon = strchr(host, ':');
 		char *end;
