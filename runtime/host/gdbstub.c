@@ -69,6 +69,7 @@ bool gdb_breakpoint_hit(struct lvm_regs *r)
 		return false;
 	r->eip -= 1;
 	stop_pending = announce = true;
+	async_stop = false;
 	stop_sig = 5;
 	return true;
 }
@@ -80,6 +81,7 @@ void gdb_hw_hit(struct lvm_regs *r, const void *siginfo)
 		return;                              /* removed since: the guest goes on */
 	gdb_hw_reason(slot, why, sizeof why);
 	stop_pending = announce = true;
+	async_stop = false;
 	stop_sig = 5;
 }
 
@@ -106,10 +108,9 @@ void gdb_detached(void)
 {
 	gdb_remove_breakpoints();
 	gdb_hw_remove_all();
-	stepping = stop_pending = false;
+	stepping = stop_pending = false;             /* tf_ours: gdb_check clears it */
 	gdb_disconnect();
 }
-
 
 static u32 hex_le32(const char *p)
 {
@@ -301,6 +302,10 @@ void gdb_check(struct lvm_regs *r)
 {
 	if (gdb_accept_wait())                   /* -S: before the first instruction */
 		stop_pending = true, announce = false;
+	if (tf_ours && !stepping) {              /* the debugger left during its step */
+		r->eflags &= ~EFLAGS_TF;
+		tf_ours = false;
+	}
 	if (!gdb_connected())
 		return;
 	if (stepping && !(r->eflags & EFLAGS_TF))
