@@ -79,6 +79,27 @@ continue
 """
 
 
+_spawned = []
+
+
+def spawn(argv, **kw):
+    """Popen, and killed after the test whatever happens (a monitor left at -S waits
+    for a debugger for ever)."""
+    proc = subprocess.Popen(argv, **kw)
+    _spawned.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _kill_spawned():
+    yield
+    while _spawned:
+        proc = _spawned.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def wait_for(path, proc):
     for _ in range(200):
         if os.path.exists(path) or proc.poll() is not None:
@@ -91,7 +112,7 @@ def run_gdb(tmp_path, elf, server_argv, sock, session=SESSION):
     gdb's output and the server's (status, stdout, stderr)."""
     cmds = tmp_path / "session.gdb"
     cmds.write_text(session.format(sock=sock))
-    server = subprocess.Popen(server_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    server = spawn(server_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
         wait_for(sock, server)
@@ -231,7 +252,7 @@ def start(tmp_path, mode, case=None):
     sock = str(tmp_path / "p.sock")
     elf = OUT / mode / "gdbtarget.elf"
     argv = [str(LVM), "run", str(elf)] + (["-append", case] if case else []) + ["-gdb", "unix:" + sock, "-S"]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     wait_for(sock, proc)
     return proc, Client(sock), symbols(elf), sock
@@ -329,7 +350,7 @@ def test_guest_int3_and_tf_under_a_debugger(built, tmp_path, mode, name, stops):
     sock = str(tmp_path / "g.sock")
     cmds = tmp_path / "c.gdb"
     cmds.write_text("target remote %s\n%scontinue\n" % (sock, stops))
-    server = subprocess.Popen([str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"],
+    server = spawn([str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(sock, server)
     g = subprocess.run([GDB, "-batch", "-nx", "-x", str(cmds), str(elf)], capture_output=True, text=True,
@@ -351,7 +372,7 @@ def test_step_into_an_exception_handler(built, tmp_path, mode):
     dis = subprocess.run(["objdump", "-d", str(elf)], capture_output=True, text=True, check=True).stdout
     ud2 = int(re.search(r"^\s*([0-9a-f]+):\s+0f 0b\s+ud2", dis, re.M).group(1), 16)
     sock = str(tmp_path / "e.sock")
-    proc = subprocess.Popen([str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"], stdin=subprocess.DEVNULL,
+    proc = spawn([str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(sock, proc)
     c = Client(sock)
@@ -374,7 +395,7 @@ def test_attach_to_a_running_guest_and_again(built, tmp_path, mode):
     sock = str(tmp_path / "r.sock")
     elf = OUT / mode / "gdbtarget.elf"
     sym = symbols(elf)
-    proc = subprocess.Popen([str(LVM), "run", str(elf), "-append", "forever", "-gdb", "unix:" + sock],
+    proc = spawn([str(LVM), "run", str(elf), "-append", "forever", "-gdb", "unix:" + sock],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(sock, proc)
     time.sleep(0.3)
@@ -418,7 +439,7 @@ def test_tcp_port_on_localhost(built):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     elf = OUT / "call" / "gdbtarget.elf"
-    proc = subprocess.Popen([str(LVM), "run", str(elf), "-gdb", "tcp::%d" % port, "-S"], stdin=subprocess.DEVNULL,
+    proc = spawn([str(LVM), "run", str(elf), "-gdb", "tcp::%d" % port, "-S"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(100):
         try:
