@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # flex bison bc xz-utils: building Linux (tests/test_kbuild.py, bench/build_speed.py)
 # e2fsprogs: the Linux guest's disk images (mke2fs -d, debugfs: tests/test_linux.py); git: patches/linux
 # bmake byacc libbsd-dev makefs: the NetBSD guest (its config(1), its make rules, its FFS root)
-PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86 flex bison bc xz-utils e2fsprogs git bmake byacc libbsd-dev makefs"
+# gdb: tests/test_gdb.py drives it against lvm run -gdb and QEMU's gdbstub
+PKGS="gcc gcc-multilib binutils make clang ccache qemu-system-x86 gdb flex bison bc xz-utils e2fsprogs git bmake byacc libbsd-dev makefs"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

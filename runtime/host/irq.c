@@ -40,6 +40,7 @@
 #include "irq.h"
 #include "guest-code.h"
 #include "traps.h"
+#include "gdb.h"
 
 static timer_t host_timer;
 volatile u32 host_events = EVENT_INPUT;  /* noted by handlers; a first look at the console */
@@ -176,6 +177,8 @@ static void poll_sources(void)
 		uart_poll(events & EVENT_INPUT);
 		rtc_poll();
 	}
+	if (events & EVENT_INPUT)
+		gdb_poll();                      /* the debugger's Ctrl-C, a connection */
 }
 
 /* A vCPU page field's address as the bytes of an absolute operand. */
@@ -288,7 +291,9 @@ void check_interrupts(struct lvm_regs *r)
 	lapic_refresh();
 	bool shadow = cpu.sti_shadow;
 	cpu.sti_shadow = false;
-	if (!VCPU->vif || !VCPU->pending)
+	/* None while a debugger steps or is about to stop the guest: it stops at the
+	 * guest's instruction, not at a handler's first. */
+	if (!VCPU->vif || !VCPU->pending || gdb_stepping() || gdb_stop_requested())
 		return;
 	if (!shadow && VCPU->cpl == 0)
 		shadow = finish_sti(r);
@@ -315,7 +320,7 @@ void wait_for_interrupt(struct lvm_regs *r)
 	for (;;) {
 		sigprocmask(SIG_BLOCK, &events, &old);
 		poll_sources();
-		if (VCPU->pending)
+		if (VCPU->pending || gdb_stop_requested())
 			break;
 		if (!any_timer_armed() && !uart_can_interrupt() && !rtc_can_interrupt())
 			kill_guest(r, "hlt with no interrupt source armed: the guest would sleep forever");

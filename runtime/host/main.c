@@ -8,6 +8,7 @@
 #include "irq.h"
 #include "mmu.h"
 #include "disk.h"
+#include "gdb.h"
 #include "boot/linux.h"
 
 static void usage(int status)
@@ -26,6 +27,9 @@ static void usage(int status)
 		"                   stays mapped while they run, guarded by segment limits only\n"
 		"                   (fast; a program that loads the host's selector 0x2b escapes\n"
 		"                   them: README, Security model)\n"
+		"  -gdb tcp::PORT   a GDB remote stub on 127.0.0.1:PORT (-gdb unix:PATH: a Unix socket)\n"
+		"  -s               the same as -gdb tcp::1234\n"
+		"  -S               wait for the debugger before the first guest instruction\n"
 		"  -nographic, -no-reboot, -display none   accepted for QEMU compatibility\n"
 		"exit status: the guest's (port 0xf4: (value << 1) | 1), 0 on power-off, reset or Ctrl-A x,\n"
 		"  %d on a guest error (triple fault, not emulated), %d on usage errors\n",
@@ -76,7 +80,7 @@ static void missing_value(const char *opt)
 static bool takes_value(const char *a)
 {
 	static const char *const opts[] = { "-m", "-append", "-initrd", "-hda", "-hdb", "-hdc", "-hdd",
-					    "-drive", "-kernel", "-serial", "-display" };
+					    "-drive", "-kernel", "-serial", "-display", "-gdb" };
 	for (unsigned i = 0; i < sizeof opts / sizeof opts[0]; i++)
 		if (!strcmp(a, opts[i]))
 			return true;
@@ -124,6 +128,12 @@ int main(int argc, char **argv)
 			i++;
 		else if (!strcmp(a, "-nographic") || !strcmp(a, "-no-reboot"))
 			;
+		else if (!strcmp(a, "-gdb") && has_arg)
+			gdb_option(argv[++i]);
+		else if (!strcmp(argv[i], "-s"))
+			gdb_option("tcp::1234");
+		else if (!strcmp(argv[i], "-S"))
+			gdb_wait_at_start();
 		else if (!strcmp(a, "-trusted-user"))
 			mmu_trust_user = true;
 		else if (a[0] == '-') {
@@ -171,6 +181,8 @@ int main(int argc, char **argv)
 	if (signals_init() < 0)
 		return EXIT_HOST_BUG;
 	console_init();                    /* after signals_init: its handlers restore the terminal */
+	if (gdb_init() < 0)
+		return EXIT_HOST_BUG;
 	fflush(stdout);
 	resume(&r);
 }

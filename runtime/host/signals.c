@@ -32,6 +32,7 @@
 #include "emulate.h"
 #include "irq.h"
 #include "mmu.h"
+#include "gdb.h"
 
 static jmp_buf *resume_point;       /* set while a handler for guest code runs */
 static struct lvm_regs resume_regs;
@@ -62,6 +63,9 @@ extern char entry_stub[], entry_stub_end[];
 #define entry_stub_size ((u64)(entry_stub_end - entry_stub))
 #define EFLAGS_TF 0x100u
 #define DR6_BS 0x4000u
+#ifndef TRAP_PERF
+#define TRAP_PERF 6                       /* Linux 5.13's, for perf_event_open's sigtrap */
+#endif
 
 void resume(struct lvm_regs *r)
 {
@@ -70,6 +74,7 @@ void resume(struct lvm_regs *r)
 		cpu.fault_regs = NULL;
 		traps_resumed();
 		check_interrupts(r);
+		gdb_check(r);                /* a debugger's stop: here, before the guest runs */
 		/* User code resumed beyond the user limit (a kernel's iret to an address in
 		 * its own half): the fetch there is the fault, not the host's iretq. */
 		if (VCPU->cpl == 3 && cpu.seg[LVM_CS].base + (u64)r->eip >= (u64)mmu_user_top() << 12)
@@ -305,7 +310,13 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 		raise_fault(r, trapno == TRAP_MF ? EXC_MF : trapno == TRAP_XM ? EXC_XM : EXC_DE,
 			    NO_ERROR_CODE);
 	case SIGTRAP:
+		if (si->si_code == TRAP_PERF) {      /* a debug register of the debugger's */
+			gdb_hw_hit(r, si);
+			resume(r);
+		}
 		if (trapno == TRAP_BP) {
+			if (gdb_breakpoint_hit(r))   /* the debugger's int3, not the guest's */
+				resume(r);
 			struct lvm_regs at = *r;
 			at.eip -= 1;
 			cpu.fault_regs = &at;
@@ -314,7 +325,7 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 		if (trapno == TRAP_OF)
 			raise_interrupt(r, EXC_OF, true);
 		if (si->si_code == TRAP_TRACE) {
-			if (singlestep_hidden(r))
+			if (singlestep_hidden(r) || gdb_step_done(r))
 				resume(r);
 			VCPU->dr[6] |= DR6_BS;       /* DR6 is sticky: the guest clears it */
 		}
@@ -373,6 +384,8 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 		}
 		return 0;
 	}
+	if (sig == SIGTRAP && si->si_code == TRAP_PERF && !in_guest)
+		return 0;                        /* a watchpoint on the monitor's own access */
 	if (sig == SIGTRAP && cs == HOST_CS && !resume_point && VCPU->cpl == 0 &&
 	    (u64)m->gregs[REG_RIP] >= TRAMPOLINE_ADDR && (u64)m->gregs[REG_RIP] < TRAMPOLINE_ADDR + entry_stub_size) {
 		/* Guest kernel code single-stepping (TF) into the monitor entry: the stub

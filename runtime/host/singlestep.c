@@ -13,6 +13,9 @@
  *  - a step into the monitor's entry stub (the stub clears TF for the monitor once
  *    it has saved the guest's EFLAGS) or a trap-mode marker leaves a #DB pending,
  *    delivered after the instruction has been emulated (signals.c resume()).
+ * A debugger's step (gdbstub.c) rides on the same logic: where a #DB would go to
+ * the guest, gdb_step_done() takes it first, and the sti shadow does not merge sti
+ * with the next instruction for it.
  * Not done: a step inside a subroutine that an interrupt preempts is delivered at
  * the subroutine's return with the interrupt's handler run before it.
  */
@@ -20,6 +23,7 @@
 #include <string.h>
 #include "traps.h"
 #include "guest-code.h"
+#include "gdb.h"
 
 #define EFLAGS_TF 0x100u
 
@@ -48,6 +52,13 @@ static int guest_code_at(u32 lin, unsigned *offset)
 	return -1;
 }
 
+/* Is r inside one of lvm's guest subroutines (a debugger's stop must not be)? */
+bool singlestep_in_guest_code(const struct lvm_regs *r)
+{
+	unsigned k;
+	return VCPU->cpl == 0 && guest_code_at(cpu.seg[LVM_CS].base + r->eip, &k) >= 0;
+}
+
 /* A single-step #DB of guest kernel code at r: true if it is lvm's, not the guest's
  * (then resume without delivering it). */
 bool singlestep_hidden(struct lvm_regs *r)
@@ -68,7 +79,7 @@ bool singlestep_hidden(struct lvm_regs *r)
 		}
 		return true;
 	}
-	bool due = visit != NOT_DUE && !(visit != NONE && visit_sti);
+	bool due = visit != NOT_DUE && !(visit != NONE && visit_sti && !gdb_stepping());
 	visit = NONE;
 	singlestep_delivering(r);
 	return !due;
@@ -89,6 +100,8 @@ void singlestep_resume(struct lvm_regs *r)
 	pending = false;
 	visit = NONE;
 	singlestep_delivering(r);
+	if (gdb_step_done(r))              /* the debugger's step: one instruction, sti too */
+		return;
 	if (cpu.sti_shadow)
 		return;
 	VCPU->dr[6] |= 0x4000;             /* BS */

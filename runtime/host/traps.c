@@ -11,13 +11,16 @@
 #include <string.h>
 #include "traps.h"
 #include "mmu.h"
+#include "gdb.h"
 
 static int delivering = -1;        /* vector being delivered, for #DF / triple fault */
 static u32 storm_eip, storm_count; /* the same fault at the same place, again and again */
 
 u32 guest_eflags(const struct lvm_regs *r)
 {
-	return (r->eflags & ~LVM_EFLAGS_VIRTUAL & ~0x10000u) | VCPU->vif | VCPU->vflags | 2;
+	/* Not the TF a debugger's step set: a frame or an emulated pushf would keep it. */
+	return (r->eflags & ~LVM_EFLAGS_VIRTUAL & ~0x10000u & ~gdb_hidden_flags()) | VCPU->vif |
+	       VCPU->vflags | 2;
 }
 
 /* writable: the bits this instruction at this CPL may change (IF, IOPL...). */

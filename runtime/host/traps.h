@@ -27,6 +27,7 @@ bool singlestep_hidden(struct lvm_regs *r);
 void singlestep_after_emulation(void);
 void singlestep_resume(struct lvm_regs *r);
 void singlestep_delivering(struct lvm_regs *r);
+bool singlestep_in_guest_code(const struct lvm_regs *r);
 
 /* segments.c */
 bool read_descriptor(u16 sel, u64 *d, u32 *where);
