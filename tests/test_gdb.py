@@ -464,3 +464,47 @@ def test_tcp_port_on_localhost(built):
     assert c.cmd("c") == "W23"
     status, out, err = finish(proc)
     assert status == 0x23 and "waiting for gdb on tcp::%d" % port in err
+
+
+# -- Linux under the debugger ------------------------------------------------------
+LINUX_SESSION = """set pagination off
+set confirm off
+target remote {sock}
+hbreak start_kernel
+continue
+p $pc == start_kernel
+bt 2
+delete
+break __ia32_sys_newuname
+continue
+p $pc == __ia32_sys_newuname
+p $cs
+bt
+kill
+"""
+
+
+@needs_gdb
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_linux_start_kernel_and_a_system_call(tmp_path, mode):
+    """Linux's rewritten vmlinux under gdb: a hardware breakpoint at start_kernel
+    (set before the decompressor has put the kernel there), then a software one on
+    the uname system call's handler (busybox /init asks for it), with backtraces."""
+    linux = ROOT / "out" / "linux"
+    bz, vmlinux, initrd = linux / mode / "bzImage", linux / mode / "vmlinux", linux / "initramfs.cpio.gz"
+    for f in (bz, vmlinux, initrd):
+        if not f.is_file():
+            pytest.fail("%s missing: run `make linux initramfs` (make test does)" % f)
+    sock = str(tmp_path / "gdb.sock")
+    text, (status, out, err) = run_gdb(
+        tmp_path, vmlinux, [str(LVM), "run", str(bz), "-m", "256M", "-initrd", str(initrd),
+                            "-append", "console=ttyS0 panic=-1", "-gdb", "unix:" + sock, "-S"], sock,
+        LINUX_SESSION)
+    assert re.search(r"^Breakpoint 1, (0x[0-9a-f]+ in )?start_kernel \(\)", text, re.M), text
+    values = [l for l in text.splitlines() if l.startswith("$")]
+    assert values == ["$1 = 1", "$2 = 1", "$3 = 96"], text        # CS: __KERNEL_CS 0x60
+    frames = re.findall(r"^#(\d+) .*? (\w+) \(", text, re.M)
+    assert ("0", "start_kernel") in [(n, f) for n, f in frames] or re.search(r"^#0 .*start_kernel", text, re.M), text
+    assert re.search(r"^#0 .*__ia32_sys_newuname", text, re.M), text
+    assert re.search(r"^#1 .*(do_fast_syscall_32|do_int80_syscall_32|__do_fast_syscall_32|do_syscall_32)", text,
+                     re.M), text
