@@ -98,8 +98,10 @@ def run(kernel, memory, append, no_check, monitor_args):
     """Boot KERNEL (Multiboot ELF32 built with lvm-cc) as this process; serial on stdio.
 
     QEMU-style options after KERNEL go to the monitor: -hda FILE, -hdb FILE,
-    -drive file=FILE,format=raw,index=N (IDE disks), -no-reboot, -serial stdio, -nographic.
-    Exit status: the guest's through port 0xf4 ((value << 1) | 1), 0 on power-off,
+    -drive file=FILE,format=raw,index=N (IDE disks), -initrd FILE (Linux bzImage),
+    -no-reboot, -serial stdio, -nographic, -trusted-user; a debugger: -s (gdb on
+    tcp::1234), -gdb tcp::PORT or -gdb unix:PATH, -S (wait for it before the first
+    instruction).  Exit status: the guest's through port 0xf4 ((value << 1) | 1), 0 on power-off,
     3 for a kernel that cannot boot, 4 for a guest error (triple fault, not emulated).
     """
     import os
