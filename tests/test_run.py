@@ -1,4 +1,5 @@
 """`lvm run` on bad input: each case is one line naming the problem and exit status 3."""
+import re
 import subprocess
 from pathlib import Path
 
@@ -194,3 +195,15 @@ def test_port_io_trace(tmp_path):
     trace = [l.split()[2:] for l in r.stderr.splitlines() if l.startswith("lvm-io ")]
     assert trace[-2:] == [["outb", "0x03f8", "0x41", "uart16550", "COM1"],
                           ["outb", "0x00f4", "0x41", "isa-debug-exit"]], r.stderr
+
+
+def test_stats_count_monitor_entries_by_reason(tmp_path):
+    # LVM_STATS=1: the entries by how they came and the emulated instructions by opcode
+    kernel = build(tmp_path, "ok", HEADER + START)
+    r = subprocess.run([str(LVM), "run", str(kernel)], capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL, env=dict(__import__("os").environ, LVM_STATS="1"))
+    assert r.returncode == (0x41 << 1 | 1) & 0xff, r.stderr
+    err = r.stderr
+    assert "lvm stats: monitor entries" in err and "guest subroutine's call" in err, err
+    # the two `outb %al, %dx` (the UART's, then port 0xf4's), emulated
+    assert re.search(r"^\s+2  ee  out$", err, re.M), err

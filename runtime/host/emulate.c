@@ -7,6 +7,7 @@
  * holds the dispatch and the flag and segment-register instructions; port I/O,
  * system registers and control flow have their own files.
  */
+#include "stats.h"
 #include "emulate.h"
 #include "mmu.h"
 
@@ -232,6 +233,8 @@ bool emulate(struct lvm_regs *r, u32 site)
 		fetch_fault(r);
 		return false;
 	}
+	if (stats_on)
+		stats_insn(&in);
 	u32 start = r->eip;
 	r->eip += in.len;                 /* faults below report the instruction's start */
 	struct lvm_regs before = *r;

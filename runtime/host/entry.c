@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "stats.h"
 #include "monitor.h"
 #include "traps.h"
 #include "guest-code.h"
@@ -74,6 +75,8 @@ static __attribute__((noreturn)) void entered(struct lvm_regs *r, u32 reason, u3
 static void monitor_entry(void)
 {
 	vcpu_page_entered();
+	if (stats_on)
+		stats_call();
 	struct lvm_regs r = vcpu_page_take_saved();
 	u32 frame[4];
 	if (!guest_read(cpu.seg[LVM_SS].base + r.esp, frame, sizeof frame))

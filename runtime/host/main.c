@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "stats.h"
 #include "console.h"
 #include "monitor.h"
 #include "traps.h"
@@ -67,6 +68,7 @@ static void print_stats(void)
 		(unsigned long long)mmu_stats.invlpgs, (unsigned long long)mmu_stats.revoked,
 		(unsigned long long)mmu_stats.unrevoked,
 		(unsigned long long)mmu_stats.device_insns);
+	stats_print();
 }
 
 /* An option whose value is missing: its place was taken by KERNEL, or by nothing. */
@@ -149,8 +151,10 @@ int main(int argc, char **argv)
 	if (!kernel)
 		usage(EXIT_USAGE);
 	const char *stats = getenv("LVM_STATS");
-	if (stats && *stats && strcmp(stats, "0"))
+	if (stats && *stats && strcmp(stats, "0")) {
+		stats_on = true;
 		atexit(print_stats);
+	}
 
 	struct lvm_regs r;
 	if (hostseg_init() < 0 || mem_init(memsize) < 0 || entry_init() < 0)

@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include "stats.h"
 #include "console.h"
 #include "emulate.h"
 #include "irq.h"
@@ -261,6 +262,8 @@ static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u
 static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs *r)
 {
 	u32 trapno = m->gregs[REG_TRAPNO], err = m->gregs[REG_ERR];
+	if (stats_on)
+		stats_signal(sig, trapno);
 	switch (sig) {
 	case SIGALRM: case SIGIO: case SIGTSTP: case SIGCONT:
 		resume(r);
