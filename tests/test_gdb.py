@@ -13,6 +13,11 @@ by a small protocol client, against tests/kernels/gdbtarget in both modes.
   closes the connection at the exit instead of sending W: both are cut.
 * test_hardware_breakpoint_and_watchpoint: hbreak and watch (the host's debug
   registers through perf_event_open), also against QEMU.
+* test_control_registers: the target description's cr0 cr2 cr3 cr4 (`info
+  registers cr0 cr2 cr3 cr4`) at the paging kernel's page faults, the values it
+  set, and the same lines as against QEMU's gdbstub booting the gcc build;
+  test_target_description: the XML itself read in parts as gdb does, its numbering
+  against the `g` and `p` packets, a control register's write refused.
 * the protocol tests: Ctrl-C (0x03) while the guest spins natively and while it
   sleeps in HLT between timer ticks, memory writes that release it, a breakpoint
   on a rewritten instruction hit once and stepped over, E14 for unmapped memory,
@@ -215,6 +220,70 @@ def test_same_stops_as_qemu(built, tmp_path, mode, session):
     assert stops(text) == stops(qemu), "lvm:\n%s\nQEMU:\n%s" % (text, qemu)
 
 
+# The paging kernel's #PF handler (hook) at its first three page faults: a demand
+# read with paging on (CR4.PSE for its 4 MiB page), the write to a read-only page
+# once it set CR0.WP, a not-present PDE.
+CR_SESSION = """set pagination off
+set confirm off
+target remote {sock}
+break hook
+continue
+info registers cr0 cr2 cr3 cr4
+p $cr3 == (unsigned)&pd
+continue
+info registers cr0 cr2
+continue
+info registers cr0 cr2 cr3
+p $cr3 == (unsigned)&pd
+p/x $cr0 & 0x80010001
+kill
+"""
+
+
+def control_registers(text):
+    """The `info registers` lines of the control registers and the `p` values, with
+    CR3's value (the address of the kernel's page directory: the builds differ)
+    taken out; the `p` lines compare it with &pd."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(cr[0-4])\s+(0x[0-9a-f]+)\s+(.*)$", line)
+        if m:
+            value, shown = m.group(2), m.group(3)
+            if m.group(1) == "cr3":
+                value, shown = "PD", re.sub(r"PDBR=\d+", "PDBR=PD", shown)
+            out.append("%s %s %s" % (m.group(1), value, shown))
+        elif line.startswith("$"):
+            out.append(line)
+    return out
+
+
+CR_EXPECTED = [
+    "cr0 0x80000011 [ PG ET PE ]", "cr2 0x50000000 1342177280", "cr3 PD [ PDBR=PD PCID=0 ]",
+    "cr4 0x10 [ PSE ]", "$1 = 1",
+    "cr0 0x80010011 [ PG WP ET PE ]", "cr2 0x50001000 1342181376",
+    "cr0 0x80010011 [ PG WP ET PE ]", "cr2 0x50005004 1342197764", "cr3 PD [ PDBR=PD PCID=0 ]",
+    "$2 = 1", "$3 = 0x80010001"]
+
+
+@needs_gdb
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_control_registers(built, tmp_path, mode):
+    """CR0-CR4 through the target description, at the paging kernel's page faults:
+    the bits it set (PE, PG, then WP; ET is the CPU's), CR2 the faulting address,
+    CR3 its page directory, CR4.PSE; and the same lines against QEMU."""
+    sock = str(tmp_path / "cr.sock")
+    elf = OUT / mode / "paging.elf"
+    text, (status, out, err) = run_gdb(tmp_path, elf, [str(LVM), "run", str(elf), "-gdb", "unix:" + sock, "-S"],
+                                       sock, CR_SESSION)
+    assert control_registers(text) == CR_EXPECTED, text
+    assert "paging on: cr0 80000011" in out, (status, out, err)
+    qsock = str(tmp_path / "qemu.sock")
+    native = OUT / "native" / "paging.elf"
+    qemu, _ = run_gdb(tmp_path, native, qemu_argv(native, "-S", "-gdb", "unix:%s,server=on,wait=off" % qsock),
+                      qsock, CR_SESSION)
+    assert control_registers(qemu) == control_registers(text), "lvm:\n%s\nQEMU:\n%s" % (text, qemu)
+
+
 class Client:
     """A minimal GDB remote protocol client (acknowledging mode)."""
 
@@ -322,7 +391,7 @@ def test_breakpoint_on_a_rewritten_instruction(built, tmp_path, mode):
     assert flip < after < flip + 16
     assert c.cmd("s").startswith("T05")
     assert c.regs()[8] > after
-    # Memory: a fault is E14; registers beyond gdb's sixteen are unavailable.
+    # Memory: a fault is E14; the x87/SSE registers are unavailable.
     assert c.cmd("mf0000000,4") == "E14"
     assert c.cmd("p20") == "xxxxxxxx"
     # A second debugger is refused while this one is connected.
@@ -335,6 +404,73 @@ def test_breakpoint_on_a_rewritten_instruction(built, tmp_path, mode):
     status, out, err = finish(proc)
     assert status == 0x23 and "flip 41" in out, (status, out, err)
     assert "refused a second connection" in err
+
+
+# gdb's features/i386/32bit-core.xml and 32bit-sse.xml, in order.
+CORE_REGS = ("eax ecx edx ebx esp ebp esi edi eip eflags cs ss ds es fs gs st0 st1 st2 st3 st4 st5 st6 st7 "
+             "fctrl fstat ftag fiseg fioff foseg fooff fop").split()
+SSE_REGS = "xmm0 xmm1 xmm2 xmm3 xmm4 xmm5 xmm6 xmm7 mxcsr".split()
+
+
+def le32(v):
+    return v.to_bytes(4, "little").hex()
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_target_description(built, tmp_path, mode):
+    """target.xml in parts (qXfer:features:read, `m` then `l`), gdb's i386 features
+    with the control registers after them, numbered as `g` and `p` answer."""
+    import xml.etree.ElementTree as ET
+    proc, c, sym, _ = start(tmp_path, mode)
+    assert "qXfer:features:read+" in c.cmd("qSupported:xmlRegisters=i386")
+    xml, off, parts = "", 0, 0
+    while True:
+        part = c.cmd("qXfer:features:read:target.xml:%x,%x" % (off, 1000))
+        assert part[0] in "ml", part
+        xml += part[1:]
+        off += len(part) - 1
+        parts += 1
+        if part[0] == "l":
+            break
+    assert parts > 2                                           # read in parts
+    assert c.cmd("qXfer:features:read:target.xml:%x,10" % (off + 5)) == "l"
+    assert c.cmd("qXfer:features:read:other.xml:0,10") == "E00"
+    root = ET.fromstring(xml)
+    assert root.findtext("architecture") == "i386"
+    regs, n = {}, 0
+    features = []
+    for feature in root.findall("feature"):
+        features.append(feature.get("name"))
+        names = []
+        for reg in feature.findall("reg"):
+            n = int(reg.get("regnum", n))
+            regs[reg.get("name")] = (n, int(reg.get("bitsize")), reg.get("type"))
+            names.append(reg.get("name"))
+            n += 1
+        if feature.get("name") == "org.gnu.gdb.i386.core":
+            assert names == CORE_REGS
+        elif feature.get("name") == "org.gnu.gdb.i386.sse":
+            assert names == SSE_REGS
+        else:
+            assert names == ["cr0", "cr2", "cr3", "cr4"]
+    assert features == ["org.gnu.gdb.i386.core", "org.gnu.gdb.i386.sse", "org.gnu.gdb.i386.sys"]
+    assert [regs[r][0] for r in CORE_REGS + SSE_REGS] == list(range(41))
+    assert regs["eflags"][2] == "i386_eflags" and regs["st0"][1:] == (80, "i387_ext")
+    # `g`: the sixteen 32-bit registers first in the description; `p` the same ones.
+    g = c.cmd("g")
+    assert len(g) == 16 * 8 and all(regs[r][1] == 32 for r in CORE_REGS[:16])
+    assert c.cmd("p%x" % regs["eip"][0]) == g[8 * 8:9 * 8]
+    assert c.cmd("p%x" % regs["cs"][0]) == g[10 * 8:11 * 8] == "08000000"   # CS as a Multiboot loader leaves it
+    assert c.cmd("p%x" % regs["st0"][0]) == "xxxxxxxx"
+    assert c.cmd("p%x" % regs["mxcsr"][0]) == "xxxxxxxx"
+    # At the entry point (-S): CR0 PE and ET as a Multiboot loader leaves them.
+    assert c.cmd("p%x" % regs["cr0"][0]) == le32(0x11)
+    assert [c.cmd("p%x" % regs[r][0]) for r in ("cr2", "cr3", "cr4")] == [le32(0)] * 3
+    assert c.cmd("P%x=%s" % (regs["cr0"][0], le32(0x80000011))) == "E01"      # not written
+    assert c.cmd("p%x" % regs["cr0"][0]) == le32(0x11)
+    assert c.cmd("c") == "W23"
+    status, out, err = finish(proc)
+    assert status == 0x23, (status, out, err)
 
 
 def test_kill(built, tmp_path):

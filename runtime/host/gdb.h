@@ -1,5 +1,6 @@
 /* gdb.h: the GDB remote stub (gdbstub.c: stops, steps, registers, the commands;
- * gdbmem.c: memory and breakpoints; gdbconn.c: the options, the socket, packets). */
+ * gdbmem.c: memory and breakpoints; gdbconn.c: the options, the socket, packets;
+ * gdbhw.c: debug registers; gdbxml.c: the target description, CR0-CR4). */
 #ifndef LVM_GDB_H
 #define LVM_GDB_H
 #include "monitor.h"
@@ -45,4 +46,12 @@ const char *gdb_hw_remove(int kind, u32 addr, u32 len);
 void gdb_hw_remove_all(void);
 int gdb_hw_slot(const void *siginfo);            /* a TRAP_PERF SIGTRAP's slot, -1: not ours */
 void gdb_hw_reason(int slot, char *out, int max);
+
+/* gdbxml.c, for gdbstub.c: the target description's registers are gdb's numbering:
+ * 0-15 in the `g` packet, x87 16-31 and SSE 32-40 unavailable, then cr0 cr2 cr3 cr4. */
+#define GDB_G_REGS 16
+#define GDB_REG_CR0 41
+#define GDB_SYS_REGS 4
+bool gdb_sys_reg_get(unsigned n, u32 *v);                        /* cr0 cr2 cr3 cr4 */
+void gdb_xfer_features(const char *args, char *reply, size_t max);   /* after qXfer:features:read: */
 #endif

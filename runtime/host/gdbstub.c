@@ -17,10 +17,11 @@
  *    exception stops at its handler's first instruction;
  *  - gdb sends Ctrl-C (0x03) or connects: gdbconn.c notes it at the next host
  *    event, and a HLT stops waiting.
- * Registers: gdb's default i386 layout (no target description): eax..edi, eip,
- * eflags, cs ss ds es fs gs; the x87/SSE registers read as unavailable.  Segment
- * registers cannot be written.  Not done: hardware breakpoints and watchpoints
- * (Z1-Z4 answer empty: unsupported).
+ * Registers: gdb's i386 layout, in a target description (gdbxml.c): eax..edi,
+ * eip, eflags, cs ss ds es fs gs in `g`; the x87/SSE registers read as unavailable;
+ * cr0 cr2 cr3 cr4 by `p`.  Segment registers cannot be written (but for their own
+ * value), nor control registers.  Hardware breakpoints and watchpoints: gdbhw.c
+ * (Z3, read watchpoints, answers empty: unsupported).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,10 +139,10 @@ static bool gdb_reg_get(const struct lvm_regs *r, unsigned n, u32 *v)
 		*v = ((const u32 *)r)[n];
 	else if (n == 9)
 		*v = guest_eflags(r);
-	else if (n < 16)
+	else if (n < GDB_G_REGS)
 		*v = VCPU->sel[sreg_of[n - 10]];
 	else
-		return false;
+		return gdb_sys_reg_get(n, v);
 	return true;
 }
 
@@ -152,7 +153,7 @@ static bool gdb_reg_set(struct lvm_regs *r, unsigned n, u32 v)
 	else if (n == 9)                         /* CF PF AF ZF SF TF IF DF OF IOPL NT AC ID */
 		set_guest_eflags(r, v, 0x247fd5);
 	else
-		return n < 16 && VCPU->sel[sreg_of[n - 10]] == (v & 0xffff);   /* unchanged only */
+		return n < GDB_G_REGS && VCPU->sel[sreg_of[n - 10]] == (v & 0xffff);   /* unchanged only */
 	return true;
 }
 
@@ -178,15 +179,15 @@ static bool command(struct lvm_regs *r, const char *p)
 		snprintf(reply, sizeof reply, "T%02xthread:01;", stop_sig);
 		break;
 	case 'g':
-		for (unsigned n = 0; n < 16; n++)
+		for (unsigned n = 0; n < GDB_G_REGS; n++)
 			gdb_reg_get(r, n, &v), put_le32(reply + 8 * n, v);
 		break;
 	case 'G':
-		if (strlen(p + 1) < 16 * 8) {
+		if (strlen(p + 1) < GDB_G_REGS * 8) {
 			strcpy(reply, "E01");
 			break;
 		}
-		for (unsigned n = 0; n < 16; n++)
+		for (unsigned n = 0; n < GDB_G_REGS; n++)
 			if (n < 10 || !gdb_reg_set(r, n, hex_le32(p + 1 + 8 * n)))
 				strcpy(reply, "E01");
 		for (unsigned n = 0; n < 10 && !reply[0]; n++)
@@ -199,7 +200,7 @@ static bool command(struct lvm_regs *r, const char *p)
 		if (gdb_reg_get(r, gdb_hex(&q), &v))
 			put_le32(reply, v);
 		else
-			strcpy(reply, "xxxxxxxx");       /* x87/SSE: unavailable */
+			strcpy(reply, "xxxxxxxx");       /* x87/SSE (and beyond): unavailable */
 		break;
 	}
 	case 'P': {
@@ -257,7 +258,9 @@ static bool command(struct lvm_regs *r, const char *p)
 		break;
 	case 'q':
 		if (!strncmp(p, "qSupported", 10))
-			strcpy(reply, "PacketSize=1000;QStartNoAckMode+");
+			strcpy(reply, "PacketSize=1000;QStartNoAckMode+;qXfer:features:read+");
+		else if (!strncmp(p, "qXfer:features:read:", 20))
+			gdb_xfer_features(p + 20, reply, sizeof reply);
 		else if (!strcmp(p, "qAttached"))
 			strcpy(reply, "1");
 		else if (!strcmp(p, "qC"))
