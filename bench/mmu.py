@@ -7,7 +7,10 @@ local APIC register read and write, and a user loop over 896 KiB, which is also 
 as a host process (bench/host/memloop.c) for the native-speed ratio (goal >= 0.97);
 and bench/kernels/kabove, built twice (kernel above or below its user program): a
 user page fault and a null system call under paging, i.e. what user/supervisor
-protection costs (segment limits vs revocation).  Median of RUNS runs.
+protection costs (segment limits vs revocation); and bench/kernels/growbench, the
+teaching-kernel pattern of issue 12: a process grown to 48 MiB a page at a time with
+a CR3 reload after each page (and two per timer tick), then freed the same way, per
+page.  Median of RUNS runs.
 """
 import subprocess
 import sys
@@ -27,7 +30,7 @@ def main():
     lvm = str(ROOT / ".venv/bin/lvm")
     k = OUT / "kernels"
     last = {"pfbench": "user-loop-1MiB", "kabove": "user-syscall-kernel-above",
-            "kbelow": "user-syscall-kernel-below"}
+            "kbelow": "user-syscall-kernel-below", "growbench": "free-48MiB-per-page"}
     cols = {"lvm call": {}, "lvm trap": {}, "QEMU TCG": {}}
     for kernel, final in last.items():
         cols["lvm call"].update(median_run([lvm, "run", str(k / "call" / (kernel + ".elf"))], final))
