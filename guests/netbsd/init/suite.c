@@ -75,7 +75,8 @@ static int t_execve(void)
 	int s = -1;
 	wait4(pid, &s, 0);
 	CHECK(WIFEXITED(s) && WEXITSTATUS(s) == 7, "status ", s);
-	long r = sys(SYS_execve, "/nonexistent", 0, 0);
+	char *argv[] = { "nonexistent", 0 }, *envp[] = { 0 };
+	long r = sys(SYS_execve, "/nonexistent", argv, envp);
 	CHECK(r == -ENOENT, "execve of a missing file ", r);
 	return 1;
 }
@@ -196,10 +197,16 @@ static int t_sigsegv(void)
 	return 1;
 }
 
+/* mmap's result is an address or -errno */
+static int mapped(const void *p)
+{
+	return (unsigned long)p < -4096ul;
+}
+
 static int t_mmap_anon(void)
 {
 	int *p = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_ANON | MAP_PRIVATE, -1, 0);
-	CHECK((long)p > 0, "mmap ", (long)p);
+	CHECK(mapped(p), "mmap: error ", -(long)p);
 	for (int i = 0; i < 3 * 1024; i++)
 		CHECK(p[i] == 0, "not zero at ", i);
 	for (int i = 0; i < 3 * 1024; i++)
@@ -220,7 +227,7 @@ static int t_mmap_anon(void)
 static int t_mprotect(void)
 {
 	int *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_ANON | MAP_PRIVATE, -1, 0);
-	CHECK((long)p > 0, "mmap ", (long)p);
+	CHECK(mapped(p), "mmap: error ", -(long)p);
 	p[10] = 77;
 	long r = sys(SYS_mprotect, p, 4096, PROT_READ);
 	CHECK(r == 0, "mprotect ", r);
@@ -252,7 +259,7 @@ static int t_mmap_file(const char *path)
 	CHECK(r == 6000, "write ", r);
 	int fd = sys(SYS_open, path, O_RDONLY);
 	char *p = mmap(0, 6000, PROT_READ, MAP_SHARED, fd, 0);
-	CHECK((long)p > 0, "mmap ", (long)p);
+	CHECK(mapped(p), "mmap: error ", -(long)p);
 	CHECK(memcmp(p, data, 6000) == 0, "contents", 0);
 	sys(SYS_munmap, p, 6000);
 	p = mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 4096);	/* at an offset */
