@@ -34,6 +34,9 @@ SESSION = [
     (b"mkdir /made", None),
     (b"ls /", "made"),
     (b"busybox echo busybox under COMPAT_LINUX", "busybox under COMPAT_LINUX"),
+    (b"busybox ls /", "README  bin     dev     made    sbin    tmp"),
+    (b"busybox sh -c 'echo $((6*7)) > /made/f; cat /made/f'", "42"),
+    (b"cat /made/f", "42"),
 ]
 
 # Lines that differ between machines by nature, and why.
@@ -70,7 +73,9 @@ class Machine:
         self.replies = []
 
     def until(self, what, name, start=0):
-        while what not in self.out[start:]:
+        """Wait for `what` in the output from `start`, read without the CRs of the
+        console's output processing (ONLCR)."""
+        while what not in self.out[start:].replace(b"\r", b""):
             left = BOOT_TIMEOUT - (time.monotonic() - self.t0)
             if left <= 0:
                 raise AssertionError("no %r after %.0f s:\n%s" % (what, BOOT_TIMEOUT, self.tail()))

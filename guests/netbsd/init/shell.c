@@ -1,7 +1,8 @@
 /*
  * The guest's minimal native shell (init's last stage, on the console): a prompt "# ",
- * one command a line, words split at blanks, no quoting, pipes or redirection.
- * Built-ins: echo, ls [DIR], cat FILE..., mkdir DIR, rm FILE, cd DIR, exit [N];
+ * one command a line, words split at blanks or in single quotes, no pipes or
+ * redirection.
+ * Built-ins: echo, ls [DIR], cat FILE..., mkdir DIR, rm FILE, cd DIR, exit;
  * anything else runs as a program: the word as a path if it has a '/', else /bin/WORD
  * (so `busybox ls` runs Debian's static busybox under COMPAT_LINUX), and the shell
  * waits for it.  Returns at exit or at the end of its input.
@@ -86,7 +87,7 @@ static void run(char **argv)
 	}
 	int pid = sys_fork();
 	if (pid == 0) {
-		char *envp[] = { "PATH=/bin", "HOME=/", "TERM=dumb", 0 };
+		char *envp[] = { "PATH=/bin", "HOME=/", "TERM=dumb", "PS1=# ", 0 };
 		long r = sys(SYS_execve, p, argv, envp);
 		complain("sh", p, r);
 		sys(SYS_exit, 127);
@@ -110,6 +111,14 @@ int shell(void)
 				*p++ = 0;
 			if (!*p)
 				break;
+			if (*p == '\'') {	/* 'a quoted word' */
+				argv[argc++] = ++p;
+				while (*p && *p != '\'')
+					p++;
+				if (*p)
+					*p++ = 0;
+				continue;
+			}
 			argv[argc++] = p;
 			while (*p && *p != ' ' && *p != '\t')
 				p++;
