@@ -266,7 +266,7 @@ def build(mode, src, state, tools, lvm, args):
 
 INIT = ROOT / "guests" / "netbsd" / "init"
 ROOT_SPEC = PATCHES / "root.spec"
-ROOT_RECIPE = "2"          # bump when the way the image is made changes
+ROOT_RECIPE = "3"          # bump when the way the image is made changes
 NETBSD_VERSION = "799000400"  # __NetBSD_Version__ of the tree (sys/sys/param.h), for init's note
 INIT_CFLAGS = ["-m32", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-pie", "-no-pie",
                "-fno-stack-protector", "-fno-builtin", "-fcf-protection=none",
@@ -287,11 +287,22 @@ def busybox():
     return path
 
 
+def applets(bb):
+    """busybox's applet names (`busybox --list`, run on the host: a static i386 binary
+    runs on an x86-64 Linux), for /bin's links: `busybox --install -s` on the guest
+    would link to /proc/self/exe.  None if the host cannot run it."""
+    try:
+        r = subprocess.run([str(bb), "--list"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return []
+    return sorted(a for a in r.stdout.split() if "/" not in a and a not in ("busybox",)) if r.returncode == 0 else []
+
+
 def root_image(say, out):
     """out/root.img: the root file system on lvm's IDE disk, FFS (version 1, little
     endian) made by Debian's makefs from a staged tree: patches/netbsd/root, the
     project's /sbin/init (guests/netbsd/init, compiled here with the host gcc) and
-    Debian's static busybox as /bin/busybox, with the device nodes and /tmp of
+    Debian's static busybox as /bin/busybox and its applets' links, with the device nodes and /tmp of
     patches/netbsd/root.spec (makefs -F: no root needed).  Made again when any of
     these, gcc's version or this recipe changes (out/root.img.key)."""
     t0 = time.monotonic()
@@ -324,6 +335,9 @@ def root_image(say, out):
         raise BuildError("root: compiling init failed:\n%s" % (r.stdout + r.stderr))
     shutil.copyfile(bb, stage / "bin" / "busybox")
     (stage / "bin" / "busybox").chmod(0o755)
+    for applet in applets(bb):
+        if not (stage / "bin" / applet).exists():
+            os.symlink("busybox", str(stage / "bin" / applet))
     tmp = img.with_suffix(".tmp")
     r = subprocess.run([makefs, "-t", "ffs", "-B", "le", "-s", "16m", "-o", "version=1",
                         "-F", str(ROOT_SPEC), str(tmp), str(stage)], capture_output=True, text=True)

@@ -3,7 +3,8 @@
 The kernel of each mode boots from lvm's IDE disk: root on wd0a, an FFS image made
 by makefs (out/netbsd/root.img) whose /sbin/init is the project's own
 (guests/netbsd/init): it prints a banner, runs a system-call suite (one "ok N - name"
-or "not ok N - name (detail)" line a case), then a shell on the console; the test
+or "not ok N - name (detail)" line a case), then a shell on the console (Debian's
+busybox ash under COMPAT_LINUX, prompt "# "); the test
 feeds the shell a few commands through stdin, then `exit`, and init reboots, which
 ends lvm (status 0) and QEMU (-no-reboot).  One boot per machine: lvm's call and trap
 kernels and the native kernel under qemu-system-i386 (TCG).  The kernel's messages up
@@ -25,18 +26,15 @@ from test_kernels import LVM, built, qemu_argv  # noqa: F401  (fixture)
 
 OUT = ROOT / "out" / "netbsd"
 BANNER = b"lvm NetBSD init: system-call suite, then a shell\n"
-SHELL_PROMPT = b"shell: type exit to reboot\n# "
+SHELL = b"shell: type exit to reboot\n"
 BOOT_TIMEOUT = 300
 # The shell session: each command, and a line its output must hold.
 SESSION = [
     (b"echo hello from the shell", "hello from the shell"),
-    (b"ls /", "sbin"),
-    (b"mkdir /made", None),
-    (b"ls /", "made"),
-    (b"busybox echo busybox under COMPAT_LINUX", "busybox under COMPAT_LINUX"),
-    (b"busybox ls /", "README  bin     dev     made    sbin    tmp"),
-    (b"busybox sh -c 'echo $((6*7)) > /made/f; cat /made/f'", "42"),
-    (b"cat /made/f", "42"),
+    (b"ls /", "README  bin     dev     sbin    tmp"),
+    (b"mkdir /made; echo $((6*7)) > /made/f; cat /made/f", "42"),
+    (b"ls -l /made", " 3 "),
+    (b"uname -s", "Linux"),
 ]
 
 # Lines that differ between machines by nature, and why.
@@ -110,7 +108,8 @@ def boot(argv, tmp_path):
     try:
         m.until(BANNER, "banner")
         m.until(b"\nsuite: ", "suite")
-        m.until(SHELL_PROMPT, "shell")
+        m.until(SHELL, "shell")
+        m.until(b"\n# ", "prompt", m.out.rindex(b"shell: type exit"))
         for cmd, _ in SESSION:
             n = len(m.out)
             m.send(cmd)
@@ -191,7 +190,7 @@ def test_shell_session_then_reboot(lvm_boot, reference):
     for mode, (m, status) in ((lvm_boot[0], lvm_boot[1:]), ("qemu", reference)):
         t = text(m.out)
         for (cmd, want), reply in zip(SESSION, m.replies):
-            assert want is None or want in reply.split("\n"), (mode, cmd, reply)
+            assert want in reply, (mode, cmd, reply)
         assert "init: rebooting" in t, (mode, t[-2000:])
         if mode != "qemu":
             assert status == 0, (mode, status, t[-2000:])

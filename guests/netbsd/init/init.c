@@ -2,7 +2,8 @@
  * /sbin/init of lvm's NetBSD guest, built by scripts/netbsd-build.py: a freestanding
  * NetBSD/i386 program (no libc; see start.S for the ABI) that opens /dev/console,
  * prints a banner, makes the root file system writable, runs the system-call suite
- * (suite.c), then the shell (shell.c) on the console, and when the shell exits calls
+ * (suite.c), then a shell on the console (Debian's busybox ash under COMPAT_LINUX,
+ * or init's own, shell.c, without it), and when the shell exits calls
  * reboot(2), which ends lvm and QEMU (-no-reboot).  Run as "init case NAME" it is one
  * of the suite's re-executed children.
  */
@@ -18,6 +19,28 @@ static void console(void)
 	sys(SYS_dup2, fd, 2);
 	if (fd > 2)
 		sys(SYS_close, fd);
+}
+
+/* Debian's busybox ash under COMPAT_LINUX as the console's shell; -1 if it cannot
+ * run (then init's own shell, shell.c, takes the console). */
+static int busybox(char **argv)
+{
+	int pid = sys_fork();
+	if (pid == 0) {
+		char *envp[] = { "PATH=/bin:/sbin", "HOME=/", "TERM=dumb", "PS1=# ", 0 };
+		sys(SYS_execve, "/bin/busybox", argv, envp);
+		sys(SYS_exit, 127);
+	}
+	int status = 0;
+	if (pid < 0 || wait4(pid, &status, 0) != pid || status == 127 << 8)
+		return -1;
+	return 0;
+}
+
+static int busybox_shell(void)
+{
+	char *sh[] = { "sh", 0 };
+	return busybox(sh);
 }
 
 void start_c(long *sp)
@@ -36,7 +59,8 @@ void start_c(long *sp)
 		say_num("init: cannot remount / read-write: error ", -r, "\n");
 	suite("/sbin/init");
 	say("shell: type exit to reboot\n");
-	shell();
+	if (busybox_shell() < 0)
+		shell();
 	say("init: rebooting\n");
 	sys(SYS_reboot, RB_AUTOBOOT, 0);
 	fatal("reboot failed: error ", r);
