@@ -9,7 +9,8 @@ feeds the shell a few commands through stdin, then `exit`, and init reboots, whi
 ends lvm (status 0) and QEMU (-no-reboot).  One boot per machine: lvm's call and trap
 kernels and the native kernel under qemu-system-i386 (TCG).  The kernel's messages up
 to the banner must be QEMU's but for the lines that differ by nature (masked below,
-each with its reason); the suite's lines must be QEMU's exactly, and all pass.
+each with its reason); the suite's lines must be QEMU's exactly, and all pass.  Booted
+with -s (-append "-s"), init reboots after the suite: a run without input.
 `make test` builds the kernels first (`make netbsd`, ~3 min cold on 2 cores); without
 them these tests fail, naming the command.
 """
@@ -194,6 +195,18 @@ def test_shell_session_then_reboot(lvm_boot, reference):
         assert "init: rebooting" in t, (mode, t[-2000:])
         if mode != "qemu":
             assert status == 0, (mode, status, t[-2000:])
+
+
+def test_suite_only_with_the_single_user_flag(built, reference, tmp_path):  # noqa: F811
+    """Booted with -s (the Multiboot command line), init runs the suite alone and
+    reboots: no console input needed, lvm's status 0."""
+    r = subprocess.run([str(LVM), "run", str(kernel("call")), "-hda", str(disk(tmp_path, "root.img")),
+                        "-append", "-s"], stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=BOOT_TIMEOUT, cwd=str(tmp_path))
+    t = text(r.stdout)
+    assert r.returncode == 0, t[-3000:]
+    assert suite_lines(r.stdout) == suite_lines(reference[0].out)
+    assert "init: suite only (-s)" in t and SHELL.decode() not in t
 
 
 @pytest.mark.parametrize("mode", ["call", "trap"])

@@ -4,8 +4,8 @@
  * prints a banner, makes the root file system writable, runs the system-call suite
  * (suite.c), then a shell on the console (Debian's busybox ash under COMPAT_LINUX,
  * or init's own, shell.c, without it), and when the shell exits calls
- * reboot(2), which ends lvm and QEMU (-no-reboot).  Run as "init case NAME" it is one
- * of the suite's re-executed children.
+ * reboot(2), which ends lvm and QEMU (-no-reboot); booted with -s, it reboots after
+ * the suite.  Run as "init case NAME" it is one of the suite's re-executed children.
  */
 #include "nb.h"
 
@@ -58,9 +58,15 @@ void start_c(long *sp)
 	if (r < 0)
 		say_num("init: cannot remount / read-write: error ", -r, "\n");
 	suite("/sbin/init");
-	say("shell: type exit to reboot\n");
-	if (busybox_shell() < 0)
-		shell();
+	/* "-s", the kernel's single-user flag (boot -s; lvm run and QEMU: -append "-s"):
+	 * here the suite alone, then reboot, for runs without a console to type at */
+	if (argc >= 2 && strcmp(argv[1], "-s") == 0)
+		say("init: suite only (-s)\n");
+	else {
+		say("shell: type exit to reboot\n");
+		if (busybox_shell() < 0)
+			shell();
+	}
 	say("init: rebooting\n");
 	sys(SYS_reboot, RB_AUTOBOOT, 0);
 	fatal("reboot failed: error ", r);
