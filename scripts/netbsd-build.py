@@ -16,6 +16,10 @@ each mode (default: call, trap, native):
   config   config(1) on patches/netbsd/LVM into the mode's build directory
   kernel   `make`, CC="scripts/netbsd-cc MODE" (lvm-cc for call and trap, gcc for
            native: see that script for what a Linux-hosted gcc needs to build NetBSD)
+  root     out/netbsd/root.img: FFS (makefs) with the project's /sbin/init
+           (guests/netbsd/init, host gcc), Debian's static busybox and the device
+           nodes of patches/netbsd/root.spec; see root_image().  --root-only makes
+           only this.
 
 Caching.  Each mode builds in <cache>/netbsd-build/<mode>-<key> (<cache>: LVM_CACHE or
 ~/.cache/lvm), <key> hashing the state of the tree (its files' count and newest mtime),
