@@ -68,6 +68,6 @@ void start_c(long *sp)
 			shell();
 	}
 	say("init: rebooting\n");
-	sys(SYS_reboot, RB_AUTOBOOT, 0);
+	r = sys(SYS_reboot, RB_AUTOBOOT, 0);
 	fatal("reboot failed: error ", r);
 }
