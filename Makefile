@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 OUT     := out
 PYTEST_ARGS ?=
 
-.PHONY: all setup demo test bench clean kernels monitor linux initramfs fuzz netbsd
+.PHONY: all setup demo demo-netbsd test bench clean kernels monitor linux initramfs fuzz netbsd
 all: setup monitor kernels
 
 # The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
@@ -83,6 +83,13 @@ NETBSD_SRC   ?=
 NETBSD_MODES ?= call trap native
 netbsd: setup
 	@$(BIN)/python scripts/netbsd-build.py $(if $(NETBSD_SRC),--src $(NETBSD_SRC)) $(NETBSD_MODES)
+
+# NetBSD on the terminal: lvm's call kernel on a copy of the root disk (the project's
+# init runs its system-call suite, then a shell; `exit` reboots, which ends lvm).
+demo-netbsd: monitor
+	@NETBSD_MODES=call $(MAKE) --no-print-directory netbsd
+	@cp $(OUT)/netbsd/root.img $(OUT)/netbsd/demo-root.img
+	@$(BIN)/lvm run $(OUT)/netbsd/call/netbsd -hda $(OUT)/netbsd/demo-root.img
 
 # The Linux guest's initramfs: busybox-static from Debian's i386 package as /init's
 # shell (scripts/linux-initramfs.py; rewritten only when its bytes change).

@@ -16,6 +16,10 @@ each mode (default: call, trap, native):
   config   config(1) on patches/netbsd/LVM into the mode's build directory
   kernel   `make`, CC="scripts/netbsd-cc MODE" (lvm-cc for call and trap, gcc for
            native: see that script for what a Linux-hosted gcc needs to build NetBSD)
+  root     out/netbsd/root.img: FFS (makefs) with the project's /sbin/init
+           (guests/netbsd/init, host gcc), Debian's static busybox and the device
+           nodes of patches/netbsd/root.spec; see root_image().  --root-only makes
+           only this.
 
 Caching.  Each mode builds in <cache>/netbsd-build/<mode>-<key> (<cache>: LVM_CACHE or
 ~/.cache/lvm), <key> hashing the state of the tree (its files' count and newest mtime),
@@ -264,16 +268,57 @@ def build(mode, src, state, tools, lvm, args):
                                                   ccache_summary(before, ccache_stats(env) if before else None)))
 
 
+INIT = ROOT / "guests" / "netbsd" / "init"
+ROOT_SPEC = PATCHES / "root.spec"
+ROOT_RECIPE = "3"          # bump when the way the image is made changes
+NETBSD_VERSION = "799000400"  # __NetBSD_Version__ of the tree (sys/sys/param.h), for init's note
+INIT_CFLAGS = ["-m32", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-pie", "-no-pie",
+               "-fno-stack-protector", "-fno-builtin", "-fcf-protection=none",
+               "-fno-asynchronous-unwind-tables", "-Wall", "-Werror",
+               "-DNETBSD_VERSION=" + NETBSD_VERSION,
+               # exec_elf.c reads every SHT_NOTE section: a GNU build-id note (type 3)
+               # would read as a malformed PaX note and fail the exec
+               "-Wl,--build-id=none"]
+
+
+def busybox():
+    """Debian's static i386 busybox (scripts/i386-debs.py, as the Linux initramfs)."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "i386-debs.py"), "busybox-static"],
+                       stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    path = Path(r.stdout.split()[-1]) / "bin" / "busybox" if r.returncode == 0 and r.stdout.split() else None
+    if path is None or not path.is_file():
+        raise BuildError("root: fetching busybox-static:i386 failed (scripts/i386-debs.py)")
+    return path
+
+
+def applets(bb):
+    """busybox's applet names (`busybox --list`, run on the host: a static i386 binary
+    runs on an x86-64 Linux), for /bin's links: `busybox --install -s` on the guest
+    would link to /proc/self/exe.  None if the host cannot run it."""
+    try:
+        r = subprocess.run([str(bb), "--list"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return []
+    return sorted(a for a in r.stdout.split() if "/" not in a and a not in ("busybox",)) if r.returncode == 0 else []
+
+
 def root_image(say, out):
     """out/root.img: the root file system on lvm's IDE disk, FFS (version 1, little
-    endian) made by Debian's makefs from patches/netbsd/root.  It has no init yet: the
-    kernel mounts it and asks for an init path."""
+    endian) made by Debian's makefs from a staged tree: patches/netbsd/root, the
+    project's /sbin/init (guests/netbsd/init, compiled here with the host gcc) and
+    Debian's static busybox as /bin/busybox and its applets' links, with the device nodes and /tmp of
+    patches/netbsd/root.spec (makefs -F: no root needed).  Made again when any of
+    these, gcc's version or this recipe changes (out/root.img.key)."""
     t0 = time.monotonic()
     tree = PATCHES / "root"
     img = Path(out) / "root.img"
-    h = hashlib.sha256()
-    for p in sorted(tree.rglob("*")):
-        h.update(str(p.relative_to(tree)).encode() + b"\0" + (p.read_bytes() if p.is_file() else b"/"))
+    bb = busybox()
+    gcc_version = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout
+    h = hashlib.sha256((ROOT_RECIPE + "\0" + " ".join(INIT_CFLAGS) + "\0" + gcc_version).encode())
+    for base in (tree, INIT):
+        for p in sorted(base.rglob("*")):
+            h.update(str(p.relative_to(base)).encode() + b"\0" + (p.read_bytes() if p.is_file() else b"/"))
+    h.update(ROOT_SPEC.read_bytes() + b"\0" + bb.read_bytes())
     stamp = Path(out) / "root.img.key"
     if img.is_file() and stamp.is_file() and stamp.read_text() == h.hexdigest():
         say("root: %s made before" % img)
@@ -282,12 +327,28 @@ def root_image(say, out):
     if not os.access(makefs, os.X_OK):
         raise BuildError("root: makefs is missing (run `make setup`)")
     Path(out).mkdir(parents=True, exist_ok=True)
-    tmp = img.with_suffix(".tmp")
-    r = subprocess.run([makefs, "-t", "ffs", "-B", "le", "-s", "8m", "-o", "version=1", str(tmp), str(tree)],
+    stage = Path(out) / "root.stage"
+    shutil.rmtree(stage, ignore_errors=True)
+    shutil.copytree(tree, stage, ignore=shutil.ignore_patterns(".keep"))
+    for d in ("sbin", "bin"):
+        (stage / d).mkdir(exist_ok=True)
+    srcs = sorted(str(p) for p in INIT.iterdir() if p.suffix in (".c", ".S"))
+    r = subprocess.run(["gcc"] + INIT_CFLAGS + ["-o", str(stage / "sbin" / "init")] + srcs,
                        capture_output=True, text=True)
+    if r.returncode:
+        raise BuildError("root: compiling init failed:\n%s" % (r.stdout + r.stderr))
+    shutil.copyfile(bb, stage / "bin" / "busybox")
+    (stage / "bin" / "busybox").chmod(0o755)
+    for applet in applets(bb):
+        if not (stage / "bin" / applet).exists():
+            os.symlink("busybox", str(stage / "bin" / applet))
+    tmp = img.with_suffix(".tmp")
+    r = subprocess.run([makefs, "-t", "ffs", "-B", "le", "-s", "16m", "-o", "version=1",
+                        "-F", str(ROOT_SPEC), str(tmp), str(stage)], capture_output=True, text=True)
     if r.returncode:
         raise BuildError("root: makefs failed:\n%s" % (r.stdout + r.stderr))
     tmp.rename(img)
+    shutil.rmtree(stage, ignore_errors=True)
     stamp.write_text(h.hexdigest())
     say("root: %s (%.1fs)" % (img, time.monotonic() - t0))
 
@@ -298,10 +359,14 @@ def main():
     ap.add_argument("--src", help="NetBSD source tree (default: NETBSD_SRC, else ../shared/netbsd/src)")
     ap.add_argument("--out", default=str(ROOT / "out" / "netbsd"))
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("NETBSD_JOBS") or os.cpu_count() or 2))
+    ap.add_argument("--root-only", action="store_true", help="only out/netbsd/root.img (no kernels)")
     args = ap.parse_args()
     modes = guestbuild.modes(ap, args.modes, MODES)
     say = Say("netbsd", "-")
     try:
+        if args.root_only:
+            root_image(say, args.out)
+            return 0
         if not shutil.which("bmake"):
             raise BuildError("bmake is missing (run `make setup`)")
         tree = netbsd_tree(args.src)
