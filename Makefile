@@ -56,10 +56,11 @@ test: setup monitor kernels linux initramfs netbsd
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Longer random runs than `make test` has time for: one command per fuzzer.
-fuzz: setup monitor kernels
+fuzz: setup monitor kernels netbsd
 	LVM_FUZZ_SEEDS=1-300 $(BIN)/python -m pytest -q tests/test_devfuzz.py -k many_seeds
 	LVM_FUZZ_FILES=5000 $(BIN)/python -m pytest -q tests/test_rewrite_files.py -k whole_files \
 		--hypothesis-show-statistics
+	LVM_NETBSD_BOOTS=20 $(BIN)/python -m pytest -q -s tests/test_netbsd.py -k deterministic
 
 bench: setup monitor kernels
 	@$(BIN)/python bench/ops.py

@@ -14,6 +14,7 @@ with -s (-append "-s"), init reboots after the suite: a run without input.
 `make test` builds the kernels first (`make netbsd`, ~3 min cold on 2 cores); without
 them these tests fail, naming the command.
 """
+import os
 import re
 import select
 import shutil
@@ -207,6 +208,26 @@ def test_suite_only_with_the_single_user_flag(built, reference, tmp_path):  # no
     assert r.returncode == 0, t[-3000:]
     assert suite_lines(r.stdout) == suite_lines(reference[0].out)
     assert "init: suite only (-s)" in t and SHELL.decode() not in t
+
+
+BOOTS = int(os.environ.get("LVM_NETBSD_BOOTS", "5"))
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_boots_are_deterministic(built, reference, tmp_path, mode):  # noqa: F811
+    """BOOTS boots in a row with -s (the suite, then a reboot): the same kernel messages
+    and suite lines every time, and QEMU's (`make fuzz`: 20 boots)."""
+    seen = []
+    for i in range(BOOTS):
+        r = subprocess.run([str(LVM), "run", str(kernel(mode)), "-hda", str(disk(tmp_path, "root%d.img" % i)),
+                            "-append", "-s"], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=BOOT_TIMEOUT, cwd=str(tmp_path))
+        assert r.returncode == 0, text(r.stdout)[-3000:]
+        seen.append((transcript(r.stdout), suite_lines(r.stdout)))
+        (tmp_path / ("root%d.img" % i)).unlink()
+    want = (transcript(reference[0].out), suite_lines(reference[0].out))
+    assert all(s == want for s in seen), [i for i, s in enumerate(seen) if s != want]
+    print("NetBSD %s: %d boots, the same transcript as QEMU's each time" % (mode, BOOTS))
 
 
 @pytest.mark.parametrize("mode", ["call", "trap"])
