@@ -52,6 +52,7 @@ def needs_gdb(test):
     import functools
     return functools.wraps(test)(run)
 
+
 SESSION = """set pagination off
 set confirm off
 target remote {sock}
