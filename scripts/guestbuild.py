@@ -14,8 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # What lvm-as's output depends on (every guest build's call and trap key)...
 LVM_INPUTS = ("toolchain/lvm", "toolchain/bin", "runtime/guest", "runtime/include/lvm")
-# ...but not `lvm run`'s own code, which decides nothing about a kernel's objects.
-LVM_NOT_INPUTS = ("toolchain/lvm/runner.py",)
+# ...but not `lvm run`'s own code nor the `lvm` command's (help texts, options), which
+# decide nothing about a kernel's objects.
+LVM_NOT_INPUTS = ("toolchain/lvm/runner.py", "toolchain/lvm/cli.py")
 
 
 class BuildError(Exception):

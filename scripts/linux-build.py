@@ -138,11 +138,13 @@ def kbuild_env(extra=None):
     return env
 
 
-def compilers(mode, use_ccache, lvm=""):
+def compilers(mode, use_ccache, lvm="", out=None):
     """(make variables, extra environment) for a mode.  `lvm`: the content digest of
     lvm's rewriting inputs, which lvm-cc puts in CCACHE_NAMESPACE instead of its
     mtime stamp (a checkout or merge that touches files without changing them keeps
-    its ccache hits)."""
+    its ccache hits).  `out`: the build directory, where CC is a link to this
+    checkout's scripts/linux-cc: Kbuild records CC in every object's command line, and
+    the checkout's own path there made another checkout of the same lvm rebuild all."""
     ccache = ["ccache"] if use_ccache else []
     gcc = " ".join(ccache + ["gcc"])
     if mode == "native":
@@ -152,7 +154,17 @@ def compilers(mode, use_ccache, lvm=""):
         raise BuildError("%s is missing: run `make setup`" % lvm_cc)
     # scripts/linux-cc: lvm-cc --lvm-mode=MODE, but the vDSO (user code) with $LVM_CC and
     # the real-mode blob checked with LVM_CHECK=code16; refusals against the exception list.
-    return ({"CC": "%s %s" % (ROOT / "scripts" / "linux-cc", mode), "HOSTCC": gcc},
+    cc = ROOT / "scripts" / "linux-cc"
+    if out is not None:
+        link = Path(out) / "lvm-bin" / "linux-cc"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name("linux-cc.tmp")
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(cc)
+        tmp.rename(link)
+        cc = link
+    return ({"CC": "%s %s" % (cc, mode), "HOSTCC": gcc},
             {"LVM_CC": gcc, "LINUX_CC_PYTHON": sys.executable, "LVM_CCACHE_STAMP": lvm[:16]})
 
 
@@ -238,7 +250,7 @@ def build(mode, tree, version, fragment, lvm, args):
     os.utime(out)
     log = out / "build.log"
     log.write_text("")
-    variables, extra = compilers(mode, use_ccache, lvm)
+    variables, extra = compilers(mode, use_ccache, lvm, out)
     cdir = cache_root() / "ccache"
     if use_ccache:
         extra.update(CCACHE_DIR=str(cdir), CCACHE_BASEDIR=str(cache_root()))

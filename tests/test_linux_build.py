@@ -158,3 +158,18 @@ def test_exception_list_is_well_formed(exceptions):
     entries = exceptions.load()               # empty today: README says so
     for n, objs, sec, syms, rules in entries:
         assert rules <= set(RULES_BY_NAME), "check-exceptions:%d: unknown rule in %s" % (n, rules)
+
+
+def test_cc_is_a_link_in_the_build_directory(build, tmp_path):
+    # Kbuild records CC in each object's command: a link in the (keyed) build directory
+    # keeps that line the same from one checkout of lvm to another, so nothing rebuilds
+    if not (ROOT / ".venv" / "bin" / "lvm-cc").exists():
+        pytest.fail("run `make setup` first")
+    variables, _ = build.compilers("call", True, "0" * 64, tmp_path)
+    cc, mode = variables["CC"].split()
+    assert (cc, mode) == (str(tmp_path / "lvm-bin" / "linux-cc"), "call")
+    assert os.path.realpath(cc) == str(LINUX_CC)
+    variables, _ = build.compilers("call", True, "0" * 64, tmp_path)      # again: replaced
+    assert os.path.realpath(variables["CC"].split()[0]) == str(LINUX_CC)
+    # linux-cc finds its helpers next to itself, not next to the link
+    assert 'here=$(dirname "$(readlink -f "$0")")' in LINUX_CC.read_text()
