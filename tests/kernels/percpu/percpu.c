@@ -4,7 +4,10 @@
  * base wrong at random: issue 11).  Every kernel entry saves the user's %fs, loads
  * the per-CPU selector, counts itself through it and puts the user's back; the
  * kernel's own loop then counts through %fs with interrupts arriving.  Only counts
- * that do not depend on timing are printed. */
+ * that do not depend on timing are printed.  Checked against a monitor broken on
+ * purpose (switch.S's signal_entry not reloading FS after a host signal): this kernel
+ * then faults in both modes at "random" addresses ending in 0x740, the monitor's own
+ * thread pointer plus the offset, which is what the NetBSD boots showed. */
 #include "desc.h"
 
 #define PERCPU_SEL 0x38
