@@ -113,8 +113,9 @@ def tail(log, n=40):
 def host_tools(say, src):
     """<cache>/netbsd-tools/<key>/bin with config, genassym, lorder."""
     h = hashlib.sha256(RECIPE.encode())
+    genassym = src / "usr.bin" / "genassym" / "genassym.sh"
     for p in sorted((src / "usr.bin" / "config").iterdir()) + sorted(HOST.iterdir()) + [
-            src / "usr.bin" / "cksum" / "crc.c"]:
+            src / "usr.bin" / "cksum" / "crc.c", genassym]:
         if p.is_file():
             h.update(p.name.encode() + b"\0" + p.read_bytes())
     base = cache_root() / "netbsd-tools"
@@ -149,12 +150,13 @@ def host_tools(say, src):
         objs.append(str(o))
     if run(["gcc", "-o", str(bindir / "config")] + objs + ["-lbsd"], log, cwd=str(work)):
         raise BuildError("tools: linking config failed:\n%s" % tail(log))
-    # genassym(1) is a shell script run with awk; lorder(1) lists which objects of a
-    # library need which: NetBSD's library rules sort the archive by it (tsort).  GNU
-    # ld reads an archive by its symbol index whatever the order, so each object
-    # depends only on itself here.
-    (bindir / "genassym").write_text('#!/bin/sh\nexec sh "%s" "$@"\n'
-                                     % (src / "usr.bin" / "genassym" / "genassym.sh"))
+    # genassym(1) is a shell script run with awk: copied, not referred to, since the
+    # tools outlive the patched source copy they were built from (a patch change
+    # makes a new copy and prunes the old one; the tools' key does not change).
+    # lorder(1) lists which objects of a library need which: NetBSD's library rules
+    # sort the archive by it (tsort).  GNU ld reads an archive by its symbol index
+    # whatever the order, so each object depends only on itself here.
+    shutil.copyfile(str(genassym), str(bindir / "genassym"))
     (bindir / "lorder").write_text('#!/bin/sh\n# lvm: every object on its own (see netbsd-build.py)\n'
                                    'for f; do echo "$f $f"; done\n')
     for t in ("genassym", "lorder"):

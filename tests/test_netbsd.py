@@ -234,3 +234,30 @@ def test_boots_are_deterministic(built, reference, tmp_path, mode):  # noqa: F81
 def test_kernel_checks_clean(mode):
     r = subprocess.run([str(LVM), "check", str(kernel(mode))], capture_output=True, text=True)
     assert (r.returncode, r.stdout) == (0, ""), r.stdout[-3000:] + r.stderr
+
+
+def test_host_tools_outlive_their_source_copy(tmp_path, monkeypatch):
+    """The host tools are keyed on their own sources, the patched source copy on the
+    tree and the patches: a patch change makes a new copy and prunes the old one while
+    the tools stay.  A tool that referred to the copy (genassym did: CI's cached tools
+    then ran a genassym.sh that was gone) must not: build them from a copy, remove
+    the copy, run genassym on a one-line input."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("netbsd_build", ROOT / "scripts" / "netbsd-build.py")
+    nb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nb)
+    tree = nb.netbsd_tree(None)
+    src = tmp_path / "src"
+    for part in ("usr.bin/config", "usr.bin/genassym", "usr.bin/cksum"):
+        shutil.copytree(str(tree / part), str(src / part))
+    monkeypatch.setenv("LVM_CACHE", str(tmp_path / "cache"))
+    bindir = nb.host_tools(lambda msg: None, src)
+    shutil.rmtree(str(src))
+    for tool in bindir.iterdir():      # the scripts (config's binary names its sources in asserts)
+        text = tool.read_text(errors="replace")
+        assert not text.startswith("#!") or str(src) not in text, tool
+    cf = "include <stdint.h>\ndefine S_B sizeof(int32_t)\n"
+    r = subprocess.run([str(bindir / "genassym"), "--", "gcc", "-m32"], input=cf,
+                       capture_output=True, text=True, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"#define\s+S_B\s+4\b", r.stdout), r.stdout
