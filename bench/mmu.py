@@ -10,7 +10,9 @@ user page fault and a null system call under paging, i.e. what user/supervisor
 protection costs (segment limits vs revocation); and bench/kernels/growbench, the
 teaching-kernel pattern of issue 12: a process grown to 48 MiB a page at a time with
 a CR3 reload after each page (and two per timer tick), then freed the same way, per
-page.  Median of RUNS runs.
+page.  "call refill" is call mode with LVM_SHADOW=refill: every CR3 load throws the
+shadow away (the design before runtime/host/ptsnap.c, which keeps what the new tables
+translate the same), for the two designs side by side.  Median of RUNS runs.
 """
 import subprocess
 import sys
@@ -31,16 +33,18 @@ def main():
     k = OUT / "kernels"
     last = {"pfbench": "user-loop-1MiB", "kabove": "user-syscall-kernel-above",
             "kbelow": "user-syscall-kernel-below", "growbench": "free-48MiB-per-page"}
-    cols = {"lvm call": {}, "lvm trap": {}, "QEMU TCG": {}}
+    cols = {"lvm call": {}, "call refill": {}, "lvm trap": {}, "QEMU TCG": {}}
     for kernel, final in last.items():
         cols["lvm call"].update(median_run([lvm, "run", str(k / "call" / (kernel + ".elf"))], final))
+        cols["call refill"].update(median_run(["env", "LVM_SHADOW=refill", lvm, "run",
+                                               str(k / "call" / (kernel + ".elf"))], final))
         cols["lvm trap"].update(median_run([lvm, "run", str(k / "trap" / (kernel + ".elf"))], final))
         cols["QEMU TCG"].update(median_run(qemu_argv(k / "native" / (kernel + ".elf")), final))
     print("TSC %.3f GHz; host signal round trip %.0f ns; median of %d runs; us per operation"
           % (ghz, sig, RUNS))
-    print("%-28s %12s %12s %12s" % ("operation", *cols))
+    print("%-28s" % "operation" + " %12s" * len(cols) % tuple(cols))
     for op in cols["lvm call"]:
-        print("%-28s %12.2f %12.2f %12.2f" % (op, *(cols[c][op] / ghz / 1000 for c in cols)))
+        print("%-28s" % op + " %12.2f" * len(cols) % tuple(cols[c][op] / ghz / 1000 for c in cols))
     print("%-28s %12.2f" % ("user-loop-1MiB native", native / ghz / 1000))
     for c in ("lvm call", "lvm trap"):
         ratio = native / cols[c]["user-loop-1MiB"]

@@ -8,7 +8,8 @@
  * Accessed and Dirty bits as the CPU does, and maps the memfd page there, writable
  * only once the guest's D bit is set so that the first write is seen.  A walk
  * that fails is the guest's #PF, with CR2 and the error code the CPU would give.
- * CR3 loads, CR0/CR4 paging changes and INVLPG tear the shadow down.
+ * CR0/CR4 paging changes and INVLPG tear the shadow down; a CR3 load drops only
+ * what the new tables translate differently (ptsnap.c).
  *
  * The walk itself, and the monitor's own accesses to guest memory, are pagewalk.c.
  *
@@ -56,6 +57,7 @@ enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_
 static u8 shadow[1u << 20];
 struct mmu_stats mmu_stats;
 static u32 *mapped, nmapped, capmapped;
+static u32 nlive;                          /* entries of shadow[] not NONE (mapped may repeat) */
 static u32 revocable;                      /* how many KERNEL_ONLY entries not REVOKED */
 static bool to_revoke(u8 st) { return (st & (SHADOW_KIND | SHADOW_REVOKED)) == SHADOW_KERNEL_ONLY; }
 static bool unrevoke(u32 page);            /* revocation: below the shadow's fill and flush */
@@ -84,6 +86,7 @@ static void account(u32 page, int delta)
 static void remember(u32 page, u8 state)
 {
 	if (shadow[page] == SHADOW_NONE) {
+		nlive++;
 		if (nmapped == capmapped) {
 			capmapped = capmapped ? 2 * capmapped : 4096;
 			mapped = realloc_array(mapped, capmapped);
@@ -95,6 +98,36 @@ static void remember(u32 page, u8 state)
 	if (to_revoke(state))
 		account(page, 1);
 	shadow[page] = state;
+}
+
+/* The page is unmapped already: forget it (it stays in `mapped`, which skips NONE). */
+static void forget(u32 page)
+{
+	if (shadow[page] == SHADOW_NONE)
+		return;
+	if (to_revoke(shadow[page]))
+		account(page, -1);
+	shadow[page] = SHADOW_NONE;
+	nlive--;
+}
+
+/* ptsnap.c found pages [page, page + n) stale: unmap them, in runs, but global
+ * ones (the TLB keeps those across a CR3 load) and lvm's own top pages. */
+static void drop_stale(u32 page, u32 n)
+{
+	u32 end = page + n < SHADOW_END >> 12 ? page + n : SHADOW_END >> 12;
+	while (page < end) {
+		if (shadow[page] == SHADOW_NONE || (shadow[page] & SHADOW_GLOBAL)) {
+			page++;
+			continue;
+		}
+		u32 run = page;
+		while (run < end && shadow[run] != SHADOW_NONE && !(shadow[run] & SHADOW_GLOBAL))
+			forget(run++);
+		munmap((void *)(uintptr_t)(page << 12), (run - page) << 12);
+		mmu_stats.dropped += run - page;
+		page = run;
+	}
 }
 
 /* Map a shadow page; false for a page below vm.mmap_min_addr, which the host does
@@ -211,6 +244,8 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 	for (u32 page = first; page <= last; page++)
 		remember(page, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
 			 (global ? SHADOW_GLOBAL : 0) | (writable ? SHADOW_WRITABLE : 0));
+	if (paging_enabled())
+		ptsnap_filled(first, last, drop_stale);
 	mmu_stats.fills++;
 	mmu_stats.around += last - first;
 	return true;
@@ -235,9 +270,7 @@ static void unmap_where(bool (*drop)(u8 state))
 				munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
 			run_start = p, run_len = 1;
 		}
-		if (to_revoke(shadow[p]))
-			account(p, -1);
-		shadow[p] = SHADOW_NONE;
+		forget(p);
 	}
 	if (run_len)
 		munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
@@ -258,10 +291,48 @@ void mmu_flush(bool keep_global)
 	}
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
-	nmapped = revocable = revocable_low = 0;
+	nmapped = nlive = revocable = revocable_low = 0;
+	ptsnap_reset();
 	munmap((void *)0, SHADOW_END);         /* page 0 too, where lvm may map it */
 	if (!paging_enabled())
 		mem_map_identity();
+}
+
+/* `mapped` without the pages forgotten since and without repeats, once it holds
+ * twice what is live: CR3 loads no longer rebuild it. */
+#define LISTED 0x80                       /* a mark while compacting */
+static void compact(void)
+{
+	if (nmapped < 2 * nlive + 1024)
+		return;
+	u32 out = 0;
+	for (u32 i = 0; i < nmapped; i++) {
+		u32 p = mapped[i];
+		if (shadow[p] == SHADOW_NONE || (shadow[p] & LISTED))
+			continue;
+		shadow[p] |= LISTED;
+		mapped[out++] = p;
+	}
+	for (u32 i = 0; i < out; i++)
+		shadow[mapped[i]] &= ~LISTED;
+	nmapped = out;
+}
+
+/* A CR3 load: the TLB forgets what is not global, and the CPU translates from the
+ * new tables; with paging on the shadow drops only what they translate otherwise
+ * (ptsnap.c). */
+bool mmu_cr3_refill;
+
+void mmu_cr3_load(void)
+{
+	if (!paging_enabled() || mmu_cr3_refill) {
+		mmu_flush(true);
+		return;
+	}
+	mmu_stats.cr3_loads++;
+	user_top_valid = false;
+	ptsnap_cr3_load(drop_stale);
+	compact();
 }
 
 void mmu_invlpg(u32 lin)
@@ -278,11 +349,7 @@ void mmu_invlpg(u32 lin)
 		len = SHADOW_END - start;
 	munmap((void *)(uintptr_t)start, len);
 	for (u32 p = start >> 12; p < (start + len) >> 12; p++)
-		if (shadow[p] != SHADOW_NONE) {
-			if (to_revoke(shadow[p]))
-				account(p, -1);
-			shadow[p] = SHADOW_NONE;       /* stays in `mapped`; flush skips NONE */
-		}
+		forget(p);
 }
 
 void mmu_mirror_reads(u32 gpa, bool native)
@@ -300,9 +367,7 @@ void mmu_mirror_reads(u32 gpa, bool native)
 		if (shadow[p] == SHADOW_NONE)
 			continue;
 		munmap((void *)(uintptr_t)(p << 12), 0x1000);
-		if (to_revoke(shadow[p]))
-			account(p, -1);
-		shadow[p] = SHADOW_NONE;         /* stays in `mapped`; flush skips NONE */
+		forget(p);
 	}
 	nmirror = 0;
 }
@@ -322,8 +387,19 @@ static u32 compute_user_top(void)
 }
 
 
+/* Without -trusted-user the limit guards nothing (every kernel-only page is revoked
+ * at CPL 3, and a user access to one is the fault a walk as user gives): it may
+ * stand above the tables' last user page, and does, at the next 4 MiB, so that a
+ * growing process does not change the host's LDT (~5 us) at every page. */
+#define COARSE_TOP 1024u
+
 static void set_user_top(u32 top)
 {
+	if (!mmu_trust_user && top < USER_TOP_MAX) {
+		top = (top + COARSE_TOP - 1) / COARSE_TOP * COARSE_TOP;
+		if (top > USER_TOP_MAX)
+			top = USER_TOP_MAX;
+	}
 	if (top == 0)
 		top = 1;                                 /* a segment reaches at least a byte */
 	if (mmu_trust_user && top != user_top) {

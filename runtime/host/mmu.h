@@ -37,6 +37,12 @@ bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_l
 bool mmu_fill(u32 lin, int access, bool user, u32 *err);
 void mmu_flush(bool keep_global);  /* keep_global: a CR3 load with CR4.PGE */
 void mmu_invlpg(u32 lin);
+void mmu_cr3_load(void);            /* keeps what the new tables translate the same */
+extern bool mmu_cr3_refill;         /* LVM_SHADOW=refill: it keeps only global pages */
+/* ptsnap.c: what the shadow pages were made from (mmu.c's only) */
+void ptsnap_reset(void);
+void ptsnap_filled(u32 first, u32 last, void (*drop)(u32 page, u32 n));
+u32 ptsnap_cr3_load(void (*drop)(u32 page, u32 n));
 /* A device's loads from its mirror page (mmio.c) run natively, or trap from now on
  * (the mirror's mappings go). */
 void mmu_mirror_reads(u32 gpa, bool native);
@@ -48,6 +54,7 @@ void mmu_user_top_stale(void);
 bool mmu_user_fault_limit(struct lvm_regs *r);   /* userlimit.c */
 void mem_map_identity(void);         /* memory.c */
 bool emulate_data(struct lvm_regs *r, const struct insn *in);   /* datainsn.c */
-struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, unrevoked, device_insns; };
+struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, unrevoked, device_insns,
+		  cr3_loads, dropped; };
 extern struct mmu_stats mmu_stats;
 #endif

@@ -43,7 +43,7 @@ static void write_cr(struct lvm_regs *r, int n, u32 v)
 		return;
 	case 3:
 		VCPU->cr[3] = v;
-		mmu_flush(true);                     /* a TLB flush; global pages stay */
+		mmu_cr3_load();                      /* a TLB flush; global pages stay */
 		return;
 	case 4:
 		if (v & ~CR4_KNOWN)

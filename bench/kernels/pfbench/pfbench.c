@@ -1,5 +1,7 @@
 /* pfbench.c: what paging costs, in TSC cycles: a shadow fill, an address-space
- * switch with 10, 100 and 1000 touched pages, a user page fault handled by this
+ * switch with 10, 100 and 1000 touched pages (two address spaces with page tables
+ * of their own: a switch drops the other's mappings), a reload of the same
+ * directory with 100 touched pages (kept: ptsnap.c), a user page fault handled by this
  * kernel, a device register read (local APIC ID) and write (TPR), and a user loop
  * over memory (bench/mmu.py compares it with the same loop in a host process).
  * Built like the test kernels. */
@@ -12,6 +14,7 @@
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 pd2[1024] __attribute__((aligned(4096)));
 static u32 low[4][1024] __attribute__((aligned(4096)));      /* 0-16 MiB */
+static u32 low2[4][1024] __attribute__((aligned(4096)));     /* the same, pd2's own tables */
 
 static void set_cr3(u32 v) { asm volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
 
@@ -56,13 +59,18 @@ void kmain(void)
 			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
 	for (int i = 0; i < 0x110; i++)
 		low[1][i] |= U;                       /* 4 MiB + 1 MiB + 64 KiB: the user's */
-	for (int t = 0; t < 4; t++)
-		pd[t] = pd2[t] = (u32)low[t] | P | W | U;
+	for (int t = 0; t < 4; t++) {
+		for (int i = 0; i < 1024; i++)
+			low2[t][i] = low[t][i];
+		pd[t] = (u32)low[t] | P | W | U;
+		pd2[t] = (u32)low2[t] | P | W | U;
+	}
 	set_cr3((u32)pd);
 	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
 
 	unsigned long long t0;
 	touch(1024);                              /* warm everything once */
+	set_cr3((u32)pd2);                        /* away and back: nothing of pd's is kept */
 	set_cr3((u32)pd);
 	t0 = rdtsc();
 	touch(1024);
@@ -79,6 +87,13 @@ void kmain(void)
 		}
 		report_cycles(names[s], rdtsc() - t0, reps);
 	}
+	set_cr3((u32)pd);
+	t0 = rdtsc();
+	for (u32 r = 0; r < 200; r++) {
+		set_cr3((u32)pd);
+		touch(100);
+	}
+	report_cycles("cr3-reload+100-pages", rdtsc() - t0, 200);
 
 	/* Device registers: the local APIC ID (a load: from the mirror page, natively)
 	 * and the TPR (a store: trapped and emulated). */
