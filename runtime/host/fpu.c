@@ -9,6 +9,7 @@
  * restores from the save area only then (switch.S).  Signal handlers need none of
  * this: the kernel saves and restores the FPU around them.
  */
+#include <string.h>
 #include "monitor.h"
 
 u8 guest_fpu[512] __attribute__((aligned(16)));
@@ -26,6 +27,34 @@ void fpu_protect(void)
 void fpu_forget(void)
 {
 	guest_fpu_saved = 0;
+}
+
+/* The guest's x87/SSE state as user code gets or leaves it (userproc.c): in the
+ * frame of the signal being handled for guest code (trap mode: sigreturn loads it),
+ * else the saved copy or the live registers.  Images are FXSAVE64's first 464
+ * bytes (the rest of a signal frame's are the kernel's). */
+u8 *guest_frame_fpu;
+
+void fpu_guest_get(u8 *img)
+{
+	if (guest_frame_fpu)
+		memcpy(img, guest_frame_fpu, 464);
+	else if (guest_fpu_saved)
+		memcpy(img, guest_fpu, 464);
+	else
+		asm volatile("fxsave64 %0" : "=m"(*(u8 (*)[512])img));
+}
+
+void fpu_guest_set(const u8 *img)
+{
+	if (guest_frame_fpu) {
+		memcpy(guest_frame_fpu, img, 464);
+		if (*(u32 *)(guest_frame_fpu + 464) == 0x46505853u)   /* FP_XSTATE_MAGIC1 */
+			*(u64 *)(guest_frame_fpu + 512) |= 3;         /* x87 and SSE present */
+		return;
+	}
+	memcpy(guest_fpu, img, 464);
+	guest_fpu_saved = 1;                 /* switch.S loads it at the next entry */
 }
 
 /* General-register memcpy/memset/memmove: these interpose libc's (SSE/AVX) for

@@ -23,6 +23,7 @@ void gdb_poll(void);                           /* input (SIGIO): Ctrl-C, a conne
 
 /* gdbconn.c, for gdbstub.c */
 bool gdb_connected(void);
+bool gdb_wanted(void);                          /* -s or -gdb given */
 bool gdb_accept_wait(void);                    /* -S: block until a debugger connects */
 int gdb_read_packet(char *buf, int max);       /* blocking; -1: the connection is gone */
 void gdb_send(const char *payload);

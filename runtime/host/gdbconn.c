@@ -42,6 +42,11 @@ void gdb_wait_at_start(void)
 	wait_start = true;
 }
 
+bool gdb_wanted(void)
+{
+	return spec != NULL;
+}
+
 bool gdb_connected(void)
 {
 	return conn >= 0;

@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "traps.h"
+#include "userproc.h"
 
 u16 host_sel[6] = { GUEST_DS, GUEST_CS, GUEST_DS, GUEST_DS, GUEST_DS, GUEST_DS };
 u64 host_fsbase;                              /* the monitor's TLS, for switch.S */
@@ -90,6 +91,7 @@ static void mirror(int sreg, const struct segment *s, int slot)
 		d.contents = MODIFY_LDT_CONTENTS_STACK;
 	if (syscall(SYS_modify_ldt, 0x11, &d, sizeof d) < 0)
 		host_bug("modify_ldt for a guest segment (base %#x limit %#x): %m", s->base, s->limit);
+	userproc_ldt(&d, sizeof d);              /* the user process has an LDT of its own */
 	mirrored[slot] = *s;
 	mirrored[slot].sel = sel;
 	if (sreg >= 0)

@@ -8,6 +8,7 @@
 #include "traps.h"
 #include "irq.h"
 #include "mmu.h"
+#include "userproc.h"
 #include "disk.h"
 #include "gdb.h"
 #include "boot/linux.h"
@@ -62,14 +63,17 @@ static u32 parse_size(const char *s)
 static void print_stats(void)
 {
 	fprintf(stderr, "lvm stats: fills %llu around %llu mirror_fills %llu flushes %llu invlpgs %llu "
-		"revoked %llu unrevoked %llu device_insns %llu cr3_loads %llu dropped %llu\n",
+		"revoked %llu unrevoked %llu device_insns %llu cr3_loads %llu dropped %llu "
+		"user_runs %llu user_maps %llu user_unmaps %llu user_ldts %llu\n",
 		(unsigned long long)mmu_stats.fills,
 		(unsigned long long)mmu_stats.around,
 		(unsigned long long)mmu_stats.mirror_fills, (unsigned long long)mmu_stats.flushes,
 		(unsigned long long)mmu_stats.invlpgs, (unsigned long long)mmu_stats.revoked,
 		(unsigned long long)mmu_stats.unrevoked,
 		(unsigned long long)mmu_stats.device_insns, (unsigned long long)mmu_stats.cr3_loads,
-		(unsigned long long)mmu_stats.dropped);
+		(unsigned long long)mmu_stats.dropped, (unsigned long long)mmu_stats.user_runs,
+		(unsigned long long)mmu_stats.user_maps, (unsigned long long)mmu_stats.user_unmaps,
+		(unsigned long long)mmu_stats.user_ldts);
 	stats_print();
 }
 
@@ -94,6 +98,7 @@ static bool takes_value(const char *a)
 int main(int argc, char **argv)
 {
 	u32 memsize = 128u << 20;
+	int userproc_option = -1;             /* -lvm-userproc; else LVM_USERPROC */
 	const char *kernel = NULL, *cmdline = "", *initrd = NULL;
 	/* KERNEL is the last word unless -kernel names it: an option's value cannot be. */
 	int last_value = argc - 1;
@@ -140,6 +145,14 @@ int main(int argc, char **argv)
 			gdb_wait_at_start();
 		else if (!strcmp(a, "-trusted-user"))
 			mmu_trust_user = true;
+		else if (!strcmp(a, "-lvm-userproc") && has_arg) {
+			const char *v = argv[++i];
+			if (strcmp(v, "on") && strcmp(v, "off")) {
+				fprintf(stderr, "lvm: -lvm-userproc %s: expected on or off\n", v);
+				return EXIT_USAGE;
+			}
+			userproc_option = !strcmp(v, "on") ? 1 : 0;
+		}
 		else if (a[0] == '-') {
 			fprintf(stderr, "lvm: unknown option %s (try -help)\n", argv[i]);
 			return EXIT_USAGE;
@@ -193,6 +206,15 @@ int main(int argc, char **argv)
 		return EXIT_HOST_BUG;
 	console_init();                    /* after signals_init: its handlers restore the terminal */
 	if (gdb_init() < 0)
+		return EXIT_HOST_BUG;
+	/* User code in a process of its own (userproc.c): LVM_USERPROC=1 or
+	 * -lvm-userproc on; not with a debugger (its hardware breakpoints and
+	 * watchpoints are the monitor's thread's). */
+	const char *up = getenv("LVM_USERPROC");
+	if (userproc_option < 0)
+		userproc_option = up && *up && strcmp(up, "0") && strcmp(up, "off");
+	userproc_wanted = userproc_option && !gdb_wanted();
+	if (userproc_start() < 0)
 		return EXIT_HOST_BUG;
 	fflush(stdout);
 	resume(&r);

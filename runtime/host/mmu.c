@@ -34,6 +34,7 @@
 #include "traps.h"
 #include "mmu.h"
 #include "mmio.h"
+#include "userproc.h"
 
 #define SHADOW_END TRAMPOLINE_ADDR        /* the top two pages are the monitor's */
 
@@ -54,10 +55,59 @@ static u32 *realloc_array(u32 *p, u32 n)
 enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_GLOBAL = 4,
        SHADOW_WRITABLE = 8,         /* mapped writable (else read-only) */
        SHADOW_REVOKED = 16 };       /* KERNEL_ONLY, made PROT_NONE while CPL 3 runs */
-static u8 shadow[1u << 20];
+/* Two views, when user code runs in a process of its own (userproc.c): the kernel's,
+ * mapped here, and the user's, mapped in that process by the operations this file
+ * queues for it (`remote`).  Every invalidation applies to both; a fill goes to the
+ * view of the code that faulted.  `sh` is the view being changed; the names below
+ * are its fields. */
+struct view {
+	u8 st[1u << 20];
+	u32 *mapped, nmapped, capmapped;
+	u32 nlive;                         /* entries of st[] not NONE (mapped may repeat) */
+	bool remote;
+};
+static struct view kernel_view, user_view = { .remote = true };
+static struct view *sh = &kernel_view;
+#define shadow (sh->st)
+#define mapped (sh->mapped)
+#define nmapped (sh->nmapped)
+#define capmapped (sh->capmapped)
+#define nlive (sh->nlive)
 struct mmu_stats mmu_stats;
-static u32 *mapped, nmapped, capmapped;
-static u32 nlive;                          /* entries of shadow[] not NONE (mapped may repeat) */
+
+/* Host mapping calls on the view being changed. */
+static void *view_mmap(void *at, u64 len, int prot, u64 off)
+{
+	if (!sh->remote)
+		return mmap(at, len, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), off);
+	if ((uintptr_t)at < userproc_min_addr) {
+		errno = EPERM;
+		return MAP_FAILED;
+	}
+	userproc_map((uintptr_t)at, len, prot, off);
+	return at;
+}
+
+static void view_munmap(void *at, u64 len)
+{
+	if (sh->remote)
+		userproc_unmap((uintptr_t)at, len);
+	else
+		munmap(at, len);
+}
+
+/* Run fn on each view (the user's only while it exists). */
+static void each_view(void (*fn)(void *), void *arg)
+{
+	struct view *was = sh;
+	sh = &kernel_view;
+	fn(arg);
+	if (userproc_active()) {
+		sh = &user_view;
+		fn(arg);
+	}
+	sh = was;
+}
 static u32 revocable;                      /* how many KERNEL_ONLY entries not REVOKED */
 static bool to_revoke(u8 st) { return (st & (SHADOW_KIND | SHADOW_REVOKED)) == SHADOW_KERNEL_ONLY; }
 static bool unrevoke(u32 page);            /* revocation: below the shadow's fill and flush */
@@ -113,7 +163,7 @@ static void forget(u32 page)
 
 /* ptsnap.c found pages [page, page + n) stale: unmap them, in runs, but global
  * ones (the TLB keeps those across a CR3 load) and lvm's own top pages. */
-static void drop_stale(u32 page, u32 n)
+static void drop_stale_view(u32 page, u32 n)
 {
 	u32 end = page + n < SHADOW_END >> 12 ? page + n : SHADOW_END >> 12;
 	while (page < end) {
@@ -124,10 +174,18 @@ static void drop_stale(u32 page, u32 n)
 		u32 run = page;
 		while (run < end && shadow[run] != SHADOW_NONE && !(shadow[run] & SHADOW_GLOBAL))
 			forget(run++);
-		munmap((void *)(uintptr_t)(page << 12), (run - page) << 12);
+		view_munmap((void *)(uintptr_t)(page << 12), (run - page) << 12);
 		mmu_stats.dropped += run - page;
 		page = run;
 	}
+}
+
+struct range { u32 page, n; };
+static void drop_stale_fn(void *a) { drop_stale_view(((struct range *)a)->page, ((struct range *)a)->n); }
+static void drop_stale(u32 page, u32 n)
+{
+	struct range r = { page, n };
+	each_view(drop_stale_fn, &r);
 }
 
 /* Map a shadow page; false for a page below vm.mmap_min_addr, which the host does
@@ -135,7 +193,7 @@ static void drop_stale(u32 page, u32 n)
 static bool map_run(u32 lin, u32 file_off, u32 pages, int prot)
 {
 	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
-	if (mmap(at, pages << 12, prot, MAP_SHARED | MAP_FIXED, memfd_of_guest(), file_off) == at)
+	if (view_mmap(at, pages << 12, prot, file_off) == at)
 		return true;
 	if (errno == EPERM && lin < 0x10000)
 		return false;
@@ -190,7 +248,7 @@ static u32 mirror_pages[MIRROR_PAGES], nmirror;
  * allow the access, else it is the guest's #PF (returns false, *err set).  A device
  * page (or a store to ROM) returns false with ERR_DEVICE: the caller emulates the
  * instruction.  Loads from a device page with a mirror map the mirror. */
-bool mmu_fill(u32 lin, int access, bool user, u32 *err)
+static bool fill(u32 lin, int access, bool user, u32 *err)
 {
 	if (lin >= SHADOW_END) {
 		/* lvm's pages (the stub's: a store; or the vCPU page with paging off):
@@ -251,6 +309,27 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 	return true;
 }
 
+/* The user process dropped its whole view (userproc.c's queue overflowed). */
+void mmu_user_view_lost(void)
+{
+	struct view *was = sh;
+	sh = &user_view;
+	for (u32 i = 0; i < nmapped; i++)
+		shadow[mapped[i]] = SHADOW_NONE;
+	nmapped = nlive = 0;
+	sh = was;
+}
+
+/* User code's faults come from its own process when there is one: its view. */
+bool mmu_fill(u32 lin, int access, bool user, u32 *err)
+{
+	if (user && userproc_active())
+		sh = &user_view;
+	bool ok = fill(lin, access, user, err);
+	sh = &kernel_view;
+	return ok;
+}
+
 /* Unmap the listed pages `drop` says go, in runs; keep the rest listed. */
 static void unmap_where(bool (*drop)(u8 state))
 {
@@ -267,13 +346,13 @@ static void unmap_where(bool (*drop)(u8 state))
 			run_len++;
 		} else {
 			if (run_len)
-				munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
+				view_munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
 			run_start = p, run_len = 1;
 		}
 		forget(p);
 	}
 	if (run_len)
-		munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
+		view_munmap((void *)(uintptr_t)(run_start << 12), run_len << 12);
 	nmapped = out;
 }
 
@@ -281,27 +360,36 @@ static bool not_global(u8 state) { return !(state & SHADOW_GLOBAL); }
 
 /* Forget the shadow (CR3 load, paging or WP or PSE/PGE changes); a CR3 load with
  * CR4.PGE keeps global pages, as the TLB does. */
-void mmu_flush(bool keep_global)
+static void flush_view(void *keep_global)
 {
-	mmu_stats.flushes++;
-	user_top_valid = false;
-	if (keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled()) {
+	if (*(bool *)keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled()) {
 		unmap_where(not_global);
 		return;
 	}
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
-	nmapped = nlive = revocable = revocable_low = 0;
-	ptsnap_reset();
-	munmap((void *)0, SHADOW_END);         /* page 0 too, where lvm may map it */
-	if (!paging_enabled())
-		mem_map_identity();
+	nmapped = nlive = 0;
+	view_munmap((void *)0, SHADOW_END);    /* page 0 too, where lvm may map it */
+	if (!sh->remote) {
+		revocable = revocable_low = 0;
+		if (!paging_enabled())
+			mem_map_identity();      /* the user's view fills its pages on demand */
+	}
+}
+
+void mmu_flush(bool keep_global)
+{
+	mmu_stats.flushes++;
+	user_top_valid = false;
+	if (!(keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled()))
+		ptsnap_reset();
+	each_view(flush_view, &keep_global);
 }
 
 /* `mapped` without the pages forgotten since and without repeats, once it holds
  * twice what is live: CR3 loads no longer rebuild it. */
 #define LISTED 0x80                       /* a mark while compacting */
-static void compact(void)
+static void compact(void *unused)
 {
 	if (nmapped < 2 * nlive + 1024)
 		return;
@@ -332,7 +420,19 @@ void mmu_cr3_load(void)
 	mmu_stats.cr3_loads++;
 	user_top_valid = false;
 	ptsnap_cr3_load(drop_stale);
-	compact();
+	each_view((void (*)(void *))compact, NULL);
+}
+
+static void invlpg_view(void *a)
+{
+	struct range *r = a;
+	bool any = false;
+	for (u32 p = r->page; p < r->page + r->n; p++) {
+		any |= shadow[p] != SHADOW_NONE;
+		forget(p);
+	}
+	if (any || !sh->remote)              /* the user's: only what it has */
+		view_munmap((void *)(uintptr_t)(r->page << 12), r->n << 12);
 }
 
 void mmu_invlpg(u32 lin)
@@ -347,9 +447,19 @@ void mmu_invlpg(u32 lin)
 	u32 len = large ? 0x400000 : 0x1000;
 	if (start + len > SHADOW_END || start + len < start)
 		len = SHADOW_END - start;
-	munmap((void *)(uintptr_t)start, len);
-	for (u32 p = start >> 12; p < (start + len) >> 12; p++)
+	struct range r = { start >> 12, len >> 12 };
+	each_view(invlpg_view, &r);
+}
+
+static void mirrors_view(void *unused)
+{
+	for (u32 i = 0; i < nmirror; i++) {
+		u32 p = mirror_pages[i];
+		if (shadow[p] == SHADOW_NONE)
+			continue;
+		view_munmap((void *)(uintptr_t)(p << 12), 0x1000);
 		forget(p);
+	}
 }
 
 void mmu_mirror_reads(u32 gpa, bool native)
@@ -362,13 +472,7 @@ void mmu_mirror_reads(u32 gpa, bool native)
 		nmirror = 0;
 		return;
 	}
-	for (u32 i = 0; i < nmirror; i++) {
-		u32 p = mirror_pages[i];
-		if (shadow[p] == SHADOW_NONE)
-			continue;
-		munmap((void *)(uintptr_t)(p << 12), 0x1000);
-		forget(p);
-	}
+	each_view(mirrors_view, NULL);
 	nmirror = 0;
 }
 
@@ -442,7 +546,7 @@ static void protect(u32 page, u32 len, int prot)
 		host_bug("mprotect of the shadow at %#x: %m", page << 12);
 }
 
-static void revoke(u32 page, u32 len)
+static void revoke_run(u32 page, u32 len)
 {
 	protect(page, len, PROT_NONE);
 	for (u32 p = page; p < page + len; p++)
@@ -487,6 +591,11 @@ static bool unrevoke(u32 page)
 /* CPL 3 is about to run: take away what only the kernel may touch. */
 void mmu_enter_user(void)
 {
+	if (userproc_active()) {             /* user code runs elsewhere: nothing to revoke */
+		if (!user_top_valid)
+			set_user_top(compute_user_top());
+		return;
+	}
 	if (!paging_enabled()) {
 		if (user_top != 1u << 20)
 			set_user_top(1u << 20);
@@ -508,11 +617,11 @@ void mmu_enter_user(void)
 			continue;
 		}
 		if (len)
-			revoke(start, len);
+			revoke_run(start, len);
 		start = p, len = 1;
 	}
 	if (len)
-		revoke(start, len);
+		revoke_run(start, len);
 	if (low_only)
 		revocable -= revocable_low;
 	else
@@ -523,6 +632,8 @@ void mmu_enter_user(void)
 /* The kernel is entered from CPL 3: give back what it used last time. */
 void mmu_leave_user(void)
 {
+	if (userproc_active())
+		return;
 	if (++entries % HOT_EPOCH == 0) {
 		nhot = 0;                      /* rebuilt from the faults that follow */
 		return;

@@ -103,6 +103,9 @@ void vga_init(void);
 void fpu_protect(void);
 void fpu_forget(void);
 extern u8 guest_fpu[512];
+extern u8 *guest_frame_fpu;                  /* signals.c: the frame being handled, or NULL */
+void fpu_guest_get(u8 *img);                 /* 512 bytes, 16-aligned */
+void fpu_guest_set(const u8 *img);
 
 /* report.c: one error path for a misbehaving guest, another for our own bugs */
 void kill_guest(const struct lvm_regs *r, const char *fmt, ...)

@@ -8,9 +8,11 @@
  * non-zero base are mirrored into the host LDT by hostseg.c.
  */
 #include <stdio.h>
+#include <string.h>
 #include "monitor.h"
 #include "traps.h"
 #include "mmu.h"
+#include "userproc.h"
 
 #define DESC_BASE(d)  ((u32)(((d) >> 16) & 0xffffff) | (u32)(((d) >> 56) & 0xff) << 24)
 #define DESC_LIMIT(d) ((u32)((d) & 0xffff) | (u32)(((d) >> 48) & 0xf) << 16)
@@ -309,11 +311,21 @@ void check_host_visible_selectors(void)
  * a DPL 3 data segment, that #GP is the load lvm did not see: do it now with the
  * guest's descriptor and rules (true: retry the instruction).  Accesses that went
  * through before touched the same linear addresses a base-0 segment reaches. */
+/* DS ES FS GS as user code left them: live here, or as its process reported. */
+static void live_selectors(u16 live[4])
+{
+	const u16 *reported = userproc_live_selectors();
+	if (reported)
+		memcpy(live, reported, 4 * sizeof *live);
+	else
+		asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
+			     : "=m"(live[0]), "=m"(live[1]), "=m"(live[2]), "=m"(live[3]));
+}
+
 bool repair_host_selectors(struct lvm_regs *r)
 {
 	u16 live[4];
-	asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
-		     : "=m"(live[0]), "=m"(live[1]), "=m"(live[2]), "=m"(live[3]));
+	live_selectors(live);
 	static const int sreg[4] = { LVM_DS, LVM_ES, LVM_FS, LVM_GS };
 	bool repaired = false;
 	for (int i = 0; i < 4; i++) {
@@ -339,8 +351,7 @@ bool repair_host_selectors(struct lvm_regs *r)
 void sync_user_selectors(void)
 {
 	u16 live[4];
-	asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
-		     : "=m"(live[0]), "=m"(live[1]), "=m"(live[2]), "=m"(live[3]));
+	live_selectors(live);
 	static const int sreg[4] = { LVM_DS, LVM_ES, LVM_FS, LVM_GS };
 	for (int i = 0; i < 4; i++) {
 		u16 sel = live[i], g;

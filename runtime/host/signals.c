@@ -34,6 +34,7 @@
 #include "irq.h"
 #include "mmu.h"
 #include "gdb.h"
+#include "userproc.h"
 
 static jmp_buf *resume_point;       /* set while a handler for guest code runs */
 static struct lvm_regs resume_regs;
@@ -82,6 +83,9 @@ void resume(struct lvm_regs *r)
 			mmu_user_fault_limit(r);
 		r->eflags = (r->eflags & ~USER_LIVE) | user_live_flags();
 		vcpu_page_leave();
+		if (VCPU->cpl == 3 && userproc_active())
+			userproc_resume(r);  /* user code runs in its own process */
+		userproc_left();
 		if (resume_point) {
 			resume_regs = *r;
 			longjmp(*resume_point, 1);
@@ -109,7 +113,7 @@ static void regs_from(const mcontext_t *m, struct lvm_regs *r)
 	user_flags_saved(r);
 }
 
-static void regs_to(mcontext_t *m, const struct lvm_regs *r)
+void regs_to_mcontext(mcontext_t *m, const struct lvm_regs *r)
 {
 	m->gregs[REG_RAX] = r->eax, m->gregs[REG_RCX] = r->ecx;
 	m->gregs[REG_RDX] = r->edx, m->gregs[REG_RBX] = r->ebx;
@@ -337,7 +341,21 @@ static void guest_signal(int sig, siginfo_t *si, mcontext_t *m, struct lvm_regs 
 	kill_guest(r, "unexpected signal %d (trap %u, error %#x) from guest code", sig, trapno, err);
 }
 
-void signal_entry(int sig, siginfo_t *si, void *ucv);   /* switch.S */
+/* A signal user code raised in its own process (userproc.c), handled as if it had
+ * been raised here. */
+void guest_event(int sig, siginfo_t *si, mcontext_t *m)
+{
+	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
+	struct lvm_regs r;
+	vcpu_page_entered();                 /* resume() masked it for user code */
+	regs_from(m, &r);
+	if (cs == HOST_CS)
+		kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector "
+			   "%#x) and faulted there at %#llx (signal %d), in lvm's user process",
+			   HOST_CS, (unsigned long long)m->gregs[REG_RIP], sig);
+	guest_signal(sig, si, m, &r);
+	host_bug("guest_signal returned");
+}
 #define EFLAGS_ID 0x200000u
 /* EFLAGS.ID and NT for the code sigreturn returns to: rt_sigreturn takes both from
  * the flags it is called with, not from the frame (FIX_EFLAGS leaves them out), so
@@ -372,6 +390,8 @@ static bool host_event(int sig)
 /* Returns non-zero when it resumes guest code (signal_entry then loads its FS/GS). */
 int signal_handler(int sig, siginfo_t *si, void *ucv)
 {
+	if (userproc_is_child())
+		return userproc_child_signal(sig, si, ucv);
 	ucontext_t *uc = ucv;
 	mcontext_t *m = &uc->uc_mcontext;
 	u16 cs = m->gregs[REG_CSGSFS] & 0xffff;
@@ -427,12 +447,14 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	regs_from(m, &r);
 	if (setjmp(jb) == 0) {
 		resume_point = &jb;
+		guest_frame_fpu = (u8 *)m->fpregs;
 		guest_signal(sig, si, m, &r);
 		host_bug("guest_signal returned");
 	}
 	resume_point = NULL;
+	guest_frame_fpu = NULL;
 	fpu_forget();                    /* sigreturn restores the guest's FPU from the frame */
-	regs_to(m, &resume_regs);
+	regs_to_mcontext(m, &resume_regs);
 	/* sigreturn takes EFLAGS.ID from the flags it is called with, not from the
 	 * frame (the kernel's FIX_EFLAGS): signal_entry sets it to the guest's before
 	 * it returns to the restorer (Linux's CPUID probe toggles ID with popfl). */

@@ -25,13 +25,16 @@ sel_cs:	.long 0
 	jmp *cases(,%eax,4)
 cases:	.long done, user_cpl, user_peek, user_vif, user_kernel, user_stub, user_far64
 
-user_cpl:
+user_cpl:                                   /* (a user process has no vCPU page: #PF) */
 	flat
+	resume_at 1f
 	movl cpl, %ebx
 	movl $0, (%ebx)
+1:	flat
+	resume_at 1f
 	movl vif, %ebx
 	movl $0, (%ebx)
-	resume_at 1f
+1:	resume_at 1f
 	outb %al, $0x80
 1:	resume_at 1f
 	movl %cr0, %eax
@@ -41,8 +44,9 @@ user_cpl:
 	hlt
 1:	jmp done
 
-user_peek:
+user_peek:                                  /* (no vCPU page at all in a user process: #PF) */
 	flat
+	resume_at 1f
 	movl saved, %esi
 	movl $10, %ecx                      /* eax..edi, eip, eflags */
 	xorl %edx, %edx
@@ -50,13 +54,15 @@ user_peek:
 	addl $4, %esi
 	loop 2b
 	sys 1, %edx                         /* 0: nothing saved shows */
-	flat                                /* again: the kernel's iret restored DS */
+1:	flat                                /* again: the kernel's iret restored DS */
+	resume_at 1f
 	movl cr3, %esi
 	sys 1, (%esi)                       /* 0 */
-	flat
+1:	flat
+	resume_at 1f
 	movl dr7, %esi
 	sys 1, (%esi)                       /* 0 */
-	jmp done
+1:	jmp done
 
 user_vif:
 1:	resume_at 1b                        /* an interrupt's iret may restore the */

@@ -1,0 +1,370 @@
+/* userproc.c: guest user code (CPL 3) runs in a host process of its own.
+ *
+ * Why: the host gives one address space per process and no protection level
+ * between the guest's kernel and its programs, so while user code ran in the
+ * monitor's process every kernel page had to be revoked (mprotect PROT_NONE) at
+ * each entry to CPL 3 and faulted back after it: a Linux system call cost ~35
+ * mprotect calls, 170 us.  Here user code runs in a child process whose address
+ * space holds only what the guest's tables give CPL 3 (mmu.c's user view: its
+ * fills and invalidations are queued as operations this file applies in the child
+ * before it runs again); the kernel's view stays mapped in the monitor, unrevoked.
+ * A transition between CPL 3 and the kernel is a handoff between the two processes
+ * on a shared page: registers, host selectors, the x87/SSE state, the queued
+ * operations; the turn is a futex word (spun on briefly first: the other process
+ * usually answers within microseconds).
+ *
+ * The child lives in its signal handler: every signal user code raises (faults,
+ * SIGSYS for system calls, SIGUSR1 when the monitor wants it to stop for an
+ * interrupt) is reported, the handler waits for its turn, writes the registers it
+ * is given into the frame and returns into user code.  The monitor turns each
+ * report into the same guest_signal() as a signal of its own from CPL 3.  Its
+ * loop runs on the stack of the resume() that first entered CPL 3, and goes back
+ * to that frame (longjmp) for each new entry, so the stack does not grow; entering
+ * guest kernel code again leaves it (userproc_left).
+ *
+ * The child dies with the monitor (PR_SET_PDEATHSIG) and is killed at its exit;
+ * a child that dies otherwise is the monitor's bug, reported so.  It ignores the
+ * terminal's signals (the monitor handles them for both).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "traps.h"
+#include "irq.h"
+#include "mmu.h"
+#include "userproc.h"
+
+bool userproc_wanted;
+uintptr_t userproc_min_addr = 0x10000;
+
+enum { TURN_MONITOR, TURN_CHILD };
+enum { OP_MAP = 1, OP_UNMAP, OP_LDT };
+#define OPS_MAX 4096
+struct op { u32 kind, prot; u64 at, len, off; u8 desc[16]; };
+
+/* The shared page (several, in fact): what each side hands the other. */
+struct handoff {
+	u32 turn;
+	/* to the child */
+	u64 gregs[NGREG];
+	u16 sel[6];                       /* host CS SS DS ES FS GS */
+	u64 live_flags;                   /* EFLAGS.ID and NT (signal_entry) */
+	u8 fpu[512] __attribute__((aligned(64)));
+	u32 nops;
+	bool unmap_all;                   /* the queue overflowed: start from nothing */
+	struct op ops[OPS_MAX];
+	/* to the monitor */
+	int ev_sig, ev_code;
+	u64 ev_addr;
+	u64 ev_gregs[NGREG];
+	u16 ev_sel[4];                    /* DS ES FS GS as user code left them */
+	u8 ev_fpu[512] __attribute__((aligned(64)));
+};
+static struct handoff *ho;
+static pid_t child;
+static bool is_child, looping, stop_sent;
+static jmp_buf loop;
+static struct lvm_regs next;
+static u16 live_sel[4];
+
+bool userproc_active(void) { return child > 0; }
+bool userproc_is_child(void) { return is_child; }
+const u16 *userproc_live_selectors(void) { return looping ? live_sel : NULL; }
+
+static long futex(u32 *word, int op, u32 val, const struct timespec *t)
+{
+	return syscall(SYS_futex, word, op, val, t, NULL, 0);
+}
+
+static void give_turn(u32 to)
+{
+	__atomic_store_n(&ho->turn, to, __ATOMIC_RELEASE);
+	futex(&ho->turn, FUTEX_WAKE, 1, NULL);
+}
+
+static bool my_turn(u32 me)
+{
+	return __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE) == me;
+}
+
+/* Spin ~10 us before sleeping: most answers come sooner, and a futex sleep and
+ * wake-up cost several microseconds on their own. */
+static bool spin_for(u32 me)
+{
+	for (int i = 0; i < 4000; i++) {
+		if (my_turn(me))
+			return true;
+		asm volatile("pause");
+	}
+	return my_turn(me);
+}
+
+/* --- the child --- */
+
+static void apply_ops(void)
+{
+	if (ho->unmap_all) {
+		munmap((void *)0, TRAMPOLINE_ADDR);
+		ho->unmap_all = false;
+	}
+	for (u32 i = 0; i < ho->nops; i++) {
+		struct op *o = &ho->ops[i];
+		if (o->kind == OP_MAP) {
+			if (mmap((void *)o->at, o->len, o->prot, MAP_SHARED | MAP_FIXED,
+				 memfd_of_guest(), o->off) != (void *)o->at)
+				_exit(120);                  /* the monitor sees the exit */
+		} else if (o->kind == OP_UNMAP) {
+			munmap((void *)o->at, o->len);
+		} else if (syscall(SYS_modify_ldt, 0x11, o->desc, sizeof o->desc) < 0) {
+			_exit(121);
+		}
+	}
+	ho->nops = 0;
+}
+
+/* The frame's x87/SSE image: the FXSAVE area but its last 48 bytes (the kernel's
+ * own words); with XSAVE frames, x87 and SSE marked present so sigreturn loads
+ * them rather than their initial state. */
+#define FXSAVE_BYTES 464
+static void fpu_into_frame(ucontext_t *uc, const u8 *img)
+{
+	u8 *f = (u8 *)uc->uc_mcontext.fpregs;
+	memcpy(f, img, FXSAVE_BYTES);
+	if (*(u32 *)(f + 464) == 0x46505853u)        /* FP_XSTATE_MAGIC1 */
+		*(u64 *)(f + 512) |= 3;                   /* XSTATE_BV: x87, SSE */
+}
+
+int userproc_child_signal(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	mcontext_t *m = &uc->uc_mcontext;
+	static bool started;
+	if (started) {
+		ho->ev_sig = sig;
+		ho->ev_code = si->si_code;
+		ho->ev_addr = (uintptr_t)si->si_addr;
+		memcpy(ho->ev_gregs, m->gregs, sizeof ho->ev_gregs);
+		asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
+			     : "=m"(ho->ev_sel[0]), "=m"(ho->ev_sel[1]), "=m"(ho->ev_sel[2]),
+			       "=m"(ho->ev_sel[3]));
+		memcpy(ho->ev_fpu, m->fpregs, FXSAVE_BYTES);
+		give_turn(TURN_MONITOR);
+	}
+	started = true;
+	while (!spin_for(TURN_CHILD))
+		futex(&ho->turn, FUTEX_WAIT, TURN_MONITOR, NULL);
+	apply_ops();
+	memcpy(m->gregs, ho->gregs, sizeof ho->gregs);
+	fpu_into_frame(uc, ho->fpu);
+	host_sel[LVM_FS] = ho->sel[4];
+	host_sel[LVM_GS] = ho->sel[5];
+	resume_live_flags = ho->live_flags;
+	asm volatile("movl %0, %%ds; movl %1, %%es" : : "r"((u32)ho->sel[2]), "r"((u32)ho->sel[3]));
+	return 1;                                    /* signal_entry loads FS and GS */
+}
+
+static void child_main(pid_t monitor)
+{
+	is_child = true;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != monitor)
+		_exit(0);
+	static const int quiet[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGCONT,
+				     SIGALRM, SIGIO, SIGTTIN, SIGTTOU };
+	for (unsigned i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
+		signal(quiet[i], SIG_IGN);
+	/* Nothing of the monitor's view below 4 GiB: the user view starts empty. */
+	munmap((void *)0, 1ull << 32);
+	raise(SIGUSR1);                               /* lives in the handler from here */
+	_exit(122);
+}
+
+/* Every handler masks SIGUSR1 too: a stop request that comes while the child
+ * waits is for the next run of user code. */
+static int child_handlers(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = signal_entry;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	sigaddset(&sa.sa_mask, SIGIO);
+	sigaddset(&sa.sa_mask, SIGUSR1);
+	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGUSR1 };
+	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+	return 0;
+}
+
+static void kill_child(void)
+{
+	if (child > 0)
+		kill(child, SIGKILL);
+}
+
+int userproc_start(void)
+{
+	if (!userproc_wanted)
+		return 0;
+	/* Where the child may map: vm.mmap_min_addr, unless this process may map page 0
+	 * anyway (root, CAP_SYS_RAWIO). */
+	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
+	unsigned long v;
+	if (f) {
+		if (fscanf(f, "%lu", &v) == 1)
+			userproc_min_addr = v;
+		fclose(f);
+	}
+	void *zero = mmap(NULL, 0x1000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (zero == NULL) {
+		userproc_min_addr = 0;
+		munmap(zero, 0x1000);
+	}
+	ho = mmap(NULL, sizeof *ho, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ho == MAP_FAILED) {
+		perror("lvm: the user process's shared page");
+		return -1;
+	}
+	ho->turn = TURN_MONITOR;
+	pid_t monitor = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("lvm: fork of the user process");
+		return -1;
+	}
+	if (pid == 0) {
+		if (child_handlers() < 0)
+			_exit(123);
+		child_main(monitor);
+	}
+	child = pid;
+	atexit(kill_child);
+	return 0;
+}
+
+/* --- the monitor --- */
+
+static struct op *new_op(u32 kind)
+{
+	if (ho->nops == OPS_MAX) {
+		/* Too much at once: the child drops its whole view, the monitor forgets
+		 * it (mmu.c refills on demand). */
+		ho->nops = 0;
+		ho->unmap_all = true;
+		mmu_user_view_lost();
+		return NULL;
+	}
+	return &ho->ops[ho->nops++];
+}
+
+void userproc_map(u64 at, u64 len, int prot, u64 off)
+{
+	mmu_stats.user_maps++;
+	struct op *o = new_op(OP_MAP);
+	if (o)
+		*o = (struct op){ .kind = OP_MAP, .prot = prot, .at = at, .len = len, .off = off };
+}
+
+void userproc_unmap(u64 at, u64 len)
+{
+	mmu_stats.user_unmaps++;
+	struct op *o = new_op(OP_UNMAP);
+	if (o)
+		*o = (struct op){ .kind = OP_UNMAP, .at = at, .len = len };
+}
+
+void userproc_ldt(const void *desc, u32 size)
+{
+	if (!userproc_active())
+		return;
+	mmu_stats.user_ldts++;
+	struct op *o = new_op(OP_LDT);
+	if (!o) {
+		o = &ho->ops[ho->nops++];            /* after the reset: there is room */
+	}
+	*o = (struct op){ .kind = OP_LDT };
+	memcpy(o->desc, desc, size < sizeof o->desc ? size : sizeof o->desc);
+}
+
+/* Wait for the child's report.  Host events (the timers, input) make the monitor
+ * ask it to stop (SIGUSR1): the interrupt is then delivered as for guest code
+ * the monitor interrupted itself. */
+static void wait_for_child(void)
+{
+	sigset_t events, old;
+	sigemptyset(&events);
+	sigaddset(&events, SIGALRM);
+	sigaddset(&events, SIGIO);
+	sigprocmask(SIG_UNBLOCK, &events, &old);
+	stop_sent = false;
+	while (!spin_for(TURN_MONITOR)) {
+		if (host_events && !stop_sent) {
+			kill(child, SIGUSR1);
+			stop_sent = true;
+		}
+		struct timespec t = { 0, 200 * 1000 * 1000 };
+		if (futex(&ho->turn, FUTEX_WAIT, TURN_CHILD, &t) < 0 && errno == ETIMEDOUT) {
+			int status;
+			if (waitpid(child, &status, WNOHANG) == child) {
+				child = 0;
+				host_bug("the user process died (status %#x)", status);
+			}
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+__attribute__((noreturn)) static void run(void)
+{
+	mcontext_t m;
+	memset(&m, 0, sizeof m);
+	regs_to_mcontext(&m, &next);
+	memcpy(ho->gregs, m.gregs, sizeof ho->gregs);
+	static const int order[6] = { LVM_CS, LVM_SS, LVM_DS, LVM_ES, LVM_FS, LVM_GS };
+	for (int i = 0; i < 6; i++)
+		ho->sel[i] = host_sel[order[i]];
+	ho->live_flags = m.gregs[REG_EFL] & (0x200000u | 0x4000u);
+	fpu_guest_get(ho->fpu);
+	mmu_stats.user_runs++;
+	give_turn(TURN_CHILD);
+	wait_for_child();
+	fpu_guest_set(ho->ev_fpu);
+	memcpy(live_sel, ho->ev_sel, sizeof live_sel);
+	memcpy(m.gregs, ho->ev_gregs, sizeof m.gregs);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = ho->ev_sig;
+	si.si_code = ho->ev_code;
+	si.si_addr = (void *)(uintptr_t)ho->ev_addr;
+	int sig = ho->ev_sig == SIGUSR1 ? SIGALRM : ho->ev_sig;  /* stopped for a host event */
+	guest_event(sig, &si, &m);
+}
+
+void userproc_resume(struct lvm_regs *r)
+{
+	next = *r;
+	if (looping)
+		longjmp(loop, 1);
+	looping = true;
+	setjmp(loop);
+	run();
+}
+
+void userproc_left(void)
+{
+	looping = false;
+}

@@ -1,0 +1,31 @@
+/* userproc.h: guest user code in a host process of its own (userproc.c). */
+#ifndef LVM_USERPROC_H
+#define LVM_USERPROC_H
+#include <signal.h>
+#include "monitor.h"
+
+extern bool userproc_wanted;             /* -lvm-userproc on|off, LVM_USERPROC */
+extern uintptr_t userproc_min_addr;      /* vm.mmap_min_addr: the user view cannot map below */
+int userproc_start(void);                /* before the guest runs; -1 with a message */
+bool userproc_active(void);
+bool userproc_is_child(void);
+/* The monitor: run CPL 3 there until it reports an event; never returns. */
+__attribute__((noreturn)) void userproc_resume(struct lvm_regs *r);
+void userproc_left(void);                /* resume() enters guest code here instead */
+/* The user view's mappings (mmu.c), applied by the process before it runs again. */
+void userproc_map(u64 at, u64 len, int prot, u64 off);
+void userproc_unmap(u64 at, u64 len);
+void userproc_ldt(const void *desc, u32 size);   /* a modify_ldt(0x11) write (hostseg.c) */
+/* The child's signal handler (signals.c calls it first there). */
+int userproc_child_signal(int sig, siginfo_t *si, void *ucv);
+/* signals.c, mmu.c, memory.c, switch.S: what the two sides share. */
+void signal_entry(int sig, siginfo_t *si, void *ucv);
+extern u64 resume_live_flags;
+#include <ucontext.h>
+void regs_to_mcontext(mcontext_t *m, const struct lvm_regs *r);
+__attribute__((noreturn)) void guest_event(int sig, siginfo_t *si, mcontext_t *m);
+void mmu_user_view_lost(void);
+int memfd_of_guest(void);
+/* The live DS ES FS GS of user code at its last event, for sync_user_selectors(). */
+const u16 *userproc_live_selectors(void);
+#endif
