@@ -28,7 +28,11 @@ static void usage(int status)
 		"  -trusted-user    trust the guest's user programs: a kernel above the user limit\n"
 		"                   stays mapped while they run, guarded by segment limits only\n"
 		"                   (fast; a program that loads the host's selector 0x2b escapes\n"
-		"                   them: README, Security model)\n"
+		"                   them: README, Security model); with -lvm-userproc off only\n"
+		"  -lvm-userproc on|off   guest user code in a host process of its own (default on;\n"
+		"                   LVM_USERPROC=0 too): no kernel page is ever mapped there, and a\n"
+		"                   user/kernel transition is a handoff, not a revocation (off with\n"
+		"                   -s/-gdb: the debugger's hardware breakpoints are this thread's)\n"
 		"  -gdb tcp::PORT   a GDB remote stub on 127.0.0.1:PORT (-gdb unix:PATH: a Unix socket)\n"
 		"  -s               the same as -gdb tcp::1234\n"
 		"  -S               wait for the debugger before the first guest instruction\n"
@@ -207,12 +211,12 @@ int main(int argc, char **argv)
 	console_init();                    /* after signals_init: its handlers restore the terminal */
 	if (gdb_init() < 0)
 		return EXIT_HOST_BUG;
-	/* User code in a process of its own (userproc.c): LVM_USERPROC=1 or
-	 * -lvm-userproc on; not with a debugger (its hardware breakpoints and
+	/* User code in a process of its own (userproc.c), unless -lvm-userproc off or
+	 * LVM_USERPROC=0; not with a debugger (its hardware breakpoints and
 	 * watchpoints are the monitor's thread's). */
 	const char *up = getenv("LVM_USERPROC");
 	if (userproc_option < 0)
-		userproc_option = up && *up && strcmp(up, "0") && strcmp(up, "off");
+		userproc_option = !(up && (!strcmp(up, "0") || !strcmp(up, "off")));
 	userproc_wanted = userproc_option && !gdb_wanted();
 	if (userproc_start() < 0)
 		return EXIT_HOST_BUG;

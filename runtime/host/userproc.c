@@ -44,6 +44,7 @@
 #include "irq.h"
 #include "mmu.h"
 #include "userproc.h"
+#include "console.h"
 
 bool userproc_wanted;
 uintptr_t userproc_min_addr = 0x10000;
@@ -300,6 +301,23 @@ void userproc_ldt(const void *desc, u32 size)
 	memcpy(o->desc, desc, size < sizeof o->desc ? size : sizeof o->desc);
 }
 
+/* Killed from outside, or its own mmap failed: the guest cannot go on. */
+static __attribute__((noreturn)) void child_died(int status)
+{
+	pid_t pid = child;
+	child = 0;
+	fpu_protect();
+	console_restore();
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "lvm: lvm's user process (pid %d) was killed by signal %d (%s): the "
+			"guest cannot go on\n", pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		fprintf(stderr, "lvm: lvm's user process (pid %d) exited with status %d%s\n", pid,
+			WEXITSTATUS(status), WEXITSTATUS(status) >= 120 ? " (a mapping or LDT write of "
+			"the user view failed: an lvm bug)" : "");
+	exit(EXIT_HOST_BUG);
+}
+
 /* Wait for the child's report.  Host events (the timers, input) make the monitor
  * ask it to stop (SIGUSR1): the interrupt is then delivered as for guest code
  * the monitor interrupted itself. */
@@ -319,10 +337,8 @@ static void wait_for_child(void)
 		struct timespec t = { 0, 200 * 1000 * 1000 };
 		if (futex(&ho->turn, FUTEX_WAIT, TURN_CHILD, &t) < 0 && errno == ETIMEDOUT) {
 			int status;
-			if (waitpid(child, &status, WNOHANG) == child) {
-				child = 0;
-				host_bug("the user process died (status %#x)", status);
-			}
+			if (waitpid(child, &status, WNOHANG) == child)
+				child_died(status);
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -15,6 +15,8 @@
  *   kernel-scribble  overwrites the whole vCPU page (with a far pointer where the
  *                 monitor's entry used to be), then goes on: port I/O, control
  *                 registers, interrupts, paging must work as before
+ *   user-spin     prints "spinning", then loops in user mode for ever (tests kill
+ *                 lvm from outside)
  *   user-far64    far-jumps to the host's 64-bit code selector 0x33, where nothing
  *                 is mapped: a guest error report (status 4), not a crash of the
  *                 monitor (that user code can run 64-bit code at all is the
@@ -148,7 +150,7 @@ void kmain(u32 magic, u32 *mbi)
 	const char *cmd = cmdline_last_word(magic, mbi);
 	printf("case %s\n", cmd);
 	static const char *const cases[] = { "", "user-cpl", "user-peek", "user-vif", "user-kernel",
-					     "user-stub", "user-far64" };
+					     "user-stub", "user-far64", "user-spin" };
 	for (u32 i = 1; i < sizeof cases / sizeof cases[0]; i++)
 		if (streq(cmd, cases[i]))
 			user(i);

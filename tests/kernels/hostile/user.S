@@ -23,7 +23,7 @@ dr7:	.long 0
 sel_cs:	.long 0
 1:	movl which, %eax
 	jmp *cases(,%eax,4)
-cases:	.long done, user_cpl, user_peek, user_vif, user_kernel, user_stub, user_far64
+cases:	.long done, user_cpl, user_peek, user_vif, user_kernel, user_stub, user_far64, user_spin
 
 user_cpl:                                   /* (a user process has no vCPU page: #PF) */
 	flat
@@ -87,6 +87,10 @@ user_kernel:
 	ljmp $0x23, $K + 0x100              /* the host's flat code selector: err 5 */
 1:	sys 1, $0x11
 	jmp done
+
+user_spin:
+	sys 1, $0x5
+1:	jmp 1b
 
 user_far64:
 	ljmp $0x33, $0x0fff0000             /* 64-bit code, where nothing is mapped */

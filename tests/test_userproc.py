@@ -1,0 +1,102 @@
+"""User code in a process of its own (-lvm-userproc on, runtime/host/userproc.c):
+the process never outlives the monitor, whichever way the monitor ends, and its
+death is reported.  (What it runs is checked by every differential kernel with
+user code; the attacks from user code both ways by test_hardening.)"""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from test_kernels import OUT, built, lvm_argv  # noqa: F401  (fixture)
+
+MODES = ["call", "trap"]
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def alive(pid):
+    """Running or stopped: not gone, not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def spinning(mode):
+    """lvm running the hostile kernel's user program that loops for ever; its pid
+    and its user process's, once the program runs."""
+    p = subprocess.Popen(lvm_argv(OUT / mode / "hostile.elf", "-lvm-userproc", "on", "-append",
+                                  "user-spin"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    line = b""
+    while b"user read 5" not in line:
+        line = p.stdout.readline()
+        assert line, p.stderr.read()
+    kids = children(p.pid)
+    assert len(kids) == 1, kids
+    return p, kids[0]
+
+
+def gone_soon(pid, seconds=5.0):
+    end = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < end:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_monitor_killed_leaves_no_process(built, mode):
+    p, kid = spinning(mode)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=10)
+    assert gone_soon(kid), "lvm's user process %d outlived the monitor" % kid
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_monitor_terminated_leaves_no_process(built, mode):
+    p, kid = spinning(mode)
+    os.kill(p.pid, signal.SIGTERM)
+    p.wait(timeout=10)
+    assert gone_soon(kid)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_user_process_killed_is_reported(built, mode):
+    p, kid = spinning(mode)
+    os.kill(kid, signal.SIGKILL)
+    status = p.wait(timeout=10)
+    err = p.stderr.read()
+    assert status == 70, err
+    assert b"lvm's user process (pid %d) was killed by signal 9" % kid in err, err
+    assert b"internal error" not in err
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_guest_exit_leaves_no_process(built, mode):
+    p = subprocess.Popen(lvm_argv(OUT / mode / "hostile.elf", "-lvm-userproc", "on", "-append",
+                                  "user-kernel"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    line, kid = b"", None
+    while b"entering user mode" not in line:
+        line = p.stdout.readline()
+        assert line, p.stderr.read()
+        kids = children(p.pid)
+        kid = kids[0] if kids else kid
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 1 and b"done" in out, err
+    assert kid is not None and gone_soon(kid)
+
+
+def test_option_is_checked(built):
+    r = subprocess.run(lvm_argv(OUT / "call" / "hello.elf", "-lvm-userproc", "maybe"),
+                       capture_output=True, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and b"-lvm-userproc maybe: expected on or off" in r.stderr
