@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import linuxguest as lg  # noqa: E402
 
 RUNS = int(os.environ.get("RUNS", "3"))
-SCRIPT = "echo %s\n/bin/ubench || echo lvm-bench-fail ubench\necho %s\n" % (lg.BEGIN, lg.END)
+SCRIPT = lg.script(["ubench || echo lvm-bench-fail ubench"])
 
 
 def main():
@@ -34,10 +34,11 @@ def main():
         (tmp / "lvmbench").mkdir()
         (tmp / "lvmbench" / "run.sh").write_text(SCRIPT)
         initrd = lg.initramfs(tmp, tmp / "lvmbench", ["%s=bin/ubench" % ubench])
+        khz = lg.host_tsc_khz(ubench)
         runs = {c: [] for c in lg.GUESTS + ("host",)}
         for _ in range(RUNS):
             for c in lg.GUESTS:
-                runs[c].append(lg.boot(lg.guest_argv(c, initrd), want))
+                runs[c].append(lg.boot(lg.guest_argv(c, initrd, khz), want))
             runs["host"].append(lg.host_ops([str(ubench)]))
     cols = {c: (statistics.median(b.to_init for b in runs[c]), statistics.median(b.uptime for b in runs[c]),
                 lg.median_ops([b.ops for b in runs[c]])) for c in lg.GUESTS}
@@ -49,6 +50,8 @@ def main():
     print("%-26s %s" % ("guest uptime at /init (s)", " ".join(fmt(c[1], ".2f") for c in cols.values())))
     for op in want:
         print("%-26s %s" % (op + " (ns)", " ".join(fmt(c[2].get(op), ".0f") for c in cols.values())))
+    rates = [statistics.median(b.clock_rate for b in runs[c]) for c in lg.GUESTS]
+    print("%-26s %s" % ("guest clock / host clock", " ".join("%12.4f" % r for r in rates)))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,13 @@ points elsewhere, e.g. at another checkout's out/linux, to reuse its build).  Ea
 guest gets the project's initramfs plus /lvmbench (a directory: run.sh, which the
 kernel command line's lvm.run= makes /init run, and its data) and whatever else the
 caller adds; the host runs the same static i386 binaries (bench/linux/ubench.c).
+
+Every guest is told the host's TSC frequency (tsc_early_khz=, the same command line
+in every column): under QEMU's TCG, Linux's calibration of the TSC against the PIT
+fails whenever the emulation is too slow for its loop ("Unable to calibrate against
+PIT"), and the guest then keeps time by jiffies, 10 ms steps at HZ=100, which makes
+a 100 ms measurement 10% wrong (TCG's TSC is the host's, as is lvm's).  Each run also
+checks the guest's clock against the host's (Boot.clock_rate).
 """
 import os
 import re
@@ -20,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LINUX = Path(os.environ.get("LVM_LINUX_OUT") or ROOT / "out" / "linux")
 LVM = str(ROOT / ".venv" / "bin" / "lvm")
-APPEND = "console=ttyS0 panic=-1 lvm.run=/lvmbench/run.sh"
+APPEND = "console=ttyS0 panic=-1 lvm.run=/lvmbench/run.sh tsc_early_khz=%d"
 BEGIN, END = "lvm-bench-begin", "lvm-bench-end"
 # Columns in the order they are run and printed; "call trusted" is call mode with
 # -trusted-user (the kernel's pages stay mapped while user code runs: no revocation).
@@ -61,8 +68,19 @@ def initramfs(tmp, benchdir, adds=()):
     return out
 
 
-def guest_argv(column, initrd, memory="256M"):
-    common = ["-m", memory, "-initrd", str(initrd), "-append", APPEND]
+def host_tsc_khz(ubench):
+    r = subprocess.run([str(ubench), "--tsc-khz"], stdout=subprocess.PIPE, text=True, check=True)
+    return int(r.stdout)
+
+
+def script(body):
+    """A run.sh: `body` (shell lines) between BEGIN and END, each marked by the
+    guest's clock for the clock check."""
+    return "\n".join(["echo " + BEGIN, "ubench --clock"] + list(body) + ["ubench --clock", "echo " + END, ""])
+
+
+def guest_argv(column, initrd, tsc_khz, memory="256M"):
+    common = ["-m", memory, "-initrd", str(initrd), "-append", APPEND % tsc_khz]
     if column == "QEMU TCG":
         return ["qemu-system-i386", "-nographic", "-no-reboot", "-monitor", "none",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
@@ -85,11 +103,13 @@ def parse_ops(lines):
 
 class Boot:
     """One guest run: wall seconds from starting the emulator to /init's first line,
-    the guest's uptime then, the ops its run.sh printed, its console lines, and the
-    run's whole wall time."""
+    the guest's uptime then, the ops its run.sh printed, its console lines, the run's
+    whole wall time, and the guest clock's rate against the host's between the first
+    and the last `clock NS` line (1.0: right; the lines' own latency is ~ms)."""
 
-    def __init__(self, to_init, uptime, ops, lines, wall):
-        self.to_init, self.uptime, self.ops, self.lines, self.wall = to_init, uptime, ops, lines, wall
+    def __init__(self, to_init, uptime, ops, lines, wall, clock_rate):
+        self.to_init, self.uptime, self.ops, self.lines = to_init, uptime, ops, lines
+        self.wall, self.clock_rate = wall, clock_rate
 
 
 def fail(what, status, lines, err):
@@ -104,10 +124,12 @@ def boot(argv, want, timeout=900):
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
         killer = threading.Timer(timeout, p.kill)   # a guest that hangs silently
         killer.start()
-        to_init, uptime, lines = None, None, []
+        to_init, uptime, lines, clocks = None, None, [], []
         for raw in p.stdout:
             line = raw.decode(errors="replace").rstrip("\r\n")
             lines.append(line)
+            if re.match(r"clock \d+$", line):
+                clocks.append((time.monotonic(), float(line.split()[1])))
             m = re.match(r"lvm-init: .* /init at ([\d.]+) s", line)
             if m and to_init is None:
                 to_init, uptime = time.monotonic() - t0, float(m.group(1))
@@ -120,10 +142,12 @@ def boot(argv, want, timeout=900):
     missing = [w for w in want if w not in ops]
     bad = [l for l in lines if l.startswith("lvm-bench-fail")]
     ended = any(re.match(r"lvm-init: .* exited with status 0$", l) for l in lines)
-    if to_init is None or END not in lines or missing or bad or not ended or p.returncode:
+    if (to_init is None or END not in lines or missing or bad or not ended or p.returncode
+            or len(clocks) < 2):
         fail(" ".join(argv) + (" (missing: %s)" % " ".join(missing) if missing else ""),
              p.returncode, lines, stderr)
-    return Boot(to_init, uptime, ops, lines, wall)
+    rate = (clocks[-1][1] - clocks[0][1]) / 1e9 / (clocks[-1][0] - clocks[0][0])
+    return Boot(to_init, uptime, ops, lines, wall, rate)
 
 
 def host_ops(argv, env=None):

@@ -59,7 +59,7 @@ ROWS = (
     ("context-switch", "context switch (futex handoff)", "us"),
     ("page-fault", "page fault, fresh anonymous page", "us"),
     ("mmap+munmap", "mmap + munmap, 1 page", "us"),
-    ("compute-loop-iteration", "compute loop, 1 iteration", "ns"),
+    ("compute", "compute: 16x16 integer matrix multiply", "ns"),
     ("patch", "macro: busybox patch", "ms"),
     ("shell", "macro: ash script, short processes", "ms"),
 )
@@ -118,14 +118,12 @@ def patch_data(tmp):
 def run_script():
     """The guest's /lvmbench/run.sh (lvm.run= on the command line): ubench, then each
     macro once, timed by ubench --time, then a checksum of the patched tree."""
-    return "\n".join([
-        "echo " + lg.BEGIN,
-        "/bin/ubench || echo lvm-bench-fail ubench",
+    return lg.script([
+        "ubench || echo lvm-bench-fail ubench",
         "cp -a /lvmbench/tree /tmp/tree || echo lvm-bench-fail cp",
         "ubench --time patch -C /tmp/tree -i /lvmbench/tree.diff patch -p1 || echo lvm-bench-fail patch",
         "echo tree-sum $(sh /lvmbench/treesum.sh /tmp/tree)",
-        "ubench --time shell sh /lvmbench/shell.sh %d || echo lvm-bench-fail shell" % SHELL_ROUNDS,
-        "echo " + lg.END, ""])
+        "ubench --time shell sh /lvmbench/shell.sh %d || echo lvm-bench-fail shell" % SHELL_ROUNDS])
 
 
 TREESUM = 'cd "$1" && find . -type f | sort | xargs md5sum | md5sum\n'
@@ -148,6 +146,7 @@ def prepare(tmp):
     subprocess.run([str(lg.busybox()), "--install", "-s", str(applets)], check=True)
     os.symlink(ubench, applets / "ubench")
     info.update(ubench=ubench, bench=bench, env={"PATH": str(applets), "LC_ALL": "C"},
+                tsc_khz=lg.host_tsc_khz(ubench),
                 initrd=lg.initramfs(tmp, bench, ["%s=bin/ubench" % ubench]))
     info["want_sum"] = tree_sum(info, tmp / "new")
     return info
@@ -164,6 +163,7 @@ def tree_sum(data, tree):
 def native_run(data):
     """The guest's run.sh, on the host: the same binaries, the tree on tmpfs."""
     ops = lg.host_ops([str(data["ubench"])])
+    ops.update(lg.host_ops([str(data["ubench"]), "--cs-limit"]))
     work = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     try:
         shutil.copytree(data["bench"] / "tree", work / "tree", symlinks=True)
@@ -184,11 +184,12 @@ def check_sum(column, got, data):
 
 
 def guest_run(column, data, want):
-    b = lg.boot(lg.guest_argv(column, data["initrd"]), want)
+    b = lg.boot(lg.guest_argv(column, data["initrd"], data["tsc_khz"]), want)
     sums = [l.split()[1] for l in b.lines if l.startswith("tree-sum ") and len(l.split()) > 1]
     check_sum(column, sums[0] if sums else "(none)", data)
     ops = dict(b.ops)
     ops["boot"] = b.to_init * 1e9
+    ops["clock-rate"] = b.clock_rate
     return ops, b.wall
 
 
@@ -250,7 +251,7 @@ def goals(med):
     if "lvm call" not in med or "QEMU TCG" not in med:
         return ["(not judged: the run has no lvm call or QEMU TCG column)"]
     call, tcg, native = med["lvm call"], med["QEMU TCG"], med["native"]
-    slower = [k for k, _, _ in ROWS if k != "compute-loop-iteration" and call[k] >= tcg[k]]
+    slower = [k for k, _, _ in ROWS if k != "compute" and call[k] >= tcg[k]]
     out = ["faster than QEMU TCG on every OS row: %s" % (
         "met" if not slower else "**not met** (slower on %d of %d: %s)"
         % (len(slower), len(ROWS) - 1, ", ".join(slower)))]
@@ -258,13 +259,22 @@ def goals(med):
     out.append("getppid via the vDSO under %d ns (TCG, as measured for issue 12; %.0f ns in this run): %s (%s ns)"
                % (VDSO_GOAL_NS, tcg["getppid-vdso"], "met" if v < VDSO_GOAL_NS else "**not met**",
                   "{:,.0f}".format(v)))
-    speed = native["compute-loop-iteration"] / call["compute-loop-iteration"]
-    out.append("compute >= 0.97x native speed: %s (%.3fx)" % ("met" if speed >= 0.97 else "**not met**", speed))
+    speed = native["compute"] / call["compute"]
+    out.append("compute >= 0.97x native speed: %s (%.3fx; natively, with the code segment lvm gives user "
+               "code, which ends at 3 GiB: %.3fx)" % ("met" if speed >= 0.97 else "**not met**", speed,
+                                                      native["compute"] / native["compute-cs-limit"]))
     for k in MACROS:
         r = call[k] / native[k]
         out.append("macro %s within 1.5x native: %s (%s)" % (k, "met" if r <= 1.5 else "**not met**",
                                                              fmt_ratio(r)))
     return out
+
+
+def clock_line(med):
+    """The guest clocks' rates against the host's (every time above is the guest's)."""
+    rates = ["%s %.4f%s" % (c, med[c]["clock-rate"], "" if abs(med[c]["clock-rate"] - 1) < 0.01 else " **off**")
+             for c in GUESTS]
+    return "Guest clock against the host's over each run (1 = right): " + ", ".join(rates) + "."
 
 
 def plot(med, path):
@@ -317,7 +327,7 @@ def main():
         data = prepare(Path(t))
         runs = measure(data)
     med = {c: lg.median_ops(runs[c]) for c in COLUMNS}
-    text = "\n".join([head, "", table(med, data), "", "Goals (issue 12, call mode):", ""]
+    text = "\n".join([head, "", table(med, data), "", clock_line(med), "", "Goals (issue 12, call mode):", ""]
                      + ["* " + g for g in goals(med)]
                      + ["", "`RUNS=%d make bench-os`: %.0f s." % (RUNS, time.monotonic() - t0), ""])
     OUT.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,20 @@
 /* ubench.c: Linux user-space measurements, one static i386 binary run the same way
  * in every guest (bench/os.py, bench/linux.py) and on the host.
  *
- *   ubench [BUDGET_MS]       the micro-benchmarks: each line `op NAME NS`
+ *   ubench [BUDGET_MS [NAME...]]
+ *                            the micro-benchmarks (all, or those NAMEd): each
+ *                            line `op NAME NS`
  *   ubench --time NAME [-C DIR] [-i FILE] CMD ARG...
  *                            one run of CMD (PATH search, stdin FILE, stdout
  *                            /dev/null, in DIR): `op NAME NS`, wall time from
  *                            before fork to after wait; status 1 if CMD fails
+ *   ubench --clock           `clock NS`: CLOCK_MONOTONIC now (bench/linuxguest.py
+ *                            compares the guest's clock with the host's by it)
+ *   ubench --tsc-khz         the TSC's frequency against CLOCK_MONOTONIC (on the
+ *                            host: the guests are told it, see linuxguest.py)
+ *   ubench --cs-limit [BUDGET_MS]
+ *                            `op compute-cs-limit NS`: the compute loop run with a
+ *                            code segment that ends at 3 GiB (on the host only)
  *
  * NS is nanoseconds per operation by clock_gettime(CLOCK_MONOTONIC): the guest's own
  * clock.  Each operation is timed in rounds of n iterations, n found first by
@@ -18,6 +27,7 @@
  * guests have one, so the host's figures are for one CPU too (a pipe round trip
  * between two CPUs measures the wake-up of an idle core instead). */
 #define _GNU_SOURCE
+#include <asm/ldt.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -173,14 +183,56 @@ static void op_mmap(long n)
 	}
 }
 
-static volatile unsigned sink;
+/* Plain user code, no system call: a 16x16 integer matrix multiply (4096
+ * multiply-adds, loads from L1) per iteration, each depending on the one before.
+ * Not a single dependency chain (an LCG, say), which an emulator can keep up with:
+ * QEMU's TCG runs x = x * a + c as fast as the CPU, its overhead hidden in the
+ * chain's latency. */
+static unsigned ma[16][16], mb[16][16], mc[16][16];
 
 static void op_compute(long n)
 {
+	for (long r = 0; r < n; r++) {
+		for (int i = 0; i < 16; i++)
+			for (int j = 0; j < 16; j++) {
+				unsigned s = 0;
+				for (int k = 0; k < 16; k++)
+					s += ma[i][k] * mb[k][j];
+				mc[i][j] = s;
+			}
+		ma[r & 15][(r >> 4) & 15] ^= mc[5][7];
+	}
+}
+
+static void init_compute(void)
+{
 	unsigned x = 1;
-	for (long i = 0; i < n; i++)
-		x = x * 1103515245u + 12345u;
-	sink = x;
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 16; j++) {
+			ma[i][j] = x = x * 1103515245u + 12345u;
+			mb[i][j] = x = x * 1103515245u + 12345u;
+		}
+}
+
+/* The compute loop with CS a code segment of this process's LDT that ends at
+ * 3 GiB, as lvm runs a Linux guest's user code (its user segments end where the
+ * kernel begins): what that limit costs the CPU itself, with no emulator. */
+static void op_compute_cs_limit(long n)
+{
+	unsigned cs;
+	asm volatile("movl %%cs, %0" : "=r"(cs));
+	asm volatile("pushl $0x7\n\tpushl $1f\n\tlret\n"      /* LDT entry 0, RPL 3 */
+		     "1:\tpushl %[n]\n\tcall *%[f]\n\taddl $4, %%esp\n\t"
+		     "pushl %[cs]\n\tpushl $2f\n\tlret\n2:"
+		     : : [n] "r"(n), [f] "r"(op_compute), [cs] "r"(cs) : "eax", "ecx", "edx", "memory", "cc");
+}
+
+static void limited_code_segment(void)
+{
+	struct user_desc d = { .entry_number = 0, .base_addr = 0, .limit = 0xbffff, .seg_32bit = 1,
+			       .contents = MODIFY_LDT_CONTENTS_CODE, .limit_in_pages = 1, .useable = 1 };
+	if (syscall(SYS_modify_ldt, 1, &d, sizeof d))
+		die("modify_ldt");
 }
 
 static double run(void (*fn)(long), long n)
@@ -190,9 +242,16 @@ static double run(void (*fn)(long), long n)
 	return now() - t;
 }
 
+static char **only;                       /* NULL: every benchmark */
+
 /* `per`: operations in one iteration of fn */
 static void measure(const char *name, void (*fn)(long), int per, double budget)
 {
+	int wanted = only == NULL;
+	for (char **o = only; o && *o; o++)
+		wanted |= strcmp(*o, name) == 0;
+	if (!wanted)
+		return;
 	long n = 1;
 	double t;
 	while ((t = run(fn, n)) < budget && n < (1L << 28)) {
@@ -248,7 +307,8 @@ static int micro(double budget)
 	measure("context-switch", op_switch, 2, budget);
 	measure("page-fault", op_pagefault, 1, budget);
 	measure("mmap+munmap", op_mmap, 1, budget);
-	measure("compute-loop-iteration", op_compute, 1, budget);
+	init_compute();
+	measure("compute", op_compute, 1, budget);
 	close(pipe_a[1]);
 	__atomic_store_n(turn, 2, __ATOMIC_SEQ_CST);
 	futex(turn, FUTEX_WAKE, 1);
@@ -303,12 +363,44 @@ static int timed(int argc, char **argv)
 	return 0;
 }
 
+static unsigned long long rdtsc(void)
+{
+	unsigned long long t;
+	asm volatile("rdtsc" : "=A"(t));
+	return t;
+}
+
+static int tsc_khz(void)
+{
+	double t0 = now(), t;
+	unsigned long long c0 = rdtsc(), c;
+	while ((t = now()) - t0 < 2e8)
+		;
+	c = rdtsc();
+	printf("%.0f\n", (c - c0) / (t - t0) * 1e6);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--exit") == 0)
 		return 0;
+	if (argc > 1 && strcmp(argv[1], "--clock") == 0) {
+		printf("clock %.0f\n", now());
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--tsc-khz") == 0)
+		return tsc_khz();
+	if (argc > 1 && strcmp(argv[1], "--cs-limit") == 0) {
+		limited_code_segment();
+		init_compute();
+		measure("compute-cs-limit", op_compute_cs_limit, 1, (argc > 2 ? atof(argv[2]) : 100) * 1e6);
+		return 0;
+	}
 	pin_to_one_cpu();
 	if (argc > 2 && strcmp(argv[1], "--time") == 0)
 		return timed(argc, argv);
+	if (argc > 2)
+		only = argv + 2;
 	return micro((argc > 1 ? atof(argv[1]) : 100) * 1e6);
 }
