@@ -296,12 +296,13 @@ def plot(med, path):
         bx.bar(i, med[c]["boot"] / 1e9, 0.7, color="C%d" % i)
     ax.axhline(1, color="black", linewidth=0.8)
     ax.set_yscale("log")
-    ax.set_ylim(0.3, max(med[c][k] / med["native"][k] for c in GUESTS for k, _ in rows) * 8)
+    ratios = [med[c][k] / med["native"][k] for c in GUESTS for k, _ in rows]
+    ax.set_ylim(min(0.5, min(ratios) / 2), max(ratios) * 40)    # room for the labels and legend
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([l.replace("`", "") for _, l in rows], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("time / native time (log scale; 1 = native)")
     ax.set_title("Linux 6.1 i386 guest: time relative to the same i386 binaries run natively")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", ncol=len(GUESTS))
     bx.set_xticks(range(len(GUESTS)))
     bx.set_xticklabels(GUESTS, rotation=30, ha="right", fontsize=8)
     bx.set_ylabel("seconds")
