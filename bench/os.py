@@ -89,10 +89,9 @@ def tools_pairs(src):
 
 
 def patch_data(tmp):
-    """tmp/tree (the tools/ versions of the first PATCH_KB KiB of pairs, files of at most
-    PATCH_FILE_KB), tmp/new (the
-    kernel's versions: what patching must give) and tmp/tree.diff (diff -ruN).  Small
-    on purpose: busybox patch reads each file it patches a byte per read(2), one
+    """tmp/tree (the tools/ versions of the first PATCH_KB KiB of pairs, files of at
+    most PATCH_FILE_KB), tmp/new (the kernel's versions: what patching must give) and
+    tmp/tree.diff (diff -ruN tree new, run in tmp for patch -p1).  Small on purpose: busybox patch reads each file it patches a byte per read(2), one
     system call per byte, and a guest system call under lvm costs ~200 us today."""
     src = Path(subprocess.run(["sh", str(lg.ROOT / "scripts" / "linux-source.sh")], check=True,
                               stdout=subprocess.PIPE, text=True).stdout.strip())
@@ -135,8 +134,9 @@ def prepare(tmp):
     initramfs."""
     bench = tmp / "lvmbench"
     bench.mkdir()
-    info = patch_data(bench)
-    shutil.move(str(bench / "new"), str(tmp / "new"))
+    info = patch_data(tmp)
+    for name in ("tree", "tree.diff"):             # the guest's; new/ stays on the host
+        shutil.move(str(tmp / name), str(bench / name))
     shutil.copyfile(lg.ROOT / "bench" / "linux" / "shell.sh", bench / "shell.sh")
     (bench / "treesum.sh").write_text(TREESUM)
     (bench / "run.sh").write_text(run_script())
@@ -190,7 +190,7 @@ def guest_run(column, data, want):
     ops = dict(b.ops)
     ops["boot"] = b.to_init * 1e9
     ops["clock-rate"] = b.clock_rate
-    return ops, b.wall
+    return ops
 
 
 def measure(data):
@@ -200,11 +200,7 @@ def measure(data):
     for r in range(RUNS):
         for c in COLUMNS:
             t0 = time.monotonic()
-            if c == "native":
-                runs[c].append(native_run(data))
-            else:
-                ops, _ = guest_run(c, data, want)
-                runs[c].append(ops)
+            runs[c].append(native_run(data) if c == "native" else guest_run(c, data, want))
             sys.stderr.write("os: run %d/%d, %s: %.1f s\n" % (r + 1, RUNS, c, time.monotonic() - t0))
     return runs
 
@@ -316,7 +312,8 @@ def header():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     return ("Linux 6.1 i386 guest, %s; median of %d runs per column, interleaved; %d-core %s, "
             "load average %.2f at the start (the machine may be shared); times by the guest's clock, "
-            "boot by the host's; in brackets: ratio to native."
+            "boot by the host's; in brackets: ratio to native; call trusted: lvm call with "
+            "-trusted-user (no revocation)."
             % (datetime.date.today().isoformat(), RUNS, os.cpu_count(), cpu, os.getloadavg()[0]))
 
 
@@ -330,7 +327,7 @@ def main():
     med = {c: lg.median_ops(runs[c]) for c in COLUMNS}
     text = "\n".join([head, "", table(med, data), "", clock_line(med), "", "Goals (issue 12, call mode):", ""]
                      + ["* " + g for g in goals(med)]
-                     + ["", "`RUNS=%d make bench-os`: %.0f s." % (RUNS, time.monotonic() - t0), ""])
+                     + ["", "This run (RUNS=%d): %.0f s." % (RUNS, time.monotonic() - t0), ""])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "os.md").write_text(text)
     (OUT / "os.json").write_text(json.dumps({"runs": runs, "median": med}, indent=1) + "\n")

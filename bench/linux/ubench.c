@@ -18,10 +18,10 @@
  *
  * NS is nanoseconds per operation by clock_gettime(CLOCK_MONOTONIC): the guest's own
  * clock.  Each operation is timed in rounds of n iterations, n found first by
- * growing it until one round takes BUDGET_MS (default 100): the same figure costs
- * 0.1 s on the host and under lvm trap mode alike, whatever an operation costs there
- * (fork+exec takes 0.4 ms natively and 20 ms under lvm trap).  The line is the least
- * of 5 rounds (the calibration's last round and 4 more).
+ * growing it until one round takes BUDGET_MS (default 100), so that a line costs
+ * about the same time (~0.6 s) on the host and under lvm trap mode, whatever the
+ * operation costs there (fork+exec takes 0.4 ms natively and 20 ms under lvm trap).
+ * The line is the least of 5 rounds (the calibration's last round and 4 more).
  *
  * Everything runs on one CPU (sched_setaffinity, inherited by every child): the
  * guests have one, so the host's figures are for one CPU too (a pipe round trip
