@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 OUT     := out
 PYTEST_ARGS ?=
 
-.PHONY: all setup demo demo-netbsd test bench clean kernels monitor linux initramfs fuzz netbsd
+.PHONY: all setup setup-bench demo demo-netbsd test bench bench-os clean kernels monitor linux initramfs fuzz netbsd
 all: setup monitor kernels
 
 # The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
@@ -30,6 +30,10 @@ $(OUT)/bin/lvm-monitor: $(MON_SRC) $(MON_HDR) $(OUT)/gen/vcpu-offsets.h $(OUT)/g
 
 setup:
 	@scripts/setup.sh
+
+# setup plus the benchmarks' own Python packages (pyproject's "bench" extra: matplotlib).
+setup-bench:
+	@scripts/setup.sh bench
 
 # Sample kernels, built with lvm-cc in both modes and with plain gcc (the QEMU reference).
 kernels: setup
@@ -68,6 +72,11 @@ bench: setup monitor kernels
 	@$(BIN)/python bench/irq.py
 	@$(BIN)/python bench/disk.py
 	@$(BIN)/python bench/build_speed.py
+
+# The guest OS benchmark suite (bench/os.py): Linux under lvm call/trap and QEMU TCG
+# against the same i386 binaries on the host; out/bench/os.{md,json,png}.  RUNS=3.
+bench-os: setup-bench monitor linux
+	@$(BIN)/python bench/os.py
 
 # Linux i386 for lvm: out/linux/<mode>/{bzImage,vmlinux} for each of LINUX_MODES, from
 # LINUX_SRC (default: the tree scripts/linux-source.sh fetches) with tinyconfig and

@@ -24,9 +24,12 @@ if [ ! -x .venv/bin/python ]; then
 	echo "setup: creating .venv"
 	$PY -m venv .venv
 fi
-stamp=.venv/.lvm-installed
+extras=test stamp=.venv/.lvm-installed
+if [ "${1:-}" = bench ]; then
+	extras=test,bench stamp=.venv/.lvm-installed-bench
+fi
 if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
-	echo "setup: installing the lvm package (editable) and test dependencies"
-	.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
-	touch $stamp
+	echo "setup: installing the lvm package (editable) and its $extras dependencies"
+	.venv/bin/pip install -q --disable-pip-version-check -e ".[$extras]"
+	touch $stamp .venv/.lvm-installed      # bench includes test
 fi
