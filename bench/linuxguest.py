@@ -29,9 +29,11 @@ LINUX = Path(os.environ.get("LVM_LINUX_OUT") or ROOT / "out" / "linux")
 LVM = str(ROOT / ".venv" / "bin" / "lvm")
 APPEND = "console=ttyS0 panic=-1 lvm.run=/lvmbench/run.sh tsc_early_khz=%d"
 BEGIN, END = "lvm-bench-begin", "lvm-bench-end"
-# Columns in the order they are run and printed; "call trusted" is call mode with
-# -trusted-user (the kernel's pages stay mapped while user code runs: no revocation).
-GUESTS = ("lvm call", "lvm trap", "call trusted", "QEMU TCG")
+# Columns in the order they are run and printed.  lvm runs user code in a process of
+# its own (the default, runtime/host/userproc.c); "call in-process" is call mode with
+# -lvm-userproc off: user code in the monitor's process, the kernel's pages revoked
+# at every return to it (the design before userproc.c, side by side).
+GUESTS = ("lvm call", "lvm trap", "call in-process", "QEMU TCG")
 
 
 def need_kernels():
@@ -85,8 +87,8 @@ def guest_argv(column, initrd, tsc_khz, memory="256M"):
         return ["qemu-system-i386", "-nographic", "-no-reboot", "-monitor", "none",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                 "-kernel", str(LINUX / "native" / "bzImage"), *common]
-    mode = {"lvm call": "call", "lvm trap": "trap", "call trusted": "call"}[column]
-    extra = ["-trusted-user"] if column == "call trusted" else []
+    mode = {"lvm call": "call", "lvm trap": "trap", "call in-process": "call"}[column]
+    extra = ["-lvm-userproc", "off"] if column == "call in-process" else []
     return [LVM, "run", str(LINUX / mode / "bzImage"), *extra, *common]
 
 

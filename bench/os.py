@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The guest OS benchmark suite (issue 12 item 4): `make bench-os`.
 
-Linux 6.1 i386 booted under lvm (call mode, trap mode, call mode with
--trusted-user) and, built with plain gcc, under QEMU TCG, each with the project's
+Linux 6.1 i386 booted under lvm (call mode, trap mode, call mode with user code
+in the monitor's process: -lvm-userproc off) and, built with plain gcc, under QEMU TCG, each with the project's
 initramfs plus bench/linux/ubench.c (static i386, gcc -m32 -static) and the data of
 two macro runs; the same static i386 binaries (ubench, Debian's busybox) run
 natively on the host.  Rows (bench/README.md says what each measures): boot to
@@ -312,8 +312,8 @@ def header():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     return ("Linux 6.1 i386 guest, %s; median of %d runs per column, interleaved; %d-core %s, "
             "load average %.2f at the start (the machine may be shared); times by the guest's clock, "
-            "boot by the host's; in brackets: ratio to native; call trusted: lvm call with "
-            "-trusted-user (no revocation)."
+            "boot by the host's; in brackets: ratio to native; call in-process: lvm call with "
+            "-lvm-userproc off (user code in the monitor's process, kernel pages revoked)."
             % (datetime.date.today().isoformat(), RUNS, os.cpu_count(), cpu, os.getloadavg()[0]))
 
 
