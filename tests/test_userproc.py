@@ -85,14 +85,13 @@ def test_guest_exit_leaves_no_process(built, mode):
     p = subprocess.Popen(lvm_argv(OUT / mode / "hostile.elf", "-lvm-userproc", "on", "-append",
                                   "user-kernel"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL)
-    line, kid = b"", None
-    while b"entering user mode" not in line:
-        line = p.stdout.readline()
-        assert line, p.stderr.read()
+    out, kid = b"", None
+    for line in iter(p.stdout.readline, b""):   # (communicate() would skip what is buffered)
+        out += line
         kids = children(p.pid)
         kid = kids[0] if kids else kid
-    out, err = p.communicate(timeout=30)
-    assert p.returncode == 1 and b"done" in out, err
+    p.wait(timeout=30)
+    assert p.returncode == 1 and b"done" in out, p.stderr.read()
     assert kid is not None and gone_soon(kid)
 
 

@@ -484,10 +484,7 @@ void mmu_mirror_reads(u32 gpa, bool native)
 
 static u32 compute_user_top(void)
 {
-	/* A user process maps nothing CPL 3 may not touch: no limit there, and user
-	 * code runs on the host's flat selectors (a code segment with a limit costs
-	 * this machine's EPYC 1.45x on a compute loop: bench/README). */
-	if (!paging_enabled() || userproc_active())
+	if (!paging_enabled())
 		return 1u << 20;
 	u32 top = mmu_scan_user_top();
 	return top < USER_TOP_MAX ? top : USER_TOP_MAX;
