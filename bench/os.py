@@ -256,9 +256,10 @@ def goals(med):
                % (VDSO_GOAL_NS, tcg["getppid-vdso"], "met" if v < VDSO_GOAL_NS else "**not met**",
                   "{:,.0f}".format(v)))
     speed = native["compute"] / call["compute"]
-    out.append("compute >= 0.97x native speed: %s (%.3fx; natively, with the code segment lvm gives user "
-               "code, which ends at 3 GiB: %.3fx)" % ("met" if speed >= 0.97 else "**not met**", speed,
-                                                      native["compute"] / native["compute-cs-limit"]))
+    out.append("compute >= 0.97x native speed: %s (%.3fx; natively under a code segment that ends at "
+               "3 GiB, as lvm's user code ran in-process: %.3fx; in lvm's user process it is flat)"
+               % ("met" if speed >= 0.97 else "**not met**", speed,
+                  native["compute"] / native["compute-cs-limit"]))
     for k in MACROS:
         r = call[k] / native[k]
         out.append("macro %s within 1.5x native: %s (%s)" % (k, "met" if r <= 1.5 else "**not met**",

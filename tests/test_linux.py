@@ -95,8 +95,8 @@ def qemu_session(initramfs, tmp_path_factory):
     return transcript(out), debugfs_cat(img, "/out")
 
 
-@pytest.mark.parametrize("mode, extra", [("call", ()), ("trap", ()), ("call", ("-trusted-user",))],
-                         ids=["call", "trap", "call-trusted-user"])
+@pytest.mark.parametrize("mode, extra", [("call", ()), ("trap", ()), ("call", ("-lvm-userproc", "off"))],
+                         ids=["call", "trap", "call-in-process"])
 def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mode, extra):
     img = disk(tmp_path)
     status, out, err = run_lvm(mode, initramfs, "session.sh", img, extra)
@@ -197,7 +197,7 @@ def qemu_stress(stress_initramfs):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_stress_ng_matches_qemu(built, stress_initramfs, qemu_stress, mode):
-    status, out, err = run_lvm(mode, stress_initramfs, "stress.sh", extra=("-trusted-user",))
+    status, out, err = run_lvm(mode, stress_initramfs, "stress.sh")
     assert status == 0, (status, out[-3000:], err[-2000:])
     lines = transcript(out)
     passed = [l for l in lines if l.endswith(": pass")]
