@@ -485,6 +485,28 @@ static int seccomp_init(void)
 	return 0;
 }
 
+/* Route `sigs` to signal_entry on the alternate stack.  Host events wait while a
+ * handler runs: its sigreturn delivers them in guest code, so none is noted after
+ * the handler's last look and left (irq.c); `also_masked` (0: none) waits too. */
+int signals_route(const int *sigs, unsigned n, int also_masked)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = signal_entry;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	sigaddset(&sa.sa_mask, SIGIO);
+	if (also_masked)
+		sigaddset(&sa.sa_mask, also_masked);
+	for (unsigned i = 0; i < n; i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0) {
+			perror("lvm: sigaction");
+			return -1;
+		}
+	return 0;
+}
+
 int signals_init(void)
 {
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
@@ -492,21 +514,9 @@ int signals_init(void)
 		perror("lvm: sigaltstack");
 		return -1;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = signal_entry;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-	/* Host events wait while a handler runs: its sigreturn delivers them in guest
-	 * code, so none is noted after the handler's last look and left (irq.c). */
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGALRM);
-	sigaddset(&sa.sa_mask, SIGIO);
 	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGALRM, SIGIO,
 				    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGCONT };
-	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0) {
-			perror("lvm: sigaction");
-			return -1;
-		}
+	if (signals_route(sigs, sizeof sigs / sizeof sigs[0], 0) < 0)
+		return -1;
 	return seccomp_init();
 }

@@ -195,19 +195,8 @@ static void child_main(pid_t monitor)
  * waits is for the next run of user code. */
 static int child_handlers(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = signal_entry;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGALRM);
-	sigaddset(&sa.sa_mask, SIGIO);
-	sigaddset(&sa.sa_mask, SIGUSR1);
 	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGUSR1 };
-	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
-			return -1;
-	return 0;
+	return signals_route(sigs, sizeof sigs / sizeof sigs[0], SIGUSR1);
 }
 
 static void kill_child(void)

@@ -20,6 +20,7 @@ void userproc_ldt(const void *desc, u32 size);   /* a modify_ldt(0x11) write (ho
 int userproc_child_signal(int sig, siginfo_t *si, void *ucv);
 /* signals.c, mmu.c, memory.c, switch.S: what the two sides share. */
 void signal_entry(int sig, siginfo_t *si, void *ucv);
+int signals_route(const int *sigs, unsigned n, int also_masked);
 extern u64 resume_live_flags;
 #include <ucontext.h>
 void regs_to_mcontext(mcontext_t *m, const struct lvm_regs *r);
