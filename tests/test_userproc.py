@@ -99,3 +99,16 @@ def test_option_is_checked(built):
     r = subprocess.run(lvm_argv(OUT / "call" / "hello.elf", "-lvm-userproc", "maybe"),
                        capture_output=True, stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and b"-lvm-userproc maybe: expected on or off" in r.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["cow", "usermem", "userlimit", "usermode"])
+def test_a_full_operation_queue_loses_nothing(built, name, mode, monkeypatch):
+    # A queue of 3 operations (LVM_USERPROC_OPS): a handoff with more overflows,
+    # the user process drops its view and refills it; LDT writes stay queued.
+    # The transcript must still be QEMU's.
+    from test_kernels import lvm, reference
+    monkeypatch.setenv("LVM_USERPROC_OPS", "3")
+    want_status, want = reference(name)
+    status, got, err = lvm(OUT / mode / (name + ".elf"))
+    assert (status, got) == (want_status, want), err

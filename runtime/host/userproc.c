@@ -78,6 +78,7 @@ static bool is_child, looping, stop_sent;
 static jmp_buf loop;
 static struct lvm_regs next;
 static u16 live_sel[4];
+static u32 ops_max = OPS_MAX;           /* LVM_USERPROC_OPS=N: tests reach the overflow */
 
 bool userproc_active(void) { return child > 0; }
 bool userproc_is_child(void) { return is_child; }
@@ -229,6 +230,9 @@ int userproc_start(void)
 		return -1;
 	}
 	ho->turn = TURN_MONITOR;
+	const char *q = getenv("LVM_USERPROC_OPS");
+	if (q && atoi(q) > 0 && atoi(q) < OPS_MAX)
+		ops_max = atoi(q);
 	pid_t monitor = getpid();
 	fflush(NULL);
 	pid_t pid = fork();
@@ -250,13 +254,20 @@ int userproc_start(void)
 
 static struct op *new_op(u32 kind)
 {
-	if (ho->nops == OPS_MAX) {
+	if (ho->nops >= ops_max) {
 		/* Too much at once: the child drops its whole view, the monitor forgets
-		 * it (mmu.c refills on demand). */
-		ho->nops = 0;
+		 * it (mmu.c refills on demand); the LDT writes stay queued, after it. */
+		u32 kept = 0;
+		for (u32 i = 0; i < ho->nops; i++)
+			if (ho->ops[i].kind == OP_LDT)
+				ho->ops[kept++] = ho->ops[i];
+		if (kept >= OPS_MAX - 1)
+			host_bug("%u LDT writes queued for the user process", kept);
+		ho->nops = kept;
 		ho->unmap_all = true;
 		mmu_user_view_lost();
-		return NULL;
+		if (kind != OP_LDT)
+			return NULL;
 	}
 	return &ho->ops[ho->nops++];
 }
@@ -283,9 +294,6 @@ void userproc_ldt(const void *desc, u32 size)
 		return;
 	mmu_stats.user_ldts++;
 	struct op *o = new_op(OP_LDT);
-	if (!o) {
-		o = &ho->ops[ho->nops++];            /* after the reset: there is room */
-	}
 	*o = (struct op){ .kind = OP_LDT };
 	memcpy(o->desc, desc, size < sizeof o->desc ? size : sizeof o->desc);
 }
