@@ -116,13 +116,14 @@ static void formats(void)
 }
 
 /* UIP must show (in the 244 us before an update) and clear again.  A busy host
- * may deschedule us through the window: then try the next second.  (Whether the
+ * may deschedule us through the window: then try the next second, up to 15 (QEMU
+ * missed 6 in a row with a Linux guest running beside it).  (Whether the
  * seconds changed when it cleared is not printed: QEMU latches UIP until its
  * update timer runs, which a loaded host delays past the update.) */
 static void uip(void)
 {
 	int seen = 0;
-	for (int tries = 0; tries < 6 && !seen; tries++) {
+	for (int tries = 0; tries < 15 && !seen; tries++) {
 		u8 s = rd(SEC);
 		for (;;) {
 			u8 a = rd(A);
