@@ -68,7 +68,7 @@ static void print_stats(void)
 {
 	fprintf(stderr, "lvm stats: fills %llu around %llu mirror_fills %llu flushes %llu invlpgs %llu "
 		"revoked %llu unrevoked %llu device_insns %llu cr3_loads %llu dropped %llu "
-		"user_runs %llu user_maps %llu user_unmaps %llu user_ldts %llu\n",
+		"user_runs %llu user_maps %llu user_unmaps %llu user_ldts %llu user_resets %llu\n",
 		(unsigned long long)mmu_stats.fills,
 		(unsigned long long)mmu_stats.around,
 		(unsigned long long)mmu_stats.mirror_fills, (unsigned long long)mmu_stats.flushes,
@@ -77,7 +77,7 @@ static void print_stats(void)
 		(unsigned long long)mmu_stats.device_insns, (unsigned long long)mmu_stats.cr3_loads,
 		(unsigned long long)mmu_stats.dropped, (unsigned long long)mmu_stats.user_runs,
 		(unsigned long long)mmu_stats.user_maps, (unsigned long long)mmu_stats.user_unmaps,
-		(unsigned long long)mmu_stats.user_ldts);
+		(unsigned long long)mmu_stats.user_ldts, (unsigned long long)mmu_stats.user_resets);
 	stats_print();
 }
 

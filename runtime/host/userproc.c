@@ -265,6 +265,7 @@ static struct op *new_op(u32 kind)
 			host_bug("%u LDT writes queued for the user process", kept);
 		ho->nops = kept;
 		ho->unmap_all = true;
+		mmu_stats.user_resets++;
 		mmu_user_view_lost();
 		if (kind != OP_LDT)
 			return NULL;
