@@ -72,13 +72,14 @@ def reference(name):
     return _reference[name]
 
 
-@pytest.mark.parametrize("mode", ["call", "trap"])
+@pytest.mark.parametrize("mode", ["call", "trap", "call-isolated", "trap-isolated"])
 @pytest.mark.parametrize("name", kernel_names())
 def test_transcript_matches_qemu(built, name, mode):
     want_status, want = reference(name)
     assert want, "QEMU printed nothing for %s" % name
     assert want_status & 1, "the QEMU reference did not end through isa-debug-exit (status %d)" % want_status
-    status, got, err = lvm(OUT / mode / (name + ".elf"))
+    base, _, isolated = mode.partition("-")
+    status, got, err = lvm(OUT / base / (name + ".elf"), *(["--isolate"] if isolated else []))
     assert got.decode(errors="replace") == want.decode(errors="replace"), err.decode(errors="replace")
     assert status == want_status, err.decode(errors="replace")
 

@@ -12,6 +12,7 @@
 #include "monitor.h"
 #include "traps.h"
 #include "guest-code.h"
+#include "isolate.h"
 
 extern char entry_stub[], entry_stub_end[], entry_stub_rsp[], entry_stub_handler[], entry_stub_fsbase[];
 
@@ -25,6 +26,12 @@ int entry_init(void)
 	void *page = mmap((void *)(uintptr_t)TRAMPOLINE_ADDR, 0x2000, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (page != (void *)(uintptr_t)TRAMPOLINE_ADDR) {
+		perror("lvm: mapping the vCPU page");
+		return -1;
+	}
+	/* The vCPU page is shared: the kernel's isolated process (isolate.c) has it too. */
+	if (mmap((void *)(uintptr_t)LVM_VCPU_ADDR, 0x1000, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != (void *)(uintptr_t)LVM_VCPU_ADDR) {
 		perror("lvm: mapping the vCPU page");
 		return -1;
 	}
@@ -72,17 +79,31 @@ static __attribute__((noreturn)) void entered(struct lvm_regs *r, u32 reason, u3
 	resume(r);
 }
 
-static void monitor_entry(void)
+static __attribute__((noreturn)) void far_called(struct lvm_regs r)
 {
-	vcpu_page_entered();
-	if (stats_on)
-		stats_call();
-	struct lvm_regs r = vcpu_page_take_saved();
 	u32 frame[4];
 	if (!guest_read(cpu.seg[LVM_SS].base + r.esp, frame, sizeof frame))
 		kill_guest(&r, "monitor entry with an unreadable stack at %#x", r.esp);
 	r.esp += 16;
 	entered(&r, frame[2], frame[3]);
+}
+
+static void monitor_entry(void)
+{
+	vcpu_page_entered();
+	if (stats_on)
+		stats_call();
+	far_called(vcpu_page_take_saved());
+}
+
+/* Isolated mode: the far call faulted at the entry stub's address in the guest's
+ * process (isolate.c), with the registers the stub would have saved. */
+void entry_from_outside(struct lvm_regs *r)
+{
+	vcpu_page_entered();
+	if (stats_on)
+		stats_call();
+	far_called(*r);
 }
 
 /* __lvm_emulate on a stack segment with a base (Linux's espfix stack) enters by a

@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include "traps.h"
 #include "userproc.h"
+#include "isolate.h"
 
 u16 host_sel[6] = { GUEST_DS, GUEST_CS, GUEST_DS, GUEST_DS, GUEST_DS, GUEST_DS };
 u64 host_fsbase;                              /* the monitor's TLS, for switch.S */
@@ -92,6 +93,7 @@ static void mirror(int sreg, const struct segment *s, int slot)
 	if (syscall(SYS_modify_ldt, 0x11, &d, sizeof d) < 0)
 		host_bug("modify_ldt for a guest segment (base %#x limit %#x): %m", s->base, s->limit);
 	userproc_ldt(&d, sizeof d);              /* the user process has an LDT of its own */
+	isolate_ldt(&d, sizeof d);               /* so have the isolated ones */
 	mirrored[slot] = *s;
 	mirrored[slot].sel = sel;
 	if (sreg >= 0)
@@ -197,7 +199,7 @@ void hostseg_set_user_limit(u32 last)
 		 * the selector user code sees means the same) runs at full speed, where
 		 * one with a limit costs this EPYC 1.45x on a compute loop (bench/README). */
 		struct segment code = { .sel = 1, .base = 0, .attr = 0xcfb,
-					.limit = userproc_active() ? 0xffffffffu : last };
+					.limit = userproc_active() || isolate_active() ? 0xffffffffu : last };
 		struct segment data = { .sel = 1, .base = 0, .limit = last, .attr = 0xcf3 };
 		mirrored[SLOT_USER_CODE].sel = mirrored[SLOT_USER_DATA].sel = 0;
 		mirror(-1, &code, SLOT_USER_CODE);
@@ -207,6 +209,13 @@ void hostseg_set_user_limit(u32 last)
 }
 
 u32 hostseg_user_limit(void) { return user_limit; }
+
+/* The base a host selector loads: its LDT slot's, or 0 (the host's GDT segments
+ * lvm uses are flat).  For isolate.c, which sets FS and GS bases by ptrace. */
+u32 hostseg_base(u16 sel)
+{
+	return (sel & 4) && mirrored[sel >> 3].sel ? mirrored[sel >> 3].base : 0;
+}
 
 int hostseg_init(void)
 {

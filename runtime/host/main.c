@@ -9,6 +9,7 @@
 #include "irq.h"
 #include "mmu.h"
 #include "userproc.h"
+#include "isolate.h"
 #include "disk.h"
 #include "gdb.h"
 #include "boot/linux.h"
@@ -33,6 +34,9 @@ static void usage(int status)
 		"                   LVM_USERPROC=0 too): no kernel page is ever mapped there, and a\n"
 		"                   user/kernel transition is a handoff, not a revocation (off with\n"
 		"                   -s/-gdb: the debugger's hardware breakpoints are this thread's)\n"
+		"  -lvm-isolate     isolated mode (LVM_ISOLATE=1, lvm run --isolate): all guest code\n"
+		"                   runs in processes that can make no host system call, driven by\n"
+		"                   ptrace from this one (slower; for kernels lvm should not trust)\n"
 		"  -gdb tcp::PORT   a GDB remote stub on 127.0.0.1:PORT (-gdb unix:PATH: a Unix socket)\n"
 		"  -s               the same as -gdb tcp::1234\n"
 		"  -S               wait for the debugger before the first guest instruction\n"
@@ -149,6 +153,8 @@ int main(int argc, char **argv)
 			gdb_wait_at_start();
 		else if (!strcmp(a, "-trusted-user"))
 			mmu_trust_user = true;
+		else if (!strcmp(a, "-lvm-isolate"))
+			isolate_wanted = true;
 		else if (!strcmp(a, "-lvm-userproc") && has_arg) {
 			const char *v = argv[++i];
 			if (strcmp(v, "on") && strcmp(v, "off")) {
@@ -217,8 +223,16 @@ int main(int argc, char **argv)
 	const char *up = getenv("LVM_USERPROC");
 	if (userproc_option < 0)
 		userproc_option = !(up && (!strcmp(up, "0") || !strcmp(up, "off")));
-	userproc_wanted = userproc_option && !gdb_wanted();
-	if (userproc_start() < 0)
+	const char *iso = getenv("LVM_ISOLATE");
+	if (iso && *iso && strcmp(iso, "0") && strcmp(iso, "off"))
+		isolate_wanted = true;
+	if (isolate_wanted && gdb_wanted()) {
+		fprintf(stderr, "lvm: a debugger (-s, -gdb) and isolated mode do not go together yet: "
+			"the debugger's breakpoints are the monitor's own\n");
+		return EXIT_USAGE;
+	}
+	userproc_wanted = userproc_option && !gdb_wanted() && !isolate_wanted;
+	if (userproc_start() < 0 || isolate_start() < 0)
 		return EXIT_HOST_BUG;
 	fflush(stdout);
 	resume(&r);

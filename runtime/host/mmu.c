@@ -35,6 +35,7 @@
 #include "mmu.h"
 #include "mmio.h"
 #include "userproc.h"
+#include "isolate.h"
 
 #define SHADOW_END TRAMPOLINE_ADDR        /* the top two pages are the monitor's */
 
@@ -84,17 +85,28 @@ static void *view_mmap(void *at, u64 len, int prot, u64 off)
 		errno = EPERM;
 		return MAP_FAILED;
 	}
-	userproc_map((uintptr_t)at, len, prot, off);
+	if (isolate_active())
+		isolate_map(sh == &user_view, (uintptr_t)at, len, prot, off);
+	else
+		userproc_map((uintptr_t)at, len, prot, off);
 	return at;
 }
 
 static void view_munmap(void *at, u64 len)
 {
-	if (sh->remote)
+	if (sh->remote && isolate_active())
+		isolate_unmap(sh == &user_view, (uintptr_t)at, len);
+	else if (sh->remote)
 		userproc_unmap((uintptr_t)at, len);
 	else
 		munmap(at, len);
 }
+
+/* User code runs in a process of its own, with a view of its own. */
+static bool views_split(void) { return userproc_active() || isolate_active(); }
+
+/* Isolated mode: the kernel's view is a process's too (isolate.c). */
+void mmu_kernel_view_remote(void) { kernel_view.remote = true; }
 
 /* Run fn on each view (the user's only while it exists). */
 static void each_view(void (*fn)(void *), void *arg)
@@ -102,7 +114,7 @@ static void each_view(void (*fn)(void *), void *arg)
 	struct view *was = sh;
 	sh = &kernel_view;
 	fn(arg);
-	if (userproc_active()) {
+	if (views_split()) {
 		sh = &user_view;
 		fn(arg);
 	}
@@ -323,7 +335,7 @@ void mmu_user_view_lost(void)
 /* User code's faults come from its own process when there is one: its view. */
 bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 {
-	if (user && userproc_active())
+	if (user && views_split())
 		sh = &user_view;
 	bool ok = fill(lin, access, user, err);
 	sh = &kernel_view;
@@ -374,6 +386,8 @@ static void flush_view(void *keep_global)
 		revocable = revocable_low = 0;
 		if (!paging_enabled())
 			mem_map_identity();      /* the user's view fills its pages on demand */
+	} else if (sh == &kernel_view && !paging_enabled()) {
+		isolate_map_identity();
 	}
 }
 
@@ -591,7 +605,7 @@ static bool unrevoke(u32 page)
 /* CPL 3 is about to run: take away what only the kernel may touch. */
 void mmu_enter_user(void)
 {
-	if (userproc_active()) {             /* user code runs elsewhere: nothing to revoke */
+	if (views_split()) {                 /* user code runs elsewhere: nothing to revoke */
 		if (!user_top_valid)
 			set_user_top(compute_user_top());
 		return;
@@ -632,7 +646,7 @@ void mmu_enter_user(void)
 /* The kernel is entered from CPL 3: give back what it used last time. */
 void mmu_leave_user(void)
 {
-	if (userproc_active())
+	if (views_split())
 		return;
 	if (++entries % HOT_EPOCH == 0) {
 		nhot = 0;                      /* rebuilt from the faults that follow */

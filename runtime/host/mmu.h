@@ -35,6 +35,7 @@ bool paging_enabled(void);
 bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err);
 bool mmu_access(u32 lin, void *buf, u32 len, int access, bool user, u32 *fault_lin, u32 *err);
 bool mmu_fill(u32 lin, int access, bool user, u32 *err);
+void mmu_kernel_view_remote(void); /* isolated mode: the kernel's view is a process's */
 void mmu_flush(bool keep_global);  /* keep_global: a CR3 load with CR4.PGE */
 void mmu_invlpg(u32 lin);
 void mmu_cr3_load(void);            /* keeps what the new tables translate the same */

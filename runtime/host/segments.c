@@ -13,6 +13,7 @@
 #include "traps.h"
 #include "mmu.h"
 #include "userproc.h"
+#include "isolate.h"
 
 #define DESC_BASE(d)  ((u32)(((d) >> 16) & 0xffffff) | (u32)(((d) >> 56) & 0xff) << 24)
 #define DESC_LIMIT(d) ((u32)((d) & 0xffff) | (u32)(((d) >> 48) & 0xf) << 16)
@@ -315,6 +316,8 @@ void check_host_visible_selectors(void)
 static void live_selectors(u16 live[4])
 {
 	const u16 *reported = userproc_live_selectors();
+	if (!reported)
+		reported = isolate_live_selectors();
 	if (reported)
 		memcpy(live, reported, 4 * sizeof *live);
 	else

@@ -35,6 +35,7 @@
 #include "mmu.h"
 #include "gdb.h"
 #include "userproc.h"
+#include "isolate.h"
 
 static jmp_buf *resume_point;       /* set while a handler for guest code runs */
 static struct lvm_regs resume_regs;
@@ -83,6 +84,8 @@ void resume(struct lvm_regs *r)
 			mmu_user_fault_limit(r);
 		r->eflags = (r->eflags & ~USER_LIVE) | user_live_flags();
 		vcpu_page_leave();
+		if (isolate_active())
+			isolate_resume(r);   /* all guest code runs in processes of its own */
 		if (VCPU->cpl == 3 && userproc_active())
 			userproc_resume(r);  /* user code runs in its own process */
 		userproc_left();
@@ -398,6 +401,7 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	resume_live_flags = m->gregs[REG_EFL] & (EFLAGS_ID | 0x4000);   /* as interrupted */
 	bool in_guest = (cs == GUEST_CS || cs == host_user_cs) && !resume_point;
 	if (host_event(sig) && !in_guest) {
+		isolate_host_event();            /* stop the isolated process running, if one is */
 		/* In the monitor: handled before it resumes the guest, also when it was on
 		 * its way there (switch.S), by checking again from the start. */
 		u64 rip = m->gregs[REG_RIP];

@@ -49,6 +49,7 @@ u16 hostseg_guest_selector(u16 sel);   /* a host slot's selector, as user code s
 void hostseg_cpl_changed(void);
 void hostseg_set_user_limit(u32 last);           /* 0xffffffff: none */
 u32 hostseg_user_limit(void);
+u32 hostseg_base(u16 sel);               /* the base a host selector loads */
 extern u16 host_sel[6], host_user_cs;
 extern u64 host_fsbase;
 int hostseg_init(void);

@@ -206,10 +206,10 @@ static void kill_child(void)
 		kill(child, SIGKILL);
 }
 
-int userproc_start(void)
+/* Where a process of lvm's may map: vm.mmap_min_addr, unless this process may map
+ * page 0 anyway (root, CAP_SYS_RAWIO). */
+void userproc_probe_min_addr(void)
 {
-	if (!userproc_wanted)
-		return 0;
 	/* Where the child may map: vm.mmap_min_addr, unless this process may map page 0
 	 * anyway (root, CAP_SYS_RAWIO). */
 	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
@@ -224,6 +224,13 @@ int userproc_start(void)
 		userproc_min_addr = 0;
 		munmap(zero, 0x1000);
 	}
+}
+
+int userproc_start(void)
+{
+	if (!userproc_wanted)
+		return 0;
+	userproc_probe_min_addr();
 	ho = mmap(NULL, sizeof *ho, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ho == MAP_FAILED) {
 		perror("lvm: the user process's shared page");

@@ -6,7 +6,8 @@
 
 extern bool userproc_wanted;             /* -lvm-userproc on|off, LVM_USERPROC */
 extern uintptr_t userproc_min_addr;      /* vm.mmap_min_addr: the user view cannot map below */
-int userproc_start(void);                /* before the guest runs; -1 with a message */
+int userproc_start(void);
+void userproc_probe_min_addr(void);     /* sets userproc_min_addr */                /* before the guest runs; -1 with a message */
 bool userproc_active(void);
 bool userproc_is_child(void);
 /* The monitor: run CPL 3 there until it reports an event; never returns. */

@@ -93,8 +93,11 @@ class _RunCommand(click.Command):
 @click.option("-m", "--memory", metavar="SIZE", help="Guest memory (MiB or K/M/G suffix; default 128M).")
 @click.option("-append", "--append", metavar="CMDLINE", help="Kernel command line (Multiboot).")
 @click.option("--no-check", is_flag=True, help="Boot even if `lvm check` finds unrewritten instructions.")
+@click.option("--isolate", is_flag=True, envvar="LVM_ISOLATE",
+              help="Isolated mode: guest code runs in processes that can make no host system "
+                   "call (for kernels you do not trust; slower). Also LVM_ISOLATE=1.")
 @click.argument("monitor_args", nargs=-1, type=click.UNPROCESSED)
-def run(kernel, memory, append, no_check, monitor_args):
+def run(kernel, memory, append, no_check, isolate, monitor_args):
     """Boot KERNEL (Multiboot ELF32 built with lvm-cc) as this process; serial on stdio.
 
     QEMU-style options after KERNEL go to the monitor: -hda FILE, -hdb FILE,
@@ -120,6 +123,8 @@ def run(kernel, memory, append, no_check, monitor_args):
             click.echo("lvm: " + problem, err=True)
             sys.exit(runner.EXIT_BAD_KERNEL)
     argv = runner.monitor_argv(kernel, memory, append, monitor_args)
+    if isolate:
+        argv.insert(1, "-lvm-isolate")
     if not os.access(argv[0], os.X_OK):
         raise click.ClickException("%s is missing: run `make monitor` in %s" % (argv[0], runner.ROOT))
     sys.stdout.flush()
