@@ -95,8 +95,9 @@ def qemu_session(initramfs, tmp_path_factory):
     return transcript(out), debugfs_cat(img, "/out")
 
 
-@pytest.mark.parametrize("mode, extra", [("call", ()), ("trap", ()), ("call", ("-lvm-userproc", "off"))],
-                         ids=["call", "trap", "call-in-process"])
+@pytest.mark.parametrize("mode, extra", [("call", ()), ("trap", ()), ("call", ("-lvm-userproc", "off")),
+                                         ("call", ("--isolate",)), ("trap", ("--isolate",))],
+                         ids=["call", "trap", "call-in-process", "call-isolated", "trap-isolated"])
 def test_shell_session_matches_qemu(built, initramfs, qemu_session, tmp_path, mode, extra):
     img = disk(tmp_path)
     status, out, err = run_lvm(mode, initramfs, "session.sh", img, extra)
@@ -117,9 +118,11 @@ def qemu_tls(initramfs):
     return transcript(out)
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_tls_threads_signals_ldt_match_qemu(built, initramfs, qemu_tls, mode):
-    status, out, err = run_lvm(mode, initramfs, "tls.sh")
+@pytest.mark.parametrize("mode, extra", [("call", ()), ("trap", ()), ("call", ("--isolate",)),
+                                         ("trap", ("--isolate",))],
+                         ids=["call", "trap", "call-isolated", "trap-isolated"])
+def test_tls_threads_signals_ldt_match_qemu(built, initramfs, qemu_tls, mode, extra):
+    status, out, err = run_lvm(mode, initramfs, "tls.sh", extra=extra)
     assert status == 0, (status, out[-3000:], err[-2000:])
     assert transcript(out) == qemu_tls, out[-3000:]
     assert "L read at 4096 of a 4096-byte segment: SIGSEGV" in out, out[-3000:]   # as the CPU
