@@ -354,8 +354,9 @@ void guest_event(int sig, siginfo_t *si, mcontext_t *m)
 	regs_from(m, &r);
 	if (cs == HOST_CS)
 		kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector "
-			   "%#x) and faulted there at %#llx (signal %d), in lvm's user process",
-			   HOST_CS, (unsigned long long)m->gregs[REG_RIP], sig);
+			   "%#x) and faulted there at %#llx (signal %d), in lvm's %s process",
+			   HOST_CS, (unsigned long long)m->gregs[REG_RIP], sig,
+			   !isolate_active() ? "user" : VCPU->cpl == 3 ? "isolated user" : "isolated kernel");
 	guest_signal(sig, si, m, &r);
 	host_bug("guest_signal returned");
 }
