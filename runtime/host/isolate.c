@@ -82,6 +82,7 @@ struct proc {
 	struct area *area;
 	u8 *altstack;
 	u32 nops;
+	int pending;                      /* a wait status reported while the other ran */
 };
 static struct proc kproc = { .name = "kernel" }, uproc = { .name = "user" };
 static void *stub_page;
@@ -119,13 +120,28 @@ static __attribute__((noreturn)) void died(struct proc *p, int status)
 	exit(EXIT_HOST_BUG);
 }
 
+/* The next stop of `p`, the one process running.  Waiting for either: the other,
+ * stopped, can only die (killed from outside), and that must end the run now,
+ * not when the guest next needs it.  (Isolated, these are the monitor's only
+ * children: userproc is off.) */
 static int wait_for(struct proc *p)
 {
+	struct proc *other = p == &kproc ? &uproc : &kproc;
 	int st;
+	if (p->pending) {
+		st = p->pending;
+		p->pending = 0;
+		return st;
+	}
 	for (;;) {
-		pid_t w = waitpid(p->pid, &st, __WALL);
+		pid_t w = waitpid(-1, &st, __WALL);
 		if (w == p->pid)
 			break;
+		if (w > 0 && w == other->pid) {
+			if (!WIFSTOPPED(st))
+				died(other, st);
+			other->pending = st;     /* (a stop it owed: its next one) */
+		}
 		if (w < 0 && errno != EINTR)
 			host_bug("waitpid for lvm's isolated process: %m");
 	}

@@ -11,7 +11,8 @@
  *                  and a write of the kernel's half
  *   read.A write.A jump.A  64-bit code reads a byte at A (hex), writes it back, or
  *                  jumps there with a forged request for lvm's stub in registers
- *   spin           loops for ever (the tests read the process's maps meanwhile)
+ *   spin           loops for ever (the tests read the process's maps meanwhile, or
+ *                  kill it); the kernel's, with interrupts off
  * The kernel prints what reaches it: guest system calls, faults, and "back in
  * 32-bit code" with the probe's result (0x1XX: the byte XX was read). */
 #include "desc.h"
@@ -148,6 +149,7 @@ void kmain(u32 magic, u32 *mbi)
 		enter_user(USER_BASE, 0x41f000);
 	}
 	u32 fn = TABLE[which];
+	asm volatile("cli");                         /* kernel.spin: a loop with interrupts off */
 	asm volatile("pushl %%ebp; call *%0; popl %%ebp" : : "r"(fn) : "eax", "ebx", "ecx", "edx", "esi",
 		     "edi", "memory");
 	printf("back in the kernel: %x\n", PARAMS->result);
