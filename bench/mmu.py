@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""What paging costs, side by side: lvm call mode, lvm trap mode, QEMU TCG.
+"""What paging costs, side by side: lvm call mode, lvm trap mode (each in-process
+and isolated: `lvm run --isolate`), QEMU TCG.
 
 Runs bench/kernels/pfbench (TSC cycles per operation): a shadow fill, CR3 switches
 with 10/100/1000 touched pages, a user page fault handled by the guest kernel, a
@@ -33,12 +34,17 @@ def main():
     k = OUT / "kernels"
     last = {"pfbench": "user-loop-1MiB", "kabove": "user-syscall-kernel-above",
             "kbelow": "user-syscall-kernel-below", "growbench": "free-48MiB-per-page"}
-    cols = {"lvm call": {}, "call refill": {}, "lvm trap": {}, "QEMU TCG": {}}
+    cols = {"lvm call": {}, "call refill": {}, "call isolated": {}, "lvm trap": {},
+            "trap isolated": {}, "QEMU TCG": {}}
     for kernel, final in last.items():
         cols["lvm call"].update(median_run([lvm, "run", str(k / "call" / (kernel + ".elf"))], final))
         cols["call refill"].update(median_run(["env", "LVM_SHADOW=refill", lvm, "run",
                                                str(k / "call" / (kernel + ".elf"))], final))
+        cols["call isolated"].update(median_run([lvm, "run", "--isolate",
+                                                 str(k / "call" / (kernel + ".elf"))], final))
         cols["lvm trap"].update(median_run([lvm, "run", str(k / "trap" / (kernel + ".elf"))], final))
+        cols["trap isolated"].update(median_run([lvm, "run", "--isolate",
+                                                 str(k / "trap" / (kernel + ".elf"))], final))
         cols["QEMU TCG"].update(median_run(qemu_argv(k / "native" / (kernel + ".elf")), final))
     print("TSC %.3f GHz; host signal round trip %.0f ns; median of %d runs; us per operation"
           % (ghz, sig, RUNS))
@@ -46,7 +52,7 @@ def main():
     for op in cols["lvm call"]:
         print("%-28s" % op + " %12.2f" * len(cols) % tuple(cols[c][op] / ghz / 1000 for c in cols))
     print("%-28s %12.2f" % ("user-loop-1MiB native", native / ghz / 1000))
-    for c in ("lvm call", "lvm trap"):
+    for c in ("lvm call", "call isolated", "lvm trap", "trap isolated"):
         ratio = native / cols[c]["user-loop-1MiB"]
         print("user loop speed, %s vs a host process: %.3f (goal >= 0.97: %s)"
               % (c, ratio, "met" if ratio >= 0.97 else "NOT met"))

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Cost of emulated operations, side by side: lvm call mode, lvm trap mode, QEMU TCG.
+"""Cost of emulated operations, side by side: lvm call mode, lvm trap mode (each
+in-process and isolated: `lvm run --isolate`, guest code in ptrace-driven processes
+of its own), QEMU TCG.
 
 user-int80-roundtrip goes through the test kernels' entry code (vectors.S: four
 segment-register loads, as Linux's entry does); user-int80-bare-iret through a gate
@@ -76,18 +78,20 @@ def main():
     k = OUT / "kernels"
     cols = {
         "lvm call": median_run([lvm, "run", str(k / "call/opbench.elf")]),
+        "call isolated": median_run([lvm, "run", "--isolate", str(k / "call/opbench.elf")]),
         "lvm trap": median_run([lvm, "run", str(k / "trap/opbench.elf")]),
+        "trap isolated": median_run([lvm, "run", "--isolate", str(k / "trap/opbench.elf")]),
         "QEMU TCG": median_run(qemu_argv(k / "native/opbench.elf")),
     }
     print("TSC %.3f GHz; host signal round trip %.0f ns; host floor for a 32-bit int $0x80 "
           "(seccomp SIGSYS round trip, nothing else) %.0f ns; median of %d runs; ns per operation"
           % (ghz, sig, sigsys, RUNS))
-    print("%-22s %10s %10s %10s   %s" % ("operation", *cols, "goal (call mode)"))
+    print("%-22s" % "operation" + " %13s" * len(cols) % tuple(cols) + "   goal (call mode)")
     for op in cols["lvm call"]:
         ns = {c: cols[c][op] / ghz for c in cols}
         goal = GOALS.get(op)
         verdict = ("%s: %s" % (goal[0], "met" if goal[1](ns["lvm call"], sig) else "NOT met")) if goal else ""
-        print("%-22s %10.1f %10.1f %10.1f   %s" % (op, *ns.values(), verdict))
+        print("%-22s" % op + " %13.1f" * len(cols) % tuple(ns.values()) + "   " + verdict)
 
 
 if __name__ == "__main__":

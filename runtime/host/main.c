@@ -235,5 +235,7 @@ int main(int argc, char **argv)
 	if (userproc_start() < 0 || isolate_start() < 0)
 		return EXIT_HOST_BUG;
 	fflush(stdout);
+	if (allowlist_install() < 0)
+		return EXIT_HOST_BUG;
 	resume(&r);
 }

@@ -71,6 +71,7 @@ struct lvm_regs vcpu_page_take_saved(void);
 
 /* signals.c: trap mode, native faults, system calls; resume() enters the guest */
 int signals_init(void);
+int allowlist_install(void);                 /* allowlist.c: the monitor's seccomp filter */
 
 /* irq.c: interrupt sources and the wait of HLT */
 void wait_for_interrupt(struct lvm_regs *r);

@@ -201,16 +201,23 @@ static __attribute__((noreturn)) void system_call(struct lvm_regs *r)
 	raise_fault(&at, EXC_UD, NO_ERROR_CODE);
 }
 
+/* Read once, at start: the report that needs it comes after allowlist.c's filter,
+ * which allows no open. */
+static unsigned min_addr;
+
 static unsigned mmap_min_addr(void)
 {
-	unsigned v = 0;
+	return min_addr;
+}
+
+static void read_mmap_min_addr(void)
+{
 	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
 	if (f) {
-		if (fscanf(f, "%u", &v) != 1)
-			v = 0;
+		if (fscanf(f, "%u", &min_addr) != 1)
+			min_addr = 0;
 		fclose(f);
 	}
-	return v;
 }
 
 /* An instruction whose operand is on a device page (or a store to ROM): emulated
@@ -423,6 +430,24 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 		singlestep_after_emulation();
 		return 0;
 	}
+	bool forbidden = sig == SIGSYS && si->si_arch == AUDIT_ARCH_X86_64;   /* allowlist.c's */
+	if (forbidden && cs == HOST_CS && (u64)m->gregs[REG_RIP] < (1ull << 32) && !resume_point) {
+		struct lvm_regs r;
+		regs_from(m, &r);
+		vcpu_page_entered();
+		kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector %#x) "
+			   "and made host system call %d at %#llx, which the monitor's seccomp "
+			   "allowlist refused (in-process modes cannot stop the switch: README, "
+			   "Security model)", HOST_CS, si->si_syscall, (unsigned long long)m->gregs[REG_RIP] - 2);
+	}
+	if (forbidden && !in_guest) {
+		console_restore();
+		fprintf(stderr, "lvm: internal error: the monitor made system call %d at %#llx, "
+			"which its seccomp allowlist (runtime/host/allowlist.c) does not allow "
+			"(LVM_ALLOWLIST=off runs without it)\n", si->si_syscall,
+			(unsigned long long)m->gregs[REG_RIP] - 2);
+		_exit(EXIT_HOST_BUG);
+	}
 	if (!in_guest && cs == HOST_CS && (u64)m->gregs[REG_RIP] < (1ull << 32) && !resume_point) {
 		/* 64-bit code below 4 GiB is never the monitor's own, bar the entry stub,
 		 * which cannot fault when entered at its start: guest code far-jumped to
@@ -514,6 +539,7 @@ int signals_route(const int *sigs, unsigned n, int also_masked)
 
 int signals_init(void)
 {
+	read_mmap_min_addr();
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
 	if (sigaltstack(&ss, NULL) < 0) {
 		perror("lvm: sigaltstack");

