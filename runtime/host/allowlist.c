@@ -27,7 +27,8 @@
 #include "monitor.h"
 
 /* What every run makes: signals and their return, the timer, memory maps (the
- * shadow MMU, the user process's and isolated processes' views), the LDT, the
+ * shadow MMU, the user process's and isolated processes' views; malloc's brk and
+ * getrandom, stdio's first fstat of a stream), the LDT, the
  * terminal and COM1 (read, write, poll, ioctl, fcntl), disks (pread/pwrite,
  * fdatasync), HLT's wait, the user and isolated processes (ptrace, wait4, kill,
  * futex), exit. */
@@ -36,6 +37,7 @@ static const int always[] = {
 	SYS_rt_sigtimedwait, SYS_sigaltstack, SYS_restart_syscall,
 	SYS_timer_settime, SYS_timer_gettime, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
 	SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_madvise, SYS_modify_ldt,
+	SYS_brk, SYS_getrandom, SYS_fstat, SYS_newfstatat,
 	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_pwrite64, SYS_lseek,
 	SYS_fdatasync, SYS_fsync, SYS_poll, SYS_ppoll, SYS_ioctl, SYS_fcntl, SYS_close,
 	SYS_ptrace, SYS_wait4, SYS_waitid, SYS_kill, SYS_tgkill, SYS_getpid, SYS_gettid,
