@@ -95,20 +95,23 @@ _results = {}
 
 
 def results(case):
-    """Two QEMU runs and lvm in both modes for a case, all at once (they mostly wait)."""
+    """Two QEMU runs and lvm in both modes, in-process and isolated, for a case, all at
+    once (they mostly wait)."""
     if case not in _results:
         kernel, args, script, _ = CASES[case]
         jobs = {"qemu1": qemu_argv(OUT / "native" / (kernel + ".elf"), *args),
                 "qemu2": qemu_argv(OUT / "native" / (kernel + ".elf"), *args),
                 "call": lvm_argv(OUT / "call" / (kernel + ".elf"), *args),
-                "trap": lvm_argv(OUT / "trap" / (kernel + ".elf"), *args)}
-        with ThreadPoolExecutor(4) as pool:
+                "trap": lvm_argv(OUT / "trap" / (kernel + ".elf"), *args),
+                "call-isolated": lvm_argv(OUT / "call" / (kernel + ".elf"), "--isolate", *args),
+                "trap-isolated": lvm_argv(OUT / "trap" / (kernel + ".elf"), "--isolate", *args)}
+        with ThreadPoolExecutor(6) as pool:
             futures = {k: pool.submit(converse, argv, script) for k, argv in jobs.items()}
         _results[case] = {k: f.result() for k, f in futures.items()}
     return _results[case]
 
 
-@pytest.mark.parametrize("mode", ["call", "trap"])
+@pytest.mark.parametrize("mode", ["call", "trap", "call-isolated", "trap-isolated"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_device_kernel_matches_qemu(built, case, mode):
     r = results(case)
@@ -125,7 +128,7 @@ def test_device_kernel_matches_qemu(built, case, mode):
         assert err == b"lvm: guest reset\n"
 
 
-@pytest.mark.parametrize("mode", ["call", "trap"])
+@pytest.mark.parametrize("mode", ["call", "trap", "call-isolated", "trap-isolated"])
 def test_rtc_is_host_utc(built, mode):
     status, out, err, start, end = results("rtc")[mode]
     m = RTC_TIME.search(out)

@@ -107,12 +107,13 @@ def reference(layout, tmp_path_factory):
     return _reference[layout]
 
 
-@pytest.mark.parametrize("mode", ["call", "trap"])
+@pytest.mark.parametrize("mode", ["call", "trap", "call-isolated", "trap-isolated"])
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_ide_matches_qemu(built, tmp_path, tmp_path_factory, layout, mode):
     want = reference(layout, tmp_path_factory)
     args, expect = make_images(tmp_path, layout)
-    status, out, err = lvm(OUT / mode / "ide.elf", *args)
+    base, _, isolated = mode.partition("-")
+    status, out, err = lvm(OUT / base / "ide.elf", *(["--isolate"] if isolated else []), *args)
     assert out.decode(errors="replace") == want, err.decode(errors="replace")
     assert status == 1, err.decode(errors="replace")
     check_images(expect, "lvm")

@@ -116,22 +116,26 @@ def lvm_unprivileged(kernel, *args):
     return r.returncode, r.stdout, r.stderr
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES + ["call-isolated", "trap-isolated"])
 @pytest.mark.parametrize("case", ["page0", "user-page0"])
 def test_data_below_mmap_min_addr_is_emulated(built, mode, case):
     if mmap_min_addr() == 0:
         pytest.skip("this host lets anyone map page 0")
     want = qemu(OUT / "native" / "badmmu.elf", "-append", case)
     assert want[0] == 1 and b"done" in want[1]
-    status, out, err = lvm_unprivileged(OUT / mode / "badmmu.elf", "-append", case)
+    base, _, isolated = mode.partition("-")
+    status, out, err = lvm_unprivileged(OUT / base / "badmmu.elf", *(["--isolate"] if isolated else []),
+                                        "-append", case)
     assert (status, out) == want, err
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES + ["call-isolated", "trap-isolated"])
 def test_code_below_mmap_min_addr_is_reported(built, mode):
     if mmap_min_addr() == 0:
         pytest.skip("this host lets anyone map page 0")
-    status, out, err = lvm_unprivileged(OUT / mode / "badmmu.elf", "-append", "user-code0")
+    base, _, isolated = mode.partition("-")
+    status, out, err = lvm_unprivileged(OUT / base / "badmmu.elf", *(["--isolate"] if isolated else []),
+                                        "-append", "user-code0")
     assert status == 4, (out, err)
     assert b"executes code at 0x100, below this host's vm.mmap_min_addr" in err
     assert b"sysctl -w vm.mmap_min_addr=0" in err
