@@ -24,6 +24,7 @@ import time
 import pytest
 
 from test_kernels import OUT, built, lvm_argv  # noqa: F401  (fixture)
+from test_userproc import children
 
 MODES = ["call", "trap"]
 WHO = ["user", "kernel"]
@@ -114,14 +115,6 @@ def test_host_selectors_do_not_reach_the_kernel(built, mode, isolated, tmp_path)
 
 
 # --- every range of the address space guest code runs in ---------------------------
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(c) for c in f.read().split()]
-    except FileNotFoundError:
-        return []
-
 
 def maps(pid):
     """(start, end, perms, path) of each range but guest RAM's."""

@@ -16,16 +16,11 @@
  * The kernel prints what reaches it: guest system calls, faults, and "back in
  * 32-bit code" with the probe's result (0x1XX: the byte XX was read). */
 #include "desc.h"
+#include "split.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
 #define RESULT 0x1001
 #define DONE 0x1002
 
-static u32 pd[1024] __attribute__((aligned(4096)));
-static u32 low[2][1024] __attribute__((aligned(4096)));
-static u32 high[1024] __attribute__((aligned(4096)));
 
 struct params { u32 which, probe; u32 addr[2]; u32 result; };
 #define PARAMS ((volatile struct params *)(USER_BASE + 4))
@@ -63,21 +58,6 @@ static void hook(struct frame *f)
 	exit(0x7f);
 }
 
-static void paging(void)
-{
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
-	for (int i = 0; i < 0x20; i++)
-		low[1][i] |= U;                          /* 0x400000-0x41ffff: the user part */
-	for (int i = 0; i < 16; i++)
-		high[i] = (0x600000 + i * 0x1000) | P | W;   /* the kernel's half */
-	pd[0] = (u32)low[0] | P | W;
-	pd[1] = (u32)low[1] | P | W | U;
-	pd[0x300] = (u32)high | P | W;
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
-}
 
 static u32 hex(const char *s)
 {
@@ -143,7 +123,7 @@ void kmain(u32 magic, u32 *mbi)
 	PARAMS->which = which, PARAMS->probe = probe;
 	PARAMS->addr[0] = addr[0], PARAMS->addr[1] = addr[1];
 	PARAMS->result = 0;
-	paging();
+	paging_split();
 	if (in_user) {
 		printf("entering user mode\n");
 		enter_user(USER_BASE, 0x41f000);

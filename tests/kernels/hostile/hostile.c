@@ -24,16 +24,11 @@
  * QEMU has no vCPU page, so these are lvm's own assertions (user-kernel is also
  * part of the userlimit kernel's differential test). */
 #include "desc.h"
+#include "split.h"
 #include "lvm/vcpu.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
 #define VCPU_FIELD(f) (LVM_VCPU_ADDR + __builtin_offsetof(struct lvm_vcpu, f))
 
-static u32 pd[1024] __attribute__((aligned(4096)));
-static u32 low[2][1024] __attribute__((aligned(4096)));
-static u32 high[1024] __attribute__((aligned(4096)));
 static volatile u32 ticks;
 static int quiet_faults;                    /* user-vif: faults there are a race, not news */
 
@@ -81,20 +76,11 @@ static void hook(struct frame *f)
 	exit(0x7f);
 }
 
+static u32 pd;
+
 static void paging(void)
 {
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
-	for (int i = 0; i < 0x20; i++)
-		low[1][i] |= U;                          /* 0x400000-0x41ffff: the user part */
-	for (int i = 0; i < 16; i++)
-		high[i] = (0x600000 + i * 0x1000) | P | W;   /* the kernel's half */
-	pd[0] = (u32)low[0] | P | W;
-	pd[1] = (u32)low[1] | P | W | U;
-	pd[0x300] = (u32)high | P | W;
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	pd = paging_split();
 	*(volatile u32 *)0xc0000000 = 0xc0c0;        /* the kernel uses its half */
 }
 
@@ -131,7 +117,7 @@ static void scribble(void)
 	page[28] = 0x33;
 	outb(0x80, 1);                                /* enters the monitor */
 	printf("after the scribble: cr0 %s, cr3 %s\n", get_cr0() == before ? "kept" : "lost",
-	       ({ u32 v; asm volatile("movl %%cr3, %0" : "=r"(v)); v; }) == (u32)pd ? "kept" : "lost");
+	       ({ u32 v; asm volatile("movl %%cr3, %0" : "=r"(v)); v; }) == pd ? "kept" : "lost");
 	asm volatile("cli; sti");
 	asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
 	printf("kernel half after a CR3 load: %x\n", *(volatile u32 *)0xc0000000);
