@@ -210,6 +210,18 @@ def test_suite_only_with_the_single_user_flag(built, reference, tmp_path):  # no
     assert "init: suite only (-s)" in t and SHELL.decode() not in t
 
 
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_boot_and_suite_isolated(built, reference, tmp_path, mode):  # noqa: F811
+    """The same boot and suite with guest code in lvm's isolated processes
+    (--isolate): QEMU's transcript and suite lines."""
+    r = subprocess.run([str(LVM), "run", "--isolate", str(kernel(mode)), "-hda",
+                        str(disk(tmp_path, "root.img")), "-append", "-s"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=BOOT_TIMEOUT, cwd=str(tmp_path))
+    assert r.returncode == 0, (text(r.stdout)[-3000:], r.stderr[-2000:])
+    assert transcript(r.stdout) == transcript(reference[0].out)
+    assert suite_lines(r.stdout) == suite_lines(reference[0].out)
+
+
 BOOTS = int(os.environ.get("LVM_NETBSD_BOOTS", "5"))
 
 
