@@ -430,35 +430,32 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 		singlestep_after_emulation();
 		return 0;
 	}
-	bool forbidden = sig == SIGSYS && si->si_arch == AUDIT_ARCH_X86_64;   /* allowlist.c's */
-	if (forbidden && cs == HOST_CS && (u64)m->gregs[REG_RIP] < (1ull << 32) && !resume_point) {
-		struct lvm_regs r;
-		regs_from(m, &r);
-		vcpu_page_entered();
-		kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector %#x) "
-			   "and made host system call %d at %#llx, which the monitor's seccomp "
-			   "allowlist refused (in-process modes cannot stop the switch: README, "
-			   "Security model)", HOST_CS, si->si_syscall, (unsigned long long)m->gregs[REG_RIP] - 2);
-	}
-	if (forbidden && !in_guest) {
-		console_restore();
-		fprintf(stderr, "lvm: internal error: the monitor made system call %d at %#llx, "
-			"which its seccomp allowlist (runtime/host/allowlist.c) does not allow "
-			"(LVM_ALLOWLIST=off runs without it)\n", si->si_syscall,
-			(unsigned long long)m->gregs[REG_RIP] - 2);
-		_exit(EXIT_HOST_BUG);
-	}
-	if (!in_guest && cs == HOST_CS && (u64)m->gregs[REG_RIP] < (1ull << 32) && !resume_point) {
+	/* A 64-bit `syscall` the monitor's allowlist (allowlist.c) refused. */
+	bool forbidden = sig == SIGSYS && si->si_arch == AUDIT_ARCH_X86_64;
+	u64 rip = m->gregs[REG_RIP];
+	if (!in_guest && cs == HOST_CS && rip < (1ull << 32) && !resume_point) {
 		/* 64-bit code below 4 GiB is never the monitor's own, bar the entry stub,
 		 * which cannot fault when entered at its start: guest code far-jumped to
 		 * the host's 64-bit selector.  Its error, not ours. */
 		struct lvm_regs r;
 		regs_from(m, &r);
 		vcpu_page_entered();
+		if (forbidden)
+			kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector %#x) "
+				   "and made host system call %d at %#llx, which the monitor's seccomp "
+				   "allowlist refused (in-process modes cannot stop the switch: README, "
+				   "Security model)", HOST_CS, si->si_syscall, (unsigned long long)rip - 2);
 		kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector "
 			   "%#x) and faulted there at %#llx (signal %d); lvm runs 32-bit code only, "
 			   "and its in-process modes cannot stop such a jump (README: Security "
-			   "model)", HOST_CS, (unsigned long long)m->gregs[REG_RIP], sig);
+			   "model)", HOST_CS, (unsigned long long)rip, sig);
+	}
+	if (forbidden && !in_guest) {
+		console_restore();
+		fprintf(stderr, "lvm: internal error: the monitor made system call %d at %#llx, "
+			"which its seccomp allowlist (runtime/host/allowlist.c) does not allow "
+			"(LVM_ALLOWLIST=off runs without it)\n", si->si_syscall, (unsigned long long)rip - 2);
+		_exit(EXIT_HOST_BUG);
 	}
 	if (!in_guest) {
 		/* The monitor itself: our bug.  Say where, then die with the signal. */
