@@ -226,8 +226,10 @@ def test_16bit_code_accepted_at_assembly_stays_accepted_when_linked(tmp_path):
 
 def test_user_mode_assembles_as_written_and_is_not_checked(tmp_path):
     """LVM_MODE=user: code the kernel copies to its processes (a signal trampoline),
-    which runs in ring 3: nothing rewritten, and not checked, in the object or linked."""
-    src = "\t.text\n\t.globl sigcode\nsigcode:\tmovl $1, %eax\n\tint $0x80\n\tint $0x80\nesigcode:\n"
+    which runs in ring 3: nothing rewritten but sysenter (below), and not checked, in
+    the object or linked."""
+    src = ("\t.text\n\t.globl sigcode\nsigcode:\tmovl $1, %eax\n\tint $0x80\n\tint $0x80\n"
+           "\tcli\n\tmovl %eax, %ds\n\t.byte 0x0f, 0x34\n\tlcall $0x33, $0xffffe000\nesigcode:\n")
     (tmp_path / "sig.s").write_text(src)
     lvm_as(["--32", "-o", "sig.o", "sig.s"], tmp_path, {"LVM_MODE": "user"})
     plain = assemble(src, tmp_path / "plain")
@@ -236,6 +238,34 @@ def test_user_mode_assembles_as_written_and_is_not_checked(tmp_path):
     assemble("\t.text\n\t.globl start\nstart:\tcli\n\tret\n", tmp_path / "k")   # not rewritten
     run(["ld", "-m", "elf_i386", "-e", "start", "-o", "k.elf", "k.o", "sig.o"], tmp_path)
     assert [f.rule for f in check_file(tmp_path / "k.elf")] == ["cli"]     # the kernel's is
+
+
+def _gate_call():
+    from lvm import vcpu
+    c = vcpu.layout().consts
+    return "lcall  $%#x,$%#x" % (c["LVM_MONITOR_SEL"], c["LVM_USER_GATE"])
+
+
+def test_user_mode_sysenter_becomes_the_user_gate_call(tmp_path):
+    """User mode's one rewrite: `sysenter` (Linux's vDSO enters its kernel so), which
+    is #UD on AMD hosts, a host signal per system call, becomes the far call of lvm's
+    user system-call gate (lvm/vcpu.h LVM_USER_GATE), also inside an ALTERNATIVE-style
+    macro whose instruction is a parameter (the vDSO's `ALTERNATIVE "", "movl %esp,
+    %ebp; sysenter", X86_FEATURE_SEP`); a `.byte`-encoded one stays as it is."""
+    src = ("\t.macro alt old, new\n140: \\old\n141:\n\t.pushsection .altinstr_replacement,\"ax\"\n"
+           "142: \\new\n143:\n\t.popsection\n\t.skip -(((143b-142b)-(141b-140b)) > 0) * "
+           "((143b-142b)-(141b-140b)),0x90\n\t.endm\n"
+           "\t.text\n\t.globl vsyscall\nvsyscall:\tpushl %ebp\n\tsysenter\n\t.byte 0x0f, 0x34\n"
+           "\talt \"\", \"movl %esp, %ebp; sysenter\"\n\tint $0x80\n\tret\n")
+    (tmp_path / "v.s").write_text(src)
+    lvm_as(["--32", "-o", "v.o", "v.s"], tmp_path, {"LVM_MODE": "user"})
+    text = run(["objdump", "-d", "-j", ".text", "v.o"], tmp_path)
+    alt = run(["objdump", "-d", "-j", ".altinstr_replacement", "v.o"], tmp_path)
+    gate = _gate_call()
+    assert text.count(gate) == 1 and text.count("sysenter") == 1, text   # the .byte one
+    assert gate in alt and "sysenter" not in alt, alt
+    assert text.count("nop") == 9, text                 # the alternative's room: mov + the call
+    assert check_file(tmp_path / "v.o") == []
 
 
 # -- rewritten: clean ---------------------------------------------------------------------------

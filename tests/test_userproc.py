@@ -31,18 +31,23 @@ def alive(pid):
         return False
 
 
+ASPACES = 3
+
+
 def spinning(mode):
-    """lvm running the hostile kernel's user program that loops for ever; its pid
-    and its user process's, once the program runs."""
-    p = subprocess.Popen(lvm_argv(OUT / mode / "hostile.elf", "-lvm-userproc", "on", "-append",
-                                  "user-spin"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL)
+    """lvm running the hostile kernel's user program that loops for ever, with a user
+    process for each of ASPACES address spaces (-lvm-aspaces); its pid and the user
+    process that runs the program (the first: paging is off), once it runs."""
+    p = subprocess.Popen(lvm_argv(OUT / mode / "hostile.elf", "-lvm-userproc", "on", "-lvm-aspaces",
+                                  str(ASPACES), "-append", "user-spin"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     line = b""
     while b"user read 5" not in line:
         line = p.stdout.readline()
         assert line, p.stderr.read()
     kids = children(p.pid)
-    assert len(kids) == 1, kids
+    assert len(kids) == ASPACES, kids
+    p.kids = kids
     return p, kids[0]
 
 
@@ -58,7 +63,8 @@ def test_monitor_killed_leaves_no_process(built, mode):
     p, kid = spinning(mode)
     os.kill(p.pid, signal.SIGKILL)
     p.wait(timeout=10)
-    assert gone_soon(kid), "lvm's user process %d outlived the monitor" % kid
+    for k in p.kids:
+        assert gone_soon(k), "lvm's user process %d outlived the monitor" % k
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -66,7 +72,7 @@ def test_monitor_terminated_leaves_no_process(built, mode):
     p, kid = spinning(mode)
     os.kill(p.pid, signal.SIGTERM)
     p.wait(timeout=10)
-    assert gone_soon(kid)
+    assert all(gone_soon(k) for k in p.kids)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -85,20 +91,27 @@ def test_guest_exit_leaves_no_process(built, mode):
     p = subprocess.Popen(lvm_argv(OUT / mode / "hostile.elf", "-lvm-userproc", "on", "-append",
                                   "user-kernel"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL)
-    out, kid = b"", None
+    out, kids = b"", []
     for line in iter(p.stdout.readline, b""):   # (communicate() would skip what is buffered)
         out += line
-        kids = children(p.pid)
-        kid = kids[0] if kids else kid
+        kids = children(p.pid) or kids
     p.wait(timeout=30)
     assert p.returncode == 1 and b"done" in out, p.stderr.read()
-    assert kid is not None and gone_soon(kid)
+    assert kids and all(gone_soon(k) for k in kids)
 
 
 def test_option_is_checked(built):
     r = subprocess.run(lvm_argv(OUT / "call" / "hello.elf", "-lvm-userproc", "maybe"),
                        capture_output=True, stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and b"-lvm-userproc maybe: expected on or off" in r.stderr
+    for bad in ("0", "17", "x"):
+        r = subprocess.run(lvm_argv(OUT / "call" / "hello.elf", "-lvm-aspaces", bad),
+                           capture_output=True, stdin=subprocess.DEVNULL)
+        assert r.returncode == 2, r.stderr
+        assert b"-lvm-aspaces %s: expected a number of address spaces from 1 to 16" % bad.encode() in r.stderr
+    r = subprocess.run(lvm_argv(OUT / "call" / "hello.elf"), capture_output=True,
+                       stdin=subprocess.DEVNULL, env=dict(os.environ, LVM_ASPACES="99"))
+    assert r.returncode == 2 and b"LVM_ASPACES=99: expected" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("mode", MODES)

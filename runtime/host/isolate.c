@@ -208,6 +208,9 @@ __attribute__((noreturn)) static void run(void)
 		} else
 			live_valid = false;
 		bool outside = (u.cs & 0xffff) == HOST_CS && u.rip == TRAMPOLINE_ADDR;
+		/* The user system-call gate's far call (entry.c), faulted at its address (or
+		 * stopped there: TF, or a host event's SIGUSR1, which the entry handles). */
+		bool gate = (u.cs & 0xffff) == HOST_CS && u.rip == LVM_USER_GATE;
 		iso_pt(PTRACE_GETSIGINFO, p->pid, NULL, &si);
 		bool marker = sig == SIGSEGV && !outside && (u.cs & 0xffff) != HOST_CS && si.si_code == SI_KERNEL &&
 			 byte_at(cpu.seg[LVM_CS].base + (u32)u.rip) == LVM_TRAP_MARKER;
@@ -215,7 +218,7 @@ __attribute__((noreturn)) static void run(void)
 			fprintf(stderr, "iso %s: sig %d code %d addr %p cs %#llx rip %#llx rsp %#llx\n",
 				p->name, sig, si.si_code, si.si_addr, (unsigned long long)u.cs,
 				(unsigned long long)u.rip, (unsigned long long)u.rsp);
-		if ((sig == SIGSEGV && !marker && !outside) || sig == SIGBUS || sig == SIGFPE) {
+		if ((sig == SIGSEGV && !marker && !outside && !gate) || sig == SIGBUS || sig == SIGFPE) {
 			frame_of(p, sig, &m, &si, &fp);
 		} else {
 			iso_pt(PTRACE_GETFPREGS, p->pid, NULL, &fp);
@@ -231,6 +234,8 @@ __attribute__((noreturn)) static void run(void)
 				singlestep_after_emulation();
 			entry_from_outside(&r);
 		}
+		if (gate)
+			guest_event(USERPROC_GATE_EVENT, &si, &m);
 		guest_event(sig == SIGUSR1 ? SIGALRM : sig, &si, &m);
 	}
 }

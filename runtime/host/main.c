@@ -34,6 +34,9 @@ static void usage(int status)
 		"                   LVM_USERPROC=0 too): no kernel page is ever mapped there, and a\n"
 		"                   user/kernel transition is a handoff, not a revocation (off with\n"
 		"                   -s/-gdb: the debugger's hardware breakpoints are this thread's)\n"
+		"  -lvm-aspaces N   user processes kept for the N most recent guest address spaces\n"
+		"                   (1-16, default 8; LVM_ASPACES=N): a context switch back to one\n"
+		"                   keeps its mappings; 1: every switch refills the user's shadow\n"
 		"  -lvm-isolate     isolated mode (LVM_ISOLATE=1, lvm run --isolate): all guest code\n"
 		"                   runs in processes that can make no host system call, driven by\n"
 		"                   ptrace from this one (slower; for kernels lvm should not trust)\n"
@@ -72,7 +75,8 @@ static void print_stats(void)
 {
 	fprintf(stderr, "lvm stats: fills %llu around %llu mirror_fills %llu flushes %llu invlpgs %llu "
 		"revoked %llu unrevoked %llu device_insns %llu cr3_loads %llu dropped %llu "
-		"user_runs %llu user_maps %llu user_unmaps %llu user_ldts %llu user_resets %llu\n",
+		"user_runs %llu user_maps %llu user_unmaps %llu user_ldts %llu user_resets %llu "
+		"aspace_switches %llu aspace_misses %llu\n",
 		(unsigned long long)mmu_stats.fills,
 		(unsigned long long)mmu_stats.around,
 		(unsigned long long)mmu_stats.mirror_fills, (unsigned long long)mmu_stats.flushes,
@@ -81,8 +85,23 @@ static void print_stats(void)
 		(unsigned long long)mmu_stats.device_insns, (unsigned long long)mmu_stats.cr3_loads,
 		(unsigned long long)mmu_stats.dropped, (unsigned long long)mmu_stats.user_runs,
 		(unsigned long long)mmu_stats.user_maps, (unsigned long long)mmu_stats.user_unmaps,
-		(unsigned long long)mmu_stats.user_ldts, (unsigned long long)mmu_stats.user_resets);
+		(unsigned long long)mmu_stats.user_ldts, (unsigned long long)mmu_stats.user_resets,
+		(unsigned long long)mmu_stats.aspace_switches, (unsigned long long)mmu_stats.aspace_misses);
 	stats_print();
+}
+
+/* -lvm-aspaces N or LVM_ASPACES: 1..ASPACES_MAX user processes. */
+static bool set_aspaces(const char *v, const char *what, char sep)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (*v && !*end && n >= 1 && n <= ASPACES_MAX) {
+		aspaces_max = (int)n;
+		return true;
+	}
+	fprintf(stderr, "lvm: %s%c%s: expected a number of address spaces from 1 to %d\n", what, sep,
+		v, ASPACES_MAX);
+	return false;
 }
 
 /* An option whose value is missing: its place was taken by KERNEL, or by nothing. */
@@ -107,6 +126,7 @@ int main(int argc, char **argv)
 {
 	u32 memsize = 128u << 20;
 	int userproc_option = -1;             /* -lvm-userproc; else LVM_USERPROC */
+	bool aspaces_option = false;          /* -lvm-aspaces given: LVM_ASPACES is not read */
 	const char *kernel = NULL, *cmdline = "", *initrd = NULL;
 	/* KERNEL is the last word unless -kernel names it: an option's value cannot be. */
 	int last_value = argc - 1;
@@ -163,6 +183,11 @@ int main(int argc, char **argv)
 			}
 			userproc_option = !strcmp(v, "on") ? 1 : 0;
 		}
+		else if (!strcmp(a, "-lvm-aspaces") && has_arg) {
+			if (!set_aspaces(argv[++i], "-lvm-aspaces", ' '))
+				return EXIT_USAGE;
+			aspaces_option = true;
+		}
 		else if (a[0] == '-') {
 			fprintf(stderr, "lvm: unknown option %s (try -help)\n", argv[i]);
 			return EXIT_USAGE;
@@ -217,6 +242,9 @@ int main(int argc, char **argv)
 	console_init();                    /* after signals_init: its handlers restore the terminal */
 	if (gdb_init() < 0)
 		return EXIT_HOST_BUG;
+	const char *as = getenv("LVM_ASPACES");
+	if (as && *as && !aspaces_option && !set_aspaces(as, "LVM_ASPACES", '='))
+		return EXIT_USAGE;
 	/* User code in a process of its own (userproc.c), unless -lvm-userproc off or
 	 * LVM_USERPROC=0; not with a debugger (its hardware breakpoints and
 	 * watchpoints are the monitor's thread's). */

@@ -60,15 +60,33 @@ enum { SHADOW_NONE, SHADOW_USER_OK, SHADOW_KERNEL_ONLY, SHADOW_KIND = 3, SHADOW_
  * mapped here, and the user's, mapped in that process by the operations this file
  * queues for it (`remote`).  Every invalidation applies to both; a fill goes to the
  * view of the code that faulted.  `sh` is the view being changed; the names below
- * are its fields. */
+ * are its fields.  There is a user process, and a user view, per recent guest
+ * address space (aspaces.c): `user_view` is the current one's; the others keep
+ * their mappings, and their page-table snapshots (ptsnap.c) vouch for them when a
+ * CR3 load makes one current again. */
 struct view {
 	u8 st[1u << 20];
 	u32 *mapped, nmapped, capmapped;
 	u32 nlive;                         /* entries of st[] not NONE (mapped may repeat) */
 	bool remote;
+	struct ptsnap *snap;               /* what its pages were made from */
 };
-static struct view kernel_view, user_view = { .remote = true };
+static struct view kernel_view, user_views[ASPACES_MAX];   /* 1 MiB each, in .bss */
+static struct view *user_view = &user_views[0];
 static struct view *sh = &kernel_view;
+
+__attribute__((constructor)) static void views_init(void)
+{
+	for (int i = 0; i < ASPACES_MAX; i++)
+		user_views[i].remote = true;
+}
+
+static struct ptsnap *snap_of(struct view *v)
+{
+	if (!v->snap)
+		v->snap = ptsnap_new();
+	return v->snap;
+}
 #define shadow (sh->st)
 #define mapped (sh->mapped)
 #define nmapped (sh->nmapped)
@@ -86,18 +104,18 @@ static void *view_mmap(void *at, u64 len, int prot, u64 off)
 		return MAP_FAILED;
 	}
 	if (isolate_active())
-		isolate_map(sh == &user_view, (uintptr_t)at, len, prot, off);
+		isolate_map(sh != &kernel_view, (uintptr_t)at, len, prot, off);
 	else
-		userproc_map((uintptr_t)at, len, prot, off);
+		userproc_map((int)(sh - user_views), (uintptr_t)at, len, prot, off);
 	return at;
 }
 
 static void view_munmap(void *at, u64 len)
 {
 	if (sh->remote && isolate_active())
-		isolate_unmap(sh == &user_view, (uintptr_t)at, len);
+		isolate_unmap(sh != &kernel_view, (uintptr_t)at, len);
 	else if (sh->remote)
-		userproc_unmap((uintptr_t)at, len);
+		userproc_unmap((int)(sh - user_views), (uintptr_t)at, len);
 	else
 		munmap(at, len);
 }
@@ -108,14 +126,27 @@ static bool views_split(void) { return userproc_active() || isolate_active(); }
 /* Isolated mode: the kernel's view is a process's too (isolate.c). */
 void mmu_kernel_view_remote(void) { kernel_view.remote = true; }
 
-/* Run fn on each view (the user's only while it exists). */
+/* Run fn on the kernel's view and the current user view (the user's only while it
+ * exists); all_views: on every user view too. */
 static void each_view(void (*fn)(void *), void *arg)
 {
 	struct view *was = sh;
 	sh = &kernel_view;
 	fn(arg);
 	if (views_split()) {
-		sh = &user_view;
+		sh = user_view;
+		fn(arg);
+	}
+	sh = was;
+}
+
+static void all_views(void (*fn)(void *), void *arg)
+{
+	struct view *was = sh;
+	sh = &kernel_view;
+	fn(arg);
+	for (int i = 0; views_split() && i < aspaces_count(); i++) {
+		sh = &user_views[i];
 		fn(arg);
 	}
 	sh = was;
@@ -193,11 +224,10 @@ static void drop_stale_view(u32 page, u32 n)
 }
 
 struct range { u32 page, n; };
-static void drop_stale_fn(void *a) { drop_stale_view(((struct range *)a)->page, ((struct range *)a)->n); }
+/* ptsnap's answer, for the view it compared (sh). */
 static void drop_stale(u32 page, u32 n)
 {
-	struct range r = { page, n };
-	each_view(drop_stale_fn, &r);
+	drop_stale_view(page, n);
 }
 
 /* Map a shadow page; false for a page below vm.mmap_min_addr, which the host does
@@ -315,17 +345,17 @@ static bool fill(u32 lin, int access, bool user, u32 *err)
 		remember(page, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
 			 (global ? SHADOW_GLOBAL : 0) | (writable ? SHADOW_WRITABLE : 0));
 	if (paging_enabled())
-		ptsnap_filled(first, last, drop_stale);
+		ptsnap_filled(snap_of(sh), first, last, drop_stale);
 	mmu_stats.fills++;
 	mmu_stats.around += last - first;
 	return true;
 }
 
-/* The user process dropped its whole view (userproc.c's queue overflowed). */
-void mmu_user_view_lost(void)
+/* A user process dropped its whole view (userproc.c's queue overflowed). */
+void mmu_user_view_lost(int slot)
 {
 	struct view *was = sh;
-	sh = &user_view;
+	sh = &user_views[slot];
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
 	nmapped = nlive = 0;
@@ -336,7 +366,7 @@ void mmu_user_view_lost(void)
 bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 {
 	if (user && views_split())
-		sh = &user_view;
+		sh = user_view;
 	bool ok = fill(lin, access, user, err);
 	sh = &kernel_view;
 	return ok;
@@ -395,9 +425,13 @@ void mmu_flush(bool keep_global)
 {
 	mmu_stats.flushes++;
 	user_top_valid = false;
-	if (!(keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled()))
-		ptsnap_reset();
-	each_view(flush_view, &keep_global);
+	if (!(keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled())) {
+		ptsnap_reset(snap_of(&kernel_view));
+		for (int i = 0; i < ASPACES_MAX; i++)
+			if (user_views[i].snap)
+				ptsnap_reset(user_views[i].snap);
+	}
+	all_views(flush_view, &keep_global);
 }
 
 /* `mapped` without the pages forgotten since and without repeats, once it holds
@@ -433,19 +467,30 @@ void mmu_cr3_load(void)
 	}
 	mmu_stats.cr3_loads++;
 	user_top_valid = false;
-	ptsnap_cr3_load(drop_stale);
+	sh = &kernel_view;
+	ptsnap_cr3_load(snap_of(sh), drop_stale);
+	if (views_split()) {
+		/* The user process of this address space, if a recent one: its view is
+		 * compared with the tables as they are now, whatever changed while it did
+		 * not run; else the least recently used one's, compared the same way. */
+		sh = user_view = &user_views[userproc_active() ? aspaces_switch(VCPU->cr[3] & ~0xfffu) : 0];
+		ptsnap_cr3_load(snap_of(sh), drop_stale);
+	}
+	sh = &kernel_view;
 	each_view((void (*)(void *))compact, NULL);
 }
 
 static void invlpg_view(void *a)
 {
 	struct range *r = a;
-	bool any = false;
+	bool any = false, current = sh == &kernel_view || sh == user_view;
 	for (u32 p = r->page; p < r->page + r->n; p++) {
+		if (!current && !(shadow[p] & SHADOW_GLOBAL))
+			continue;                    /* the CR3 load that makes it current checks it */
 		any |= shadow[p] != SHADOW_NONE;
 		forget(p);
 	}
-	if (any || !sh->remote)              /* the user's: only what it has */
+	if (any || (!sh->remote && current)) /* the user's: only what it has */
 		view_munmap((void *)(uintptr_t)(r->page << 12), r->n << 12);
 }
 
@@ -462,7 +507,9 @@ void mmu_invlpg(u32 lin)
 	if (start + len > SHADOW_END || start + len < start)
 		len = SHADOW_END - start;
 	struct range r = { start >> 12, len >> 12 };
-	each_view(invlpg_view, &r);
+	/* Inactive user views lose the global pages only: the TLB keeps those across
+	 * CR3 loads, so no comparison would. */
+	all_views(invlpg_view, &r);
 }
 
 static void mirrors_view(void *unused)
@@ -486,7 +533,7 @@ void mmu_mirror_reads(u32 gpa, bool native)
 		nmirror = 0;
 		return;
 	}
-	each_view(mirrors_view, NULL);
+	all_views(mirrors_view, NULL);
 	nmirror = 0;
 }
 

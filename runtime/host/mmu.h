@@ -41,9 +41,11 @@ void mmu_invlpg(u32 lin);
 void mmu_cr3_load(void);            /* keeps what the new tables translate the same */
 extern bool mmu_cr3_refill;         /* LVM_SHADOW=refill: it keeps only global pages */
 /* ptsnap.c: what the shadow pages were made from (mmu.c's only) */
-void ptsnap_reset(void);
-void ptsnap_filled(u32 first, u32 last, void (*drop)(u32 page, u32 n));
-u32 ptsnap_cr3_load(void (*drop)(u32 page, u32 n));
+struct ptsnap;
+struct ptsnap *ptsnap_new(void);
+void ptsnap_reset(struct ptsnap *s);
+void ptsnap_filled(struct ptsnap *s, u32 first, u32 last, void (*drop)(u32 page, u32 n));
+u32 ptsnap_cr3_load(struct ptsnap *s, void (*drop)(u32 page, u32 n));
 /* A device's loads from its mirror page (mmio.c) run natively, or trap from now on
  * (the mirror's mappings go). */
 void mmu_mirror_reads(u32 gpa, bool native);
@@ -56,6 +58,7 @@ bool mmu_user_fault_limit(struct lvm_regs *r);   /* userlimit.c */
 void mem_map_identity(void);         /* memory.c */
 bool emulate_data(struct lvm_regs *r, const struct insn *in);   /* datainsn.c */
 struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, unrevoked, device_insns,
-		  cr3_loads, dropped, user_runs, user_maps, user_unmaps, user_ldts, user_resets; };
+		  cr3_loads, dropped, user_runs, user_maps, user_unmaps, user_ldts, user_resets,
+		  aspace_switches, aspace_misses; };
 extern struct mmu_stats mmu_stats;
 #endif

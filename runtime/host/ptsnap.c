@@ -19,15 +19,38 @@
  * entry and loses the mapping).  A comparison is 4 KiB per region in use, far below
  * one refill fault: a process of 48 MiB costs a dozen.
  *
+ * Each view of the shadow has a snapshot of its own: the kernel's, and each user
+ * process's (userproc.c: one per recent address space), which the guest's tables
+ * may change under while it does not run; the comparison at the CR3 load that
+ * makes it current again is what keeps it exact, whatever the guest wrote meanwhile.
+ *
  * mmu.c owns the shadow; this file only says which of its pages went stale.
  */
 #include "traps.h"
 #include "mmu.h"
 
+#include <sys/mman.h>
+
 #define SLOTS 1024                        /* page-directory entries: 4 MiB each */
-static u32 snap_pde[SLOTS];               /* the entry each active slot was filled through */
-static u32 snap[SLOTS][1024];             /* its page table as the fills saw it */
-static bool active[SLOTS];
+/* One per shadow view (mmu.c: the kernel's, and each user process's). */
+struct ptsnap {
+	u32 pde[SLOTS];                   /* the entry each active slot was filled through */
+	bool active[SLOTS];
+	u32 table[SLOTS][1024];           /* its page table as the fills saw it */
+};
+#define snap_pde (s->pde)
+#define active (s->active)
+#define snap (s->table)
+
+/* 4 MiB of address space, of which the host backs only what slots in use touch. */
+struct ptsnap *ptsnap_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct ptsnap), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		host_bug("no memory for a page-table snapshot");
+	return p;
+}
 
 static u32 *pd_entry(u32 slot)
 {
@@ -44,17 +67,17 @@ static const u32 *page_table(u32 pde)
 	return (pde & PTE_P) && !large(pde) ? gpa_ptr(pde & ~0xfffu, 0x1000) : NULL;
 }
 
-void ptsnap_reset(void)
+void ptsnap_reset(struct ptsnap *s)
 {
-	for (u32 s = 0; s < SLOTS; s++)
-		active[s] = false;
+	for (u32 i = 0; i < SLOTS; i++)
+		active[i] = false;
 }
 
 /* Pages [first, last] (one page table's) were just mapped from the current tables.
  * A slot filled through another directory entry than the one it was snapshot with
  * (the guest changed the entry without a CR3 load) is snapshot anew, and its older
  * pages, made from the old table, go: the copy could no longer vouch for them. */
-void ptsnap_filled(u32 first, u32 last, void (*drop)(u32 page, u32 n))
+void ptsnap_filled(struct ptsnap *s, u32 first, u32 last, void (*drop)(u32 page, u32 n))
 {
 	u32 slot = first >> 10, base = slot << 10;
 	u32 *pde = pd_entry(slot);
@@ -83,7 +106,7 @@ void ptsnap_filled(u32 first, u32 last, void (*drop)(u32 page, u32 n))
 /* Entries of the slot's table that differ from the copy: their pages dropped, the
  * copy brought up to date.  Compared 8 bytes at a time (the monitor is built
  * without SSE, and memcmp would need the guest's FPU state saved). */
-static void compare_table(u32 slot, const u32 *pt, void (*drop)(u32 page, u32 n))
+static void compare_table(struct ptsnap *s, u32 slot, const u32 *pt, void (*drop)(u32 page, u32 n))
 {
 	const u64 *now = (const u64 *)pt;
 	u64 *was = (u64 *)snap[slot];
@@ -102,7 +125,7 @@ static void compare_table(u32 slot, const u32 *pt, void (*drop)(u32 page, u32 n)
 
 /* A CR3 load (paging on, same paging mode): drop what the new tables translate
  * differently.  Returns how many slots were compared, for the statistics. */
-u32 ptsnap_cr3_load(void (*drop)(u32 page, u32 n))
+u32 ptsnap_cr3_load(struct ptsnap *s, void (*drop)(u32 page, u32 n))
 {
 	u32 compared = 0;
 	for (u32 slot = 0; slot < SLOTS; slot++) {
@@ -117,7 +140,7 @@ u32 ptsnap_cr3_load(void (*drop)(u32 page, u32 n))
 		}
 		const u32 *pt = page_table(*pde);
 		if (pt)
-			compare_table(slot, pt, drop);
+			compare_table(s, slot, pt, drop);
 		else if (!large(*pde)) {
 			drop(slot << 10, 1024);        /* a table outside RAM: nothing to vouch with */
 			active[slot] = false;

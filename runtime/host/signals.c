@@ -49,7 +49,7 @@ enum { TRAP_DE = 0, TRAP_DB = 1, TRAP_BP = 3, TRAP_OF = 4, TRAP_BR = 5, TRAP_UD 
  * the real flags are the live ones while CPL 3 runs, the vCPU page's copy at every
  * other time.  (IOPL stays virtual: user popf cannot change it.) */
 #define USER_LIVE (0x40000u | 0x4000u)
-static void user_flags_saved(const struct lvm_regs *r)
+void user_flags_saved(const struct lvm_regs *r)
 {
 	if (VCPU->cpl == 3) {
 		VCPU->vflags = (VCPU->vflags & ~USER_LIVE) | (r->eflags & USER_LIVE);
@@ -359,6 +359,8 @@ void guest_event(int sig, siginfo_t *si, mcontext_t *m)
 	struct lvm_regs r;
 	vcpu_page_entered();                 /* resume() masked it for user code */
 	regs_from(m, &r);
+	if (sig == USERPROC_GATE_EVENT)
+		user_gate_called(&r);
 	if (cs == HOST_CS)
 		kill_guest(&r, "guest code switched to the host's 64-bit code segment (selector "
 			   "%#x) and faulted there at %#llx (signal %d), in lvm's %s process",
@@ -421,12 +423,15 @@ int signal_handler(int sig, siginfo_t *si, void *ucv)
 	}
 	if (sig == SIGTRAP && si->si_code == TRAP_PERF && !in_guest)
 		return 0;                        /* a watchpoint on the monitor's own access */
-	if (sig == SIGTRAP && cs == HOST_CS && !resume_point && VCPU->cpl == 0 &&
-	    (u64)m->gregs[REG_RIP] >= TRAMPOLINE_ADDR && (u64)m->gregs[REG_RIP] < TRAMPOLINE_ADDR + entry_stub_size) {
+	u64 at = m->gregs[REG_RIP];
+	if (sig == SIGTRAP && cs == HOST_CS && !resume_point &&
+	    ((VCPU->cpl == 0 && at >= TRAMPOLINE_ADDR && at < TRAMPOLINE_ADDR + entry_stub_size) ||
+	     (at >= LVM_USER_GATE && at < LVM_USER_GATE + entry_stub_size))) {
 		/* Guest kernel code single-stepping (TF) into the monitor entry: the stub
 		 * steps until its popfq clears TF, after saving the guest's EFLAGS with it.
 		 * The rewritten instruction is one instruction to the guest: one #DB after
-		 * it (resume()). */
+		 * it (resume()).  The same for the user gate's copy of the stub, whose
+		 * sysenter takes its #DB in the kernel (user_gate_called). */
 		singlestep_after_emulation();
 		return 0;
 	}

@@ -21,6 +21,10 @@ void set_guest_eflags(struct lvm_regs *r, u32 value, u32 writable);
 
 /* entry.c: __lvm_emulate's entry on a based stack (a hlt) */
 bool emulate_entry_by_trap(struct lvm_regs *r);
+/* A far call to the user system-call gate (entry.c), r as it left it: its sysenter. */
+__attribute__((noreturn)) void user_gate_called(struct lvm_regs *r);
+/* r from user code (CPL 3): its live EFLAGS bits and selectors are the guest's. */
+void user_flags_saved(const struct lvm_regs *r);
 
 /* singlestep.c: TF through rewritten instructions (one #DB per guest instruction) */
 bool singlestep_hidden(struct lvm_regs *r);

@@ -72,6 +72,10 @@ struct handoff {
 	u16 ev_sel[4];                    /* DS ES FS GS as user code left them */
 	u8 ev_fpu[512] __attribute__((aligned(64)));
 };
+/* One user process per recent guest address space (aspaces.c picks which runs):
+ * `ho` and `child` are the current one's; in a child, its own. */
+static struct slot { pid_t pid; struct handoff *ho; } slots[ASPACES_MAX];
+static int nslots;
 static struct handoff *ho;
 static pid_t child;
 static bool is_child, looping, stop_sent;
@@ -81,6 +85,14 @@ static u16 live_sel[4];
 static u32 ops_max = OPS_MAX;           /* LVM_USERPROC_OPS=N: tests reach the overflow */
 
 bool userproc_active(void) { return child > 0; }
+int userproc_count(void) { return nslots; }
+
+/* Make user process `slot` the one user code runs in (aspaces.c). */
+void userproc_select(int slot)
+{
+	ho = slots[slot].ho;
+	child = slots[slot].pid;
+}
 bool userproc_is_child(void) { return is_child; }
 const u16 *userproc_live_selectors(void) { return looping ? live_sel : NULL; }
 
@@ -147,11 +159,131 @@ static void fpu_into_frame(ucontext_t *uc, const u8 *img)
 		*(u64 *)(f + 512) |= 3;                   /* XSTATE_BV: x87, SSE */
 }
 
+/* --- the child's user system-call gate (usergate.S) --- */
+
+struct usergate_regs { u32 eax, ecx, edx, ebx, esp, ebp, esi, edi, eflags; u16 ds, es, fs, gs, ss; };
+struct usergate_return { u32 eax, ecx, edx, ebx, esp, ebp, esi, edi, eip, eflags; u16 ds, es, fs, gs, cs, ss; };
+struct usergate_regs usergate_regs;             /* usergate_entry's */
+volatile bool usergate_busy;                    /* from its entry to its iretq */
+u64 usergate_stack_top;
+extern char usergate_stub[], usergate_stub_target[], usergate_stub_end[];
+extern char usergate_entry[], usergate_entry_end[], usergate_return_end[];
+__attribute__((noreturn)) void usergate_return(const struct usergate_return *r);
+static u8 gate_stack[64 * 1024] __attribute__((aligned(16)));
+/* The whole extended state, saved before any C runs (libc's memcpy uses vector
+ * registers) and restored last; without XSAVE, FXSAVE. */
+static u8 gate_fpu[16384] __attribute__((aligned(64)));
+static bool gate_xsave, gate_tf;
+#define EFLAGS_TF 0x100u
+#define EFLAGS_NT 0x4000u
+#define EFLAGS_VM 0x20000u
+#define EFLAGS_ID 0x200000u
+
+/* The gate's page at LVM_MONITOR_ENTRY: int3 but for the jump to usergate_entry at
+ * LVM_USER_GATE (the monitor's own entry is not there: a far call to it is the
+ * guest's error, as before). */
+static void map_gate(void)
+{
+	u8 *page = mmap((void *)(uintptr_t)LVM_MONITOR_ENTRY, 0x1000, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (page == MAP_FAILED)
+		_exit(125);
+	memset(page, 0xcc, 0x1000);
+	u8 *stub = page + (LVM_USER_GATE - LVM_MONITOR_ENTRY);
+	u64 target = (u64)(uintptr_t)usergate_entry;
+	memcpy(stub, usergate_stub, usergate_stub_end - usergate_stub);
+	memcpy(stub + (usergate_stub_target - usergate_stub), &target, 8);
+	if (mprotect(page, 0x1000, PROT_READ | PROT_EXEC) < 0)
+		_exit(125);
+	usergate_stack_top = (u64)(uintptr_t)(gate_stack + sizeof gate_stack);
+	u32 a, b, c, d;
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (c & (1u << 27)) {                                   /* OSXSAVE */
+		asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
+		gate_xsave = b <= sizeof gate_fpu;
+	}
+}
+
+static bool in_gate(const mcontext_t *m)
+{
+	u64 rip = m->gregs[REG_RIP];
+	return usergate_busy || (rip >= LVM_USER_GATE && rip < LVM_USER_GATE + 0x100) ||
+	       (rip >= (uintptr_t)usergate_entry && rip < (uintptr_t)usergate_return_end);
+}
+
+/* A signal in the gate's own code: a stop request (SIGUSR1) is moot, the gate is
+ * on its way to the monitor; a single step (user code's TF on the far call) is the
+ * sysenter's, noted for its report.  Anything else is lvm's bug. */
+static int gate_signal(int sig, mcontext_t *m)
+{
+	u64 rip = m->gregs[REG_RIP];
+	if (sig == SIGTRAP && (m->gregs[REG_EFL] & EFLAGS_TF) &&
+	    rip < (uintptr_t)usergate_entry_end) {
+		gate_tf = true;
+		m->gregs[REG_EFL] &= ~(u64)EFLAGS_TF;
+	} else if (sig != SIGUSR1) {
+		static const char msg[] = "lvm: internal error: a fault in the user process's system-call gate\n";
+		if (write(2, msg, sizeof msg - 1) < 0)
+			_exit(124);
+		_exit(124);
+	}
+	resume_live_flags = 0;             /* the gate's own flags: no NT for its iretq */
+	return 0;
+}
+
+void userproc_gate(void)
+{
+	if (gate_xsave)
+		asm volatile("xsave64 %0" : "+m"(gate_fpu) : "a"(-1), "d"(-1));
+	else
+		asm volatile("fxsave64 %0" : "=m"(*(u8 (*)[512])gate_fpu));
+	const struct usergate_regs *g = &usergate_regs;
+	u64 *gr = ho->ev_gregs;
+	memset(gr, 0, sizeof ho->ev_gregs);
+	gr[REG_RAX] = g->eax, gr[REG_RCX] = g->ecx, gr[REG_RDX] = g->edx, gr[REG_RBX] = g->ebx;
+	gr[REG_RSP] = g->esp, gr[REG_RBP] = g->ebp, gr[REG_RSI] = g->esi, gr[REG_RDI] = g->edi;
+	gr[REG_RIP] = LVM_USER_GATE;
+	gr[REG_EFL] = g->eflags | (gate_tf ? EFLAGS_TF : 0);
+	gr[REG_CSGSFS] = HOST_CS | (u64)g->ss << 48;
+	gate_tf = false;
+	ho->ev_sel[0] = g->ds, ho->ev_sel[1] = g->es, ho->ev_sel[2] = g->fs, ho->ev_sel[3] = g->gs;
+	ho->ev_sig = USERPROC_GATE_EVENT;
+	ho->ev_code = 0;
+	ho->ev_addr = 0;
+	memcpy(ho->ev_fpu, gate_fpu, FXSAVE_BYTES);
+	give_turn(TURN_MONITOR);
+	while (!spin_for(TURN_CHILD))
+		futex(&ho->turn, FUTEX_WAIT, TURN_MONITOR, NULL);
+	apply_ops();
+	const u64 *n = ho->gregs;
+	struct usergate_return r = {
+		.eax = n[REG_RAX], .ecx = n[REG_RCX], .edx = n[REG_RDX], .ebx = n[REG_RBX],
+		.esp = n[REG_RSP], .ebp = n[REG_RBP], .esi = n[REG_RSI], .edi = n[REG_RDI],
+		.eip = n[REG_RIP],
+		.eflags = (n[REG_EFL] & ~(u64)(EFLAGS_ID | EFLAGS_NT | EFLAGS_VM)) |
+			  (ho->live_flags & (EFLAGS_ID | EFLAGS_NT)),
+		.cs = ho->sel[0], .ss = ho->sel[1], .ds = ho->sel[2], .es = ho->sel[3],
+		.fs = ho->sel[4], .gs = ho->sel[5] };
+	host_sel[LVM_FS] = ho->sel[4];
+	host_sel[LVM_GS] = ho->sel[5];
+	resume_live_flags = ho->live_flags;
+	memcpy(gate_fpu, ho->fpu, FXSAVE_BYTES);
+	if (gate_xsave) {
+		*(u64 *)(gate_fpu + 512) |= 3;                 /* XSTATE_BV: x87, SSE */
+		asm volatile("xrstor64 %0" : : "m"(gate_fpu), "a"(-1), "d"(-1));
+	} else {
+		asm volatile("fxrstor64 %0" : : "m"(*(u8 (*)[512])gate_fpu));
+	}
+	usergate_return(&r);
+}
+
 int userproc_child_signal(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
 	mcontext_t *m = &uc->uc_mcontext;
 	static bool started;
+	if ((m->gregs[REG_CSGSFS] & 0xffff) == HOST_CS && in_gate(m))
+		return gate_signal(sig, m);
 	if (started) {
 		ho->ev_sig = sig;
 		ho->ev_code = si->si_code;
@@ -186,9 +318,17 @@ static void child_main(pid_t monitor)
 				     SIGALRM, SIGIO, SIGTTIN, SIGTTOU };
 	for (unsigned i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
 		signal(quiet[i], SIG_IGN);
-	/* Nothing of the monitor's view below 4 GiB: the user view starts empty. */
+	/* Nothing of the monitor's view below 4 GiB: the user view starts empty, with
+	 * the user system-call gate's page. */
 	munmap((void *)0, 1ull << 32);
-	raise(SIGUSR1);                               /* lives in the handler from here */
+	map_gate();
+	/* Lives in the handler from here: SIGUSR1 was blocked since before the fork, so
+	 * a stop request the monitor sent early waits for the handler too. */
+	raise(SIGUSR1);
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_UNBLOCK, &usr1, NULL);
 	_exit(122);
 }
 
@@ -202,8 +342,9 @@ static int child_handlers(void)
 
 static void kill_child(void)
 {
-	if (child > 0)
-		kill(child, SIGKILL);
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].pid > 0)
+			kill(slots[i].pid, SIGKILL);
 }
 
 /* Where a process of lvm's may map: vm.mmap_min_addr, unless this process may map
@@ -231,36 +372,48 @@ int userproc_start(void)
 	if (!userproc_wanted)
 		return 0;
 	userproc_probe_min_addr();
-	ho = mmap(NULL, sizeof *ho, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ho == MAP_FAILED) {
-		perror("lvm: the user process's shared page");
-		return -1;
-	}
-	ho->turn = TURN_MONITOR;
 	const char *q = getenv("LVM_USERPROC_OPS");
 	if (q && atoi(q) > 0 && atoi(q) < OPS_MAX)
 		ops_max = atoi(q);
 	pid_t monitor = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("lvm: fork of the user process");
-		return -1;
-	}
-	if (pid == 0) {
-		if (child_handlers() < 0)
-			_exit(123);
-		child_main(monitor);
-	}
-	child = pid;
 	atexit(kill_child);
+	/* A child's SIGUSR1 is its handler's only once it set it up. */
+	sigset_t usr1, was;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &was);
+	for (nslots = 0; nslots < aspaces_max; nslots++) {
+		struct slot *sl = &slots[nslots];
+		sl->ho = mmap(NULL, sizeof *ho, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (sl->ho == MAP_FAILED) {
+			perror("lvm: a user process's shared page");
+			return -1;
+		}
+		sl->ho->turn = TURN_MONITOR;
+		ho = sl->ho;
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0) {
+			perror("lvm: fork of a user process");
+			return -1;
+		}
+		if (pid == 0) {
+			if (child_handlers() < 0)
+				_exit(123);
+			child_main(monitor);
+		}
+		sl->pid = pid;
+	}
+	sigprocmask(SIG_SETMASK, &was, NULL);
+	userproc_select(0);
 	return 0;
 }
 
 /* --- the monitor --- */
 
-static struct op *new_op(u32 kind)
+static struct op *new_op(int slot, u32 kind)
 {
+	struct handoff *ho = slots[slot].ho;
 	if (ho->nops >= ops_max) {
 		/* Too much at once: the child drops its whole view, the monitor forgets
 		 * it (mmu.c refills on demand); the LDT writes stay queued, after it. */
@@ -273,25 +426,25 @@ static struct op *new_op(u32 kind)
 		ho->nops = kept;
 		ho->unmap_all = true;
 		mmu_stats.user_resets++;
-		mmu_user_view_lost();
+		mmu_user_view_lost(slot);
 		if (kind != OP_LDT)
 			return NULL;
 	}
 	return &ho->ops[ho->nops++];
 }
 
-void userproc_map(u64 at, u64 len, int prot, u64 off)
+void userproc_map(int slot, u64 at, u64 len, int prot, u64 off)
 {
 	mmu_stats.user_maps++;
-	struct op *o = new_op(OP_MAP);
+	struct op *o = new_op(slot, OP_MAP);
 	if (o)
 		*o = (struct op){ .kind = OP_MAP, .prot = prot, .at = at, .len = len, .off = off };
 }
 
-void userproc_unmap(u64 at, u64 len)
+void userproc_unmap(int slot, u64 at, u64 len)
 {
 	mmu_stats.user_unmaps++;
-	struct op *o = new_op(OP_UNMAP);
+	struct op *o = new_op(slot, OP_UNMAP);
 	if (o)
 		*o = (struct op){ .kind = OP_UNMAP, .at = at, .len = len };
 }
@@ -301,9 +454,20 @@ void userproc_ldt(const void *desc, u32 size)
 	if (!userproc_active())
 		return;
 	mmu_stats.user_ldts++;
-	struct op *o = new_op(OP_LDT);
-	*o = (struct op){ .kind = OP_LDT };
-	memcpy(o->desc, desc, size < sizeof o->desc ? size : sizeof o->desc);
+	/* Every user process has an LDT of its own: each gets the write.  One that does
+	 * not run meanwhile needs only the last write of each entry (the first word of
+	 * modify_ldt's struct user_desc is its number). */
+	for (int i = 0; i < nslots; i++) {
+		struct handoff *h = slots[i].ho;
+		struct op *o = NULL;
+		for (u32 k = 0; k < h->nops && !o; k++)
+			if (h->ops[k].kind == OP_LDT && !memcmp(h->ops[k].desc, desc, 4))
+				o = &h->ops[k];
+		if (!o)
+			o = new_op(i, OP_LDT);
+		*o = (struct op){ .kind = OP_LDT };
+		memcpy(o->desc, desc, size < sizeof o->desc ? size : sizeof o->desc);
+	}
 }
 
 /* Killed from outside, or its own mmap failed: the guest cannot go on. */
@@ -371,7 +535,8 @@ __attribute__((noreturn)) static void run(void)
 	si.si_signo = ho->ev_sig;
 	si.si_code = ho->ev_code;
 	si.si_addr = (void *)(uintptr_t)ho->ev_addr;
-	int sig = ho->ev_sig == SIGUSR1 ? SIGALRM : ho->ev_sig;  /* stopped for a host event */
+	/* stopped for a host event: as for a host event in guest code */
+	int sig = ho->ev_sig == SIGUSR1 ? SIGALRM : ho->ev_sig;
 	guest_event(sig, &si, &m);
 }
 

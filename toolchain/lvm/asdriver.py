@@ -9,10 +9,13 @@ macro whose mnemonic is a parameter) fails the assembly, and no object is left.
 
 Settings (environment, or the same-named options, which are removed before as runs):
   LVM_MODE=call|trap     --lvm-mode=...   rewriting mode (default call)
-          |user                           user code in a kernel (signal trampolines the
-                                          kernel copies to its processes, which run it in
-                                          ring 3): assembled as written, its code sections
-                                          marked __lvm_user_begin/_end for the check
+          |user                           user code in a kernel (signal trampolines, the
+                                          vDSO: code the kernel maps into its processes,
+                                          which run it in ring 3): assembled as written
+                                          but for `sysenter`, which becomes a far call to
+                                          lvm's user system-call gate (templates/
+                                          user_gate.j2); its code sections marked
+                                          __lvm_user_begin/_end for the check
   LVM_CHECK=1|0|code16   --lvm-check=...  run the check; `code16` accepts 16-bit code
   LVM_KEEP_ASM=1|DIR     keep the rewritten source (next to the object, or in DIR)
 """
@@ -207,9 +210,6 @@ def run(argv):
         # Not assembling for i386 (as defaults to 64-bit here): nothing of ours applies.
         return _call([real] + args)
     opts, inputs, out, include, syntax = _parse(args)
-    if mode == "user":
-        rc = _call([real] + args)
-        return _mark_user_code(out) if rc == 0 else rc
     try:
         text = rewrite_inputs(inputs, mode, include, syntax)
     except LvmError:
@@ -224,6 +224,8 @@ def run(argv):
         os.unlink(tmp)
     if rc != 0:
         return rc
+    if mode == "user":
+        return _mark_user_code(out)
     return _check(out, policy)
 
 

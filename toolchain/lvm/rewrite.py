@@ -22,7 +22,7 @@ from .sections import SWITCHES, Code16Regions, Sections
 from .classify import UNDECIDED, classify
 from .errors import AsmError
 
-MODES = ("call", "trap")
+MODES = ("call", "trap", "user")
 # Python recursion is 7 frames per include level (_rewrite_lines, _scan, _line,
 # _statement, _statement_body, _directive, _include) and 6 per macro level (macros.py:
 # MAX_NEST 100): the deepest nesting of both needs ~1,300 frames.
@@ -207,6 +207,8 @@ class Rewriter:
             self.prev_marker = True
             return text
         match = classify(insn)
+        if self.mode == "user":
+            return self._user(match, insn, st, idx, text)
         if match is None:
             self.prev_marker, self.pending_prefix = False, None
             return text
@@ -243,6 +245,21 @@ class Rewriter:
         trail = st.body[len(st.body.rstrip()):]
         return st.labels + lead + new + trail
 
+    def _user(self, match, insn, st, idx, text):
+        """User mode: only `sysenter` is rewritten (into the far call of lvm's user
+        system-call gate); user code runs natively, everything else stays as written."""
+        self.prev_marker, self.pending_prefix = False, None
+        if match is UNDECIDED:                       # `\insn` in a macro: expand its invocations
+            self.result.undecided.append(idx + 1)
+            return text
+        if match is None or match.rule.name != "sysenter" or insn.prefixes:
+            return text
+        self.result.rewritten += 1
+        new = render_one_line("user_gate.j2", insn=insn.text)
+        lead = st.body[:len(st.body) - len(st.body.lstrip())]
+        trail = st.body[len(st.body.rstrip()):]
+        return st.labels + lead + new + trail
+
     def _marker(self):
         if self.mode == "trap" or self.sections.copied():
             return ".byte %#x" % isa.TRAP_MARKER_BYTE
@@ -251,7 +268,7 @@ class Rewriter:
 
     def _encoded(self, arg):
         """The instruction (text) a `.byte` operand list in code encodes, or None."""
-        if self.code != 32 or self.in_runtime or not self.sections.in_code():
+        if self.code != 32 or self.in_runtime or not self.sections.in_code() or self.mode == "user":
             return None
         try:
             key = tuple(int(v.strip(), 0) if v.strip()[:1] != "0" or v.strip()[:2].lower() in ("0x", "0b")

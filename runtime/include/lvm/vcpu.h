@@ -42,6 +42,12 @@ enum lvm_abi {
 	LVM_MONITOR_SEL = 0x33,
 	LVM_HOST_FLAT_DS = 0x2b,      /* the host's flat 32-bit data selector: SS at CPL 0 */
 	LVM_MONITOR_ENTRY = 0xffffe000,
+	/* User code's system-call gate, in the same page: `sysenter` in code a kernel
+	 * maps into its processes (Linux's vDSO), built with lvm-as's user mode, is
+	 * `lcall $LVM_MONITOR_SEL, $LVM_USER_GATE` (7 bytes), which the monitor takes
+	 * as that sysenter (its far return popped, the site as the instruction's
+	 * address) without the host signal a sysenter costs. */
+	LVM_USER_GATE = 0xffffe800,
 	/* Why a guest-side subroutine far-called the monitor.  The monitor finds, on
 	 * the guest stack: far return (8 bytes), the reason (4), the near return of
 	 * the rewritten site (4), then the guest's stack as it was before the site. */
