@@ -200,3 +200,28 @@ def test_cr3_reloads_keep_what_did_not_change(built, mode):
     s = stats(err)
     assert s["cr3_loads"] >= 1000 + 240, s
     assert s["fills"] < 1000, s
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_switches_among_recent_address_spaces_keep_their_mappings(built, mode):
+    # uspaces runs user code in 12 address spaces, 1000 switches among them at the
+    # end.  With a user process for each (-lvm-aspaces 16) a switch back keeps what
+    # the space had mapped: ~100 fills in all; with one (the refill design), every
+    # switch refills its data, stack and code pages.  What each switch must show is
+    # compared with QEMU's transcript by test_kernels and below.
+    kept = stats(run_with_stats(OUT / mode / "uspaces.elf", "-lvm-aspaces", "16")[2])
+    one = stats(run_with_stats(OUT / mode / "uspaces.elf", "-lvm-aspaces", "1")[2])
+    assert kept["aspace_switches"] >= 1000 and kept["aspace_misses"] <= 12, kept
+    assert kept["fills"] < 300 and one["fills"] > 2000, (kept, one)
+
+
+@pytest.mark.parametrize("aspaces", ["1", "3", "16"])
+@pytest.mark.parametrize("mode", MODES)
+def test_address_spaces_beyond_the_cap_are_exact(built, mode, aspaces):
+    # Fewer user processes than address spaces (1, 3), and more (16): the least
+    # recently used process goes to another directory; its snapshot comparison
+    # keeps it exact, so the transcript is QEMU's whatever the cap.
+    from test_kernels import reference
+    want_status, want = reference("uspaces")
+    status, got, err = lvm(OUT / mode / "uspaces.elf", "-lvm-aspaces", aspaces)
+    assert (status, got) == (want_status, want), err
