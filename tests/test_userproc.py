@@ -42,11 +42,15 @@ def spinning(mode):
                                   str(ASPACES), "-append", "user-spin"),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     line = b""
-    while b"user read 5" not in line:
-        line = p.stdout.readline()
-        assert line, p.stderr.read()
-    kids = children(p.pid)
-    assert len(kids) == ASPACES, kids
+    try:
+        while b"user read 5" not in line:
+            line = p.stdout.readline()
+            assert line, p.stderr.read()
+        kids = children(p.pid)
+        assert len(kids) == ASPACES, kids
+    except BaseException:
+        p.kill()                        # a failed test leaves no guest spinning
+        raise
     p.kids = kids
     return p, kids[0]
 

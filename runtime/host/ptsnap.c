@@ -110,6 +110,7 @@ static void compare_table(struct ptsnap *s, u32 slot, const u32 *pt, void (*drop
 {
 	const u64 *now = (const u64 *)pt;
 	u64 *was = (u64 *)snap[slot];
+	u32 run = 0, len = 0;                  /* consecutive changed entries: one drop */
 	for (u32 i = 0; i < 512; i++) {
 		if (now[i] == was[i])
 			continue;
@@ -117,10 +118,19 @@ static void compare_table(struct ptsnap *s, u32 slot, const u32 *pt, void (*drop
 		u32 *w32 = (u32 *)&was[i];
 		for (u32 k = 0; k < 2; k++)
 			if (n32[k] != w32[k]) {
-				drop((slot << 10) + 2 * i + k, 1);
+				u32 e = 2 * i + k;
+				if (len && run + len == e) {
+					len++;
+				} else {
+					if (len)
+						drop((slot << 10) + run, len);
+					run = e, len = 1;
+				}
 				w32[k] = n32[k];
 			}
 	}
+	if (len)
+		drop((slot << 10) + run, len);
 }
 
 /* A CR3 load (paging on, same paging mode): drop what the new tables translate

@@ -49,7 +49,10 @@
 bool userproc_wanted;
 uintptr_t userproc_min_addr = 0x10000;
 
-enum { TURN_MONITOR, TURN_CHILD };
+/* TURN_PARKED: the monitor's turn, and this process's not soon (another address
+ * space runs): it sleeps at once instead of spinning, which would keep the core
+ * from the process that runs next. */
+enum { TURN_MONITOR, TURN_CHILD, TURN_PARKED };
 enum { OP_MAP = 1, OP_UNMAP, OP_LDT };
 #define OPS_MAX 4096
 struct op { u32 kind, prot; u64 at, len, off; u8 desc[16]; };
@@ -87,12 +90,6 @@ static u32 ops_max = OPS_MAX;           /* LVM_USERPROC_OPS=N: tests reach the o
 bool userproc_active(void) { return child > 0; }
 int userproc_count(void) { return nslots; }
 
-/* Make user process `slot` the one user code runs in (aspaces.c). */
-void userproc_select(int slot)
-{
-	ho = slots[slot].ho;
-	child = slots[slot].pid;
-}
 bool userproc_is_child(void) { return is_child; }
 const u16 *userproc_live_selectors(void) { return looping ? live_sel : NULL; }
 
@@ -117,11 +114,43 @@ static bool my_turn(u32 me)
 static bool spin_for(u32 me)
 {
 	for (int i = 0; i < 4000; i++) {
-		if (my_turn(me))
+		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
+		if (t == me)
 			return true;
+		if (t == TURN_PARKED)
+			break;
 		asm volatile("pause");
 	}
 	return my_turn(me);
+}
+
+/* The child's wait for its turn: spin, then sleep on whatever the word says. */
+static void child_wait(void)
+{
+	while (!spin_for(TURN_CHILD)) {
+		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
+		if (t != TURN_CHILD)
+			futex(&ho->turn, FUTEX_WAIT, t, NULL);
+	}
+}
+
+/* Make user process `slot` the one user code runs in (aspaces.c).  The one that
+ * ran is parked (it stops spinning for a turn that will not come soon); the new
+ * one is woken now, while the guest kernel finishes its context switch, so that
+ * it is spinning when its turn comes: a host wake-up costs tens of microseconds
+ * on a virtual CPU that sleeps. */
+void userproc_select(int slot)
+{
+	u32 mine = TURN_MONITOR;
+	if (ho && slots[slot].ho != ho)
+		__atomic_compare_exchange_n(&ho->turn, &mine, TURN_PARKED, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
+	ho = slots[slot].ho;
+	child = slots[slot].pid;
+	if (__atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE) == TURN_PARKED) {
+		__atomic_store_n(&ho->turn, TURN_MONITOR, __ATOMIC_RELEASE);
+		futex(&ho->turn, FUTEX_WAKE, 1, NULL);
+	}
 }
 
 /* --- the child --- */
@@ -252,8 +281,7 @@ void userproc_gate(void)
 	ho->ev_addr = 0;
 	memcpy(ho->ev_fpu, gate_fpu, FXSAVE_BYTES);
 	give_turn(TURN_MONITOR);
-	while (!spin_for(TURN_CHILD))
-		futex(&ho->turn, FUTEX_WAIT, TURN_MONITOR, NULL);
+	child_wait();
 	apply_ops();
 	const u64 *n = ho->gregs;
 	struct usergate_return r = {
@@ -296,8 +324,7 @@ int userproc_child_signal(int sig, siginfo_t *si, void *ucv)
 		give_turn(TURN_MONITOR);
 	}
 	started = true;
-	while (!spin_for(TURN_CHILD))
-		futex(&ho->turn, FUTEX_WAIT, TURN_MONITOR, NULL);
+	child_wait();
 	apply_ops();
 	memcpy(m->gregs, ho->gregs, sizeof ho->gregs);
 	fpu_into_frame(uc, ho->fpu);
