@@ -29,11 +29,14 @@ LINUX = Path(os.environ.get("LVM_LINUX_OUT") or ROOT / "out" / "linux")
 LVM = str(ROOT / ".venv" / "bin" / "lvm")
 APPEND = "console=ttyS0 panic=-1 lvm.run=/lvmbench/run.sh tsc_early_khz=%d"
 BEGIN, END = "lvm-bench-begin", "lvm-bench-end"
-# Columns in the order they are run and printed.  lvm runs user code in a process of
-# its own (the default, runtime/host/userproc.c); "call in-process" is call mode with
-# -lvm-userproc off: user code in the monitor's process, the kernel's pages revoked
-# at every return to it (the design before userproc.c, side by side).
-GUESTS = ("lvm call", "lvm trap", "call in-process", "QEMU TCG")
+# Columns in the order they are run and printed.  lvm runs user code in processes of
+# its own, one per recent address space (the default, runtime/host/userproc.c and
+# aspaces.c); "call 1 aspace" is call mode with -lvm-aspaces 1: one user process,
+# whose mappings every context switch drops (the design before aspaces.c); "call
+# in-process" is call mode with -lvm-userproc off: user code in the monitor's
+# process, the kernel's pages revoked at every return to it (the design before
+# userproc.c).  Each side by side with the default.
+GUESTS = ("lvm call", "call 1 aspace", "lvm trap", "call in-process", "QEMU TCG")
 
 
 def need_kernels():
@@ -87,8 +90,10 @@ def guest_argv(column, initrd, tsc_khz, memory="256M"):
         return ["qemu-system-i386", "-nographic", "-no-reboot", "-monitor", "none",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                 "-kernel", str(LINUX / "native" / "bzImage"), *common]
-    mode = {"lvm call": "call", "lvm trap": "trap", "call in-process": "call"}[column]
-    extra = ["-lvm-userproc", "off"] if column == "call in-process" else []
+    mode = {"lvm call": "call", "call 1 aspace": "call", "lvm trap": "trap",
+            "call in-process": "call"}[column]
+    extra = {"call in-process": ["-lvm-userproc", "off"],
+             "call 1 aspace": ["-lvm-aspaces", "1"]}.get(column, [])
     return [LVM, "run", str(LINUX / mode / "bzImage"), *extra, *common]
 
 

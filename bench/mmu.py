@@ -11,7 +11,10 @@ user page fault and a null system call under paging, i.e. what user/supervisor
 protection costs (segment limits vs revocation); and bench/kernels/growbench, the
 teaching-kernel pattern of issue 12: a process grown to 48 MiB a page at a time with
 a CR3 reload after each page (and two per timer tick), then freed the same way, per
-page.  "call refill" is call mode with LVM_SHADOW=refill: every CR3 load throws the
+page.  "call 1 aspace" is call mode with -lvm-aspaces 1: one user process, whose
+mappings a switch to another address space drops (the design before aspaces.c, which
+keeps a user process per recent address space).  "call refill" is call mode with
+LVM_SHADOW=refill: every CR3 load throws the
 shadow away (the design before runtime/host/ptsnap.c, which keeps what the new tables
 translate the same), for the two designs side by side.  Median of RUNS runs.
 """
@@ -38,10 +41,12 @@ def main():
     k = OUT / "kernels"
     last = {"pfbench": "user-loop-1MiB", "kabove": "user-syscall-kernel-above",
             "kbelow": "user-syscall-kernel-below", "growbench": "free-48MiB-per-page"}
-    cols = {"lvm call": {}, "call refill": {}, "call isolated": {}, "lvm trap": {},
-            "trap isolated": {}, "QEMU TCG": {}}
+    cols = {"lvm call": {}, "call 1 aspace": {}, "call refill": {}, "call isolated": {},
+            "lvm trap": {}, "trap isolated": {}, "QEMU TCG": {}}
     for kernel, final in last.items():
         cols["lvm call"].update(median_run([lvm, "run", str(k / "call" / (kernel + ".elf"))], final))
+        cols["call 1 aspace"].update(median_run([lvm, "run", str(k / "call" / (kernel + ".elf")),
+                                                 "-lvm-aspaces", "1"], final))
         cols["call refill"].update(median_run(["env", "LVM_SHADOW=refill", lvm, "run",
                                                str(k / "call" / (kernel + ".elf"))], final))
         cols["call isolated"].update(median_run([lvm, "run", "--isolate",

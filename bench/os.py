@@ -313,7 +313,9 @@ def header():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     return ("Linux 6.1 i386 guest, %s; median of %d runs per column, interleaved; %d-core %s, "
             "load average %.2f at the start (the machine may be shared); times by the guest's clock, "
-            "boot by the host's; in brackets: ratio to native; call in-process: lvm call with "
+            "boot by the host's; in brackets: ratio to native; call 1 aspace: lvm call with "
+            "-lvm-aspaces 1 (one user process: every context switch drops its mappings); "
+            "call in-process: lvm call with "
             "-lvm-userproc off (user code in the monitor's process, kernel pages revoked)."
             % (datetime.date.today().isoformat(), RUNS, os.cpu_count(), cpu, os.getloadavg()[0]))
 

@@ -240,8 +240,9 @@ static bool in_gate(const mcontext_t *m)
 	       (rip >= (uintptr_t)usergate_entry && rip < (uintptr_t)usergate_return_end);
 }
 
-/* A signal in the gate's own code: a stop request (SIGUSR1) is moot, the gate is
- * on its way to the monitor; a single step (user code's TF on the far call) is the
+/* A signal in the gate's own code: a stop request (SIGUSR1) is moot on the way to
+ * the monitor (the gate reports anyway) and lost on the way back (the monitor asks
+ * again: wait_for_child); a single step (user code's TF on the far call) is the
  * sysenter's, noted for its report.  Anything else is lvm's bug. */
 static int gate_signal(int sig, mcontext_t *m)
 {
@@ -530,11 +531,14 @@ static void wait_for_child(void)
 			kill(child, SIGUSR1);
 			stop_sent = true;
 		}
-		struct timespec t = { 0, 200 * 1000 * 1000 };
+		/* A stop request the child's system-call gate took on its way back to user
+		 * code is lost (gate_signal): asked again after 2 ms without an answer. */
+		struct timespec t = { 0, (stop_sent ? 2 : 200) * 1000 * 1000 };
 		if (futex(&ho->turn, FUTEX_WAIT, TURN_CHILD, &t) < 0 && errno == ETIMEDOUT) {
 			int status;
 			if (waitpid(child, &status, WNOHANG) == child)
 				child_died(status);
+			stop_sent = false;
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);

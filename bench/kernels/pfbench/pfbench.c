@@ -2,7 +2,9 @@
  * switch with 10, 100 and 1000 touched pages (two address spaces with page tables
  * of their own: a switch drops the other's mappings), a reload of the same
  * directory with 100 touched pages (kept: ptsnap.c), a user page fault handled by this
- * kernel, a device register read (local APIC ID) and write (TPR), and a user loop
+ * kernel, an address-space switch by a user system call followed by 10 user reads
+ * (lvm keeps a user process per address space: aspaces.c), a device register read
+ * (local APIC ID) and write (TPR), and a user loop
  * over memory (bench/mmu.py compares it with the same loop in a host process).
  * Built like the test kernels. */
 #include "desc.h"
@@ -35,6 +37,13 @@ static void hook(struct frame *f)
 	if (f->vector == 0x80) {
 		if (f->eax == 1)
 			report_cycles("user-pf-roundtrip", f->ebx, 1);
+		if (f->eax == 3) {                    /* the other address space */
+			static int other;
+			other ^= 1;
+			set_cr3(other ? (u32)pd2 : (u32)pd);
+		}
+		if (f->eax == 4)
+			report_cycles("user-cr3-switch+10-pages", f->ebx, 1);
 		if (f->eax == 2) {
 			report_cycles("user-loop-1MiB", f->ebx, 1);
 			printf("done\n");

@@ -81,6 +81,20 @@ _start:
 5:	fast 11
 	cmpl $20, %eax
 	jb 5b
+	/* 1000 times a system call, then a spin in user code until the timer has
+	 * ticked again: only the timer's interrupt of user code ends it, also when
+	 * it comes while the system call returns (lvm's gate then loses the
+	 * monitor's stop request, which the monitor sends again). */
+	fast 12                             /* where the tick count is */
+	movl %eax, %edi
+	movl $1000, %esi
+6:	fast 5
+	movl (%edi), %eax
+	addl $1, %eax
+7:	cmpl (%edi), %eax
+	ja 7b
+	decl %esi
+	jnz 6b
 	sys 9, $0                           /* stop it; prints the count */
 
 	/* 4. A sysenter with SYSENTER_CS 0 is #GP(0) at the instruction. */
