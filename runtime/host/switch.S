@@ -25,15 +25,7 @@
  * (lvm_enter_window, signals.c), where everything is loaded again from entering_*.
  * With an event pending, lvm_enter_guest returns instead (the only way it does),
  * and resume() looks again.  Nothing in the window may call out of it. */
-	.macro guest_gprs               /* all but esp from struct lvm_regs at %rdi */
-	movl 0(%rdi), %eax
-	movl 4(%rdi), %ecx
-	movl 8(%rdi), %edx
-	movl 12(%rdi), %ebx
-	movl 20(%rdi), %ebp
-	movl 24(%rdi), %esi
-	movl 28(%rdi), %edi
-	.endm
+#include "guest-gprs.h"
 	.macro enter_window fast
 	movq %rbx, entering_rbx(%rip)   /* callee-saved, for the return */
 	movq %rbp, entering_rbp(%rip)

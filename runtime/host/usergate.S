@@ -12,6 +12,7 @@
  * 32-bit user code, as a sigreturn would have done, without the kernel's signal
  * delivery.  r8-r15 are free: 32-bit code has none.
  */
+#include "guest-gprs.h"
 	.text
 	.code64
 	.globl usergate_stub, usergate_stub_target, usergate_stub_end
@@ -78,14 +79,8 @@ usergate_return:
 	pushq %rax
 	movl 32(%rdi), %eax             /* eip */
 	pushq %rax
-	movl 0(%rdi), %eax
-	movl 4(%rdi), %ecx
-	movl 8(%rdi), %edx
-	movl 12(%rdi), %ebx
-	movl 20(%rdi), %ebp
-	movl 24(%rdi), %esi
+	guest_gprs                      /* the layout of struct lvm_regs */
 	movb $0, usergate_busy(%rip)
-	movl 28(%rdi), %edi
 	iretq
 usergate_return_end:
 	.size usergate_return, .-usergate_return

@@ -257,7 +257,10 @@ static int gate_signal(int sig, mcontext_t *m)
 			_exit(124);
 		_exit(124);
 	}
-	resume_live_flags = 0;             /* the gate's own flags: no NT for its iretq */
+	/* rt_sigreturn takes ID and NT from the live flags, not the frame: the ones
+	 * interrupted (user code's, before usergate_entry's popfq: its pushfq reports
+	 * them; none after it, as its iretq needs). */
+	resume_live_flags = m->gregs[REG_EFL] & (EFLAGS_ID | EFLAGS_NT);
 	return 0;
 }
 

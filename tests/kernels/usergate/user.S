@@ -115,6 +115,23 @@ _start:
 	sysenter
 4:	puts n_after_tf
 
+	/* 5b. The same with NT set too: NT is user code's, kept across the call. */
+	puts n_nt_tf
+	movl $10, %eax
+	movl $8f, %edx
+	movl %esp, %ecx
+	pushfl
+	orl $0x4100, (%esp)
+	popfl
+	sysenter
+8:	pushfl
+	popl %eax
+	andl $0x4000, %eax
+	pushfl                              /* NT off again (and TF) for what follows */
+	andl $~0x4100, (%esp)
+	popfl
+	putx
+
 	/* 6. An ordinary sysenter once more, then exit by int $0x80. */
 	fast 5
 	movl $SYS_EXIT, %eax
@@ -129,3 +146,4 @@ n_loop:     .asciz "system calls under timer interrupts: "
 n_gp:       .asciz "sysenter with SYSENTER_CS 0"
 n_tf:       .asciz "sysenter with TF set: "
 n_after_tf: .asciz "back from it\n"
+n_nt_tf:    .asciz "sysenter with NT and TF set: "
