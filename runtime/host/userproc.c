@@ -49,37 +49,13 @@
 bool userproc_wanted;
 uintptr_t userproc_min_addr = 0x10000;
 
-/* TURN_PARKED: the monitor's turn, and this process's not soon (another address
- * space runs): it sleeps at once instead of spinning, which would keep the core
- * from the process that runs next. */
-enum { TURN_MONITOR, TURN_CHILD, TURN_PARKED };
-enum { OP_MAP = 1, OP_UNMAP, OP_LDT };
-#define OPS_MAX 4096
-struct op { u32 kind, prot; u64 at, len, off; u8 desc[16]; };
+#include "handoff.h"
 
-/* The shared page (several, in fact): what each side hands the other. */
-struct handoff {
-	u32 turn;
-	/* to the child */
-	u64 gregs[NGREG];
-	u16 sel[6];                       /* host CS SS DS ES FS GS */
-	u64 live_flags;                   /* EFLAGS.ID and NT (signal_entry) */
-	u8 fpu[512] __attribute__((aligned(64)));
-	u32 nops;
-	bool unmap_all;                   /* the queue overflowed: start from nothing */
-	struct op ops[OPS_MAX];
-	/* to the monitor */
-	int ev_sig, ev_code;
-	u64 ev_addr;
-	u64 ev_gregs[NGREG];
-	u16 ev_sel[4];                    /* DS ES FS GS as user code left them */
-	u8 ev_fpu[512] __attribute__((aligned(64)));
-};
 /* One user process per recent guest address space (aspaces.c picks which runs):
  * `ho` and `child` are the current one's; in a child, its own. */
 static struct slot { pid_t pid; struct handoff *ho; } slots[ASPACES_MAX];
 static int nslots;
-static struct handoff *ho;
+struct handoff *ho;                     /* handoff.h */
 static pid_t child;
 static bool is_child, looping, stop_sent;
 static jmp_buf loop;
@@ -93,12 +69,12 @@ int userproc_count(void) { return nslots; }
 bool userproc_is_child(void) { return is_child; }
 const u16 *userproc_live_selectors(void) { return looping ? live_sel : NULL; }
 
-static long futex(u32 *word, int op, u32 val, const struct timespec *t)
+long futex(u32 *word, int op, u32 val, const struct timespec *t)
 {
 	return syscall(SYS_futex, word, op, val, t, NULL, 0);
 }
 
-static void give_turn(u32 to)
+void give_turn(u32 to)
 {
 	__atomic_store_n(&ho->turn, to, __ATOMIC_RELEASE);
 	futex(&ho->turn, FUTEX_WAKE, 1, NULL);
@@ -125,7 +101,7 @@ static bool spin_for(u32 me)
 }
 
 /* The child's wait for its turn: spin, then sleep on whatever the word says. */
-static void child_wait(void)
+void child_wait(void)
 {
 	while (!spin_for(TURN_CHILD)) {
 		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
@@ -155,7 +131,7 @@ void userproc_select(int slot)
 
 /* --- the child --- */
 
-static void apply_ops(void)
+void apply_ops(void)
 {
 	if (ho->unmap_all) {
 		munmap((void *)0, TRAMPOLINE_ADDR);
@@ -179,134 +155,12 @@ static void apply_ops(void)
 /* The frame's x87/SSE image: the FXSAVE area but its last 48 bytes (the kernel's
  * own words); with XSAVE frames, x87 and SSE marked present so sigreturn loads
  * them rather than their initial state. */
-#define FXSAVE_BYTES 464
 static void fpu_into_frame(ucontext_t *uc, const u8 *img)
 {
 	u8 *f = (u8 *)uc->uc_mcontext.fpregs;
 	memcpy(f, img, FXSAVE_BYTES);
 	if (*(u32 *)(f + 464) == 0x46505853u)        /* FP_XSTATE_MAGIC1 */
 		*(u64 *)(f + 512) |= 3;                   /* XSTATE_BV: x87, SSE */
-}
-
-/* --- the child's user system-call gate (usergate.S) --- */
-
-struct usergate_regs { u32 eax, ecx, edx, ebx, esp, ebp, esi, edi, eflags; u16 ds, es, fs, gs, ss; };
-struct usergate_return { u32 eax, ecx, edx, ebx, esp, ebp, esi, edi, eip, eflags; u16 ds, es, fs, gs, cs, ss; };
-struct usergate_regs usergate_regs;             /* usergate_entry's */
-volatile bool usergate_busy;                    /* from its entry to its iretq */
-u64 usergate_stack_top;
-extern char usergate_stub[], usergate_stub_target[], usergate_stub_end[];
-extern char usergate_entry[], usergate_entry_end[], usergate_return_end[];
-__attribute__((noreturn)) void usergate_return(const struct usergate_return *r);
-static u8 gate_stack[64 * 1024] __attribute__((aligned(16)));
-/* The whole extended state, saved before any C runs (libc's memcpy uses vector
- * registers) and restored last; without XSAVE, FXSAVE. */
-static u8 gate_fpu[16384] __attribute__((aligned(64)));
-static bool gate_xsave, gate_tf;
-#define EFLAGS_TF 0x100u
-#define EFLAGS_NT 0x4000u
-#define EFLAGS_VM 0x20000u
-#define EFLAGS_ID 0x200000u
-
-/* The gate's page at LVM_MONITOR_ENTRY: int3 but for the jump to usergate_entry at
- * LVM_USER_GATE (the monitor's own entry is not there: a far call to it is the
- * guest's error, as before). */
-static void map_gate(void)
-{
-	u8 *page = mmap((void *)(uintptr_t)LVM_MONITOR_ENTRY, 0x1000, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	if (page == MAP_FAILED)
-		_exit(125);
-	memset(page, 0xcc, 0x1000);
-	u8 *stub = page + (LVM_USER_GATE - LVM_MONITOR_ENTRY);
-	u64 target = (u64)(uintptr_t)usergate_entry;
-	memcpy(stub, usergate_stub, usergate_stub_end - usergate_stub);
-	memcpy(stub + (usergate_stub_target - usergate_stub), &target, 8);
-	if (mprotect(page, 0x1000, PROT_READ | PROT_EXEC) < 0)
-		_exit(125);
-	usergate_stack_top = (u64)(uintptr_t)(gate_stack + sizeof gate_stack);
-	u32 a, b, c, d;
-	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-	if (c & (1u << 27)) {                                   /* OSXSAVE */
-		asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
-		gate_xsave = b <= sizeof gate_fpu;
-	}
-}
-
-static bool in_gate(const mcontext_t *m)
-{
-	u64 rip = m->gregs[REG_RIP];
-	return usergate_busy || (rip >= LVM_USER_GATE && rip < LVM_USER_GATE + 0x100) ||
-	       (rip >= (uintptr_t)usergate_entry && rip < (uintptr_t)usergate_return_end);
-}
-
-/* A signal in the gate's own code: a stop request (SIGUSR1) is moot on the way to
- * the monitor (the gate reports anyway) and lost on the way back (the monitor asks
- * again: wait_for_child); a single step (user code's TF on the far call) is the
- * sysenter's, noted for its report.  Anything else is lvm's bug. */
-static int gate_signal(int sig, mcontext_t *m)
-{
-	u64 rip = m->gregs[REG_RIP];
-	if (sig == SIGTRAP && (m->gregs[REG_EFL] & EFLAGS_TF) &&
-	    rip < (uintptr_t)usergate_entry_end) {
-		gate_tf = true;
-		m->gregs[REG_EFL] &= ~(u64)EFLAGS_TF;
-	} else if (sig != SIGUSR1) {
-		static const char msg[] = "lvm: internal error: a fault in the user process's system-call gate\n";
-		if (write(2, msg, sizeof msg - 1) < 0)
-			_exit(124);
-		_exit(124);
-	}
-	/* rt_sigreturn takes ID and NT from the live flags, not the frame: the ones
-	 * interrupted (user code's, before usergate_entry's popfq: its pushfq reports
-	 * them; none after it, as its iretq needs). */
-	resume_live_flags = m->gregs[REG_EFL] & (EFLAGS_ID | EFLAGS_NT);
-	return 0;
-}
-
-void userproc_gate(void)
-{
-	if (gate_xsave)
-		asm volatile("xsave64 %0" : "+m"(gate_fpu) : "a"(-1), "d"(-1));
-	else
-		asm volatile("fxsave64 %0" : "=m"(*(u8 (*)[512])gate_fpu));
-	const struct usergate_regs *g = &usergate_regs;
-	u64 *gr = ho->ev_gregs;
-	memset(gr, 0, sizeof ho->ev_gregs);
-	gr[REG_RAX] = g->eax, gr[REG_RCX] = g->ecx, gr[REG_RDX] = g->edx, gr[REG_RBX] = g->ebx;
-	gr[REG_RSP] = g->esp, gr[REG_RBP] = g->ebp, gr[REG_RSI] = g->esi, gr[REG_RDI] = g->edi;
-	gr[REG_RIP] = LVM_USER_GATE;
-	gr[REG_EFL] = g->eflags | (gate_tf ? EFLAGS_TF : 0);
-	gr[REG_CSGSFS] = HOST_CS | (u64)g->ss << 48;
-	gate_tf = false;
-	ho->ev_sel[0] = g->ds, ho->ev_sel[1] = g->es, ho->ev_sel[2] = g->fs, ho->ev_sel[3] = g->gs;
-	ho->ev_sig = USERPROC_GATE_EVENT;
-	ho->ev_code = 0;
-	ho->ev_addr = 0;
-	memcpy(ho->ev_fpu, gate_fpu, FXSAVE_BYTES);
-	give_turn(TURN_MONITOR);
-	child_wait();
-	apply_ops();
-	const u64 *n = ho->gregs;
-	struct usergate_return r = {
-		.eax = n[REG_RAX], .ecx = n[REG_RCX], .edx = n[REG_RDX], .ebx = n[REG_RBX],
-		.esp = n[REG_RSP], .ebp = n[REG_RBP], .esi = n[REG_RSI], .edi = n[REG_RDI],
-		.eip = n[REG_RIP],
-		.eflags = (n[REG_EFL] & ~(u64)(EFLAGS_ID | EFLAGS_NT | EFLAGS_VM)) |
-			  (ho->live_flags & (EFLAGS_ID | EFLAGS_NT)),
-		.cs = ho->sel[0], .ss = ho->sel[1], .ds = ho->sel[2], .es = ho->sel[3],
-		.fs = ho->sel[4], .gs = ho->sel[5] };
-	host_sel[LVM_FS] = ho->sel[4];
-	host_sel[LVM_GS] = ho->sel[5];
-	resume_live_flags = ho->live_flags;
-	memcpy(gate_fpu, ho->fpu, FXSAVE_BYTES);
-	if (gate_xsave) {
-		*(u64 *)(gate_fpu + 512) |= 3;                 /* XSTATE_BV: x87, SSE */
-		asm volatile("xrstor64 %0" : : "m"(gate_fpu), "a"(-1), "d"(-1));
-	} else {
-		asm volatile("fxrstor64 %0" : : "m"(*(u8 (*)[512])gate_fpu));
-	}
-	usergate_return(&r);
 }
 
 int userproc_child_signal(int sig, siginfo_t *si, void *ucv)

@@ -1,0 +1,49 @@
+/* handoff.h: the page a user process and the monitor hand each other the turn on
+ * (userproc.c; the child's system-call gate, usergate.c, uses it too). */
+#ifndef LVM_HANDOFF_H
+#define LVM_HANDOFF_H
+#include <time.h>
+#include <ucontext.h>
+#include "monitor.h"
+
+/* TURN_PARKED: the monitor's turn, and this process's not soon (another address
+ * space runs): it sleeps at once instead of spinning, which would keep the core
+ * from the process that runs next. */
+enum { TURN_MONITOR, TURN_CHILD, TURN_PARKED };
+enum { OP_MAP = 1, OP_UNMAP, OP_LDT };
+#define OPS_MAX 4096
+struct op { u32 kind, prot; u64 at, len, off; u8 desc[16]; };
+
+/* The shared page (several, in fact): what each side hands the other. */
+struct handoff {
+	u32 turn;
+	/* to the child */
+	u64 gregs[NGREG];
+	u16 sel[6];                       /* host CS SS DS ES FS GS */
+	u64 live_flags;                   /* EFLAGS.ID and NT (signal_entry) */
+	u8 fpu[512] __attribute__((aligned(64)));
+	u32 nops;
+	bool unmap_all;                   /* the queue overflowed: start from nothing */
+	struct op ops[OPS_MAX];
+	/* to the monitor */
+	int ev_sig, ev_code;
+	u64 ev_addr;
+	u64 ev_gregs[NGREG];
+	u16 ev_sel[4];                    /* DS ES FS GS as user code left them */
+	u8 ev_fpu[512] __attribute__((aligned(64)));
+};
+
+/* The current user process's (in a child: its own). */
+extern struct handoff *ho;
+long futex(u32 *word, int op, u32 val, const struct timespec *t);
+void give_turn(u32 to);
+void child_wait(void);                  /* a child's wait for its turn */
+void apply_ops(void);                   /* a child applies what the monitor queued */
+/* The frame's x87/SSE image: the FXSAVE area but its last 48 bytes (the kernel's
+ * own words). */
+#define FXSAVE_BYTES 464
+/* usergate.c, for the child's signal handler and start. */
+void map_gate(void);
+bool in_gate(const mcontext_t *m);
+int gate_signal(int sig, mcontext_t *m);
+#endif
