@@ -8,14 +8,6 @@
 #define SYS_EXIT 3
 #define SYS_BREAK_SYSENTER 6
 #define SYS_MEND_SYSENTER 7
-	.macro puts s
-	sys SYS_PUTS, $\s
-	.endm
-	.macro putx
-	movl %eax, %ebx
-	movl $SYS_PUTX, %eax
-	int $0x80
-	.endm
 	/* sysenter with %eax = n: the kernel's sysexit returns to the next label. */
 	.macro fast n
 	movl $\n, %eax

@@ -5,16 +5,7 @@
 #define SYS_PUTX 2
 #define SYS_EXIT 3
 
-	.macro puts s
-	movl $SYS_PUTS, %eax
-	movl $\s, %ebx
-	int $0x80
-	.endm
-	.macro putx
-	movl %eax, %ebx
-	movl $SYS_PUTX, %eax
-	int $0x80
-	.endm
+#include "user.inc"
 	/* Run one instruction expected to fault; the kernel prints the fault. */
 	.macro fault name, insn:vararg
 	pushl %eax                           /* puts must not change what insn sees */
