@@ -152,7 +152,7 @@ def compilers(mode, use_ccache, lvm="", out=None):
     lvm_cc = ROOT / ".venv" / "bin" / "lvm-cc"
     if not os.access(str(lvm_cc), os.X_OK):
         raise BuildError("%s is missing: run `make setup`" % lvm_cc)
-    # scripts/linux-cc: lvm-cc --lvm-mode=MODE, but the vDSO (user code) with $LVM_CC and
+    # scripts/linux-cc: lvm-cc --lvm-mode=MODE, but the vDSO (user code) with --lvm-mode=user and
     # the real-mode blob checked with LVM_CHECK=code16; refusals against the exception list.
     cc = ROOT / "scripts" / "linux-cc"
     if out is not None:

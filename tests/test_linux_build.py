@@ -95,7 +95,7 @@ def _fake(path, name):
 
 
 @pytest.mark.parametrize("obj, want", [
-    ("arch/x86/entry/vdso/vdso32/note.o", "realcc LVM_CHECK=unset"),
+    ("arch/x86/entry/vdso/vdso32/note.o", "lvm-cc LVM_CHECK=unset --lvm-mode=user"),   # user code
     ("arch/x86/entry/vdso/vdso32-setup.o", "lvm-cc LVM_CHECK=unset --lvm-mode=trap"),
     ("arch/x86/boot/main.o", "lvm-cc LVM_CHECK=code16 --lvm-mode=trap"),
     ("arch/x86/boot/compressed/misc.o", "lvm-cc LVM_CHECK=unset --lvm-mode=trap"),
