@@ -2,6 +2,7 @@
  * entered: %eax the operation, %ebx its argument; the answer by int $0x80 (%ebx).
  * A step that faults ends at the kernel's #PF handler instead. */
 #define DATA 0x500000
+#define GLOBAL 0x503000
 	.text
 	.globl _start
 _start:
@@ -9,6 +10,8 @@ _start:
 	je read
 	cmpl $2, %eax
 	je write
+	cmpl $4, %eax
+	je global
 	cmpl $3, %eax
 	jne answer                          /* 0: the first entry */
 	movl DATA, %ebx                     /* 3: increment */
@@ -16,6 +19,8 @@ _start:
 	movl %ebx, DATA
 	jmp answer
 read:	movl DATA, %ebx
+	jmp answer
+global:	movl GLOBAL, %ebx                   /* 4: space 0's global page */
 	jmp answer
 write:	movl %ebx, DATA
 	movl DATA, %ebx

@@ -4,7 +4,8 @@
  * (more than lvm's default 8) round robin, and while a space is not current
  * changes its data page's entry, its W, P and D bits, frees its page table and
  * reuses the page as data (entries that point elsewhere), and rewrites a whole
- * directory; then enters it again and prints what user code sees.  Each step is
+ * directory, remaps a global page with INVLPG; then enters it again and prints
+ * what user code sees.  Each step is
  * one entry into user mode (user.S), ended by its int $0x80 or its #PF. */
 #include "desc.h"
 
@@ -12,6 +13,8 @@
 #define W 0x2u
 #define U 0x4u
 #define D 0x40u
+#define G 0x100u
+#define GLOBAL 0x503000u                        /* space 0's global page */
 #define NSPACE 12
 #define DATA 0x500000u                          /* each space's data page */
 #define STACK_TOP 0x502000u                     /* and its stack page below */
@@ -47,6 +50,14 @@ static void free_table_8(void)
 		upt[8][i] = FRAME(9) | P | W | U;
 }
 static void reuse_dir_10(void) { pd[10][1] = (u32)upt[11] | P | W | U; }
+/* A global page survives CR3 loads in the TLB: only INVLPG (here while space 1
+ * is current) makes the CPU read its new entry. */
+static void remap_global_0(void)
+{
+	*(u32 *)FRAME(51) = 0x6a1;
+	upt[0][(GLOBAL >> 12) & 0x3ff] = FRAME(51) | P | W | U | G;
+	asm volatile("invlpg (%0)" : : "r"(GLOBAL) : "memory");
+}
 
 static struct step script[1200];
 static u32 rounds_ok, rounds_bad;
@@ -121,6 +132,8 @@ static void build_spaces(void)
 		pd[k][2] = (u32)kpt[2] | P | W;
 		*(u32 *)FRAME(k) = 0;
 	}
+	*(u32 *)FRAME(50) = 0x6a0;
+	upt[0][(GLOBAL >> 12) & 0x3ff] = FRAME(50) | P | W | U | G;
 }
 
 void kmain(void)
@@ -154,6 +167,10 @@ void kmain(void)
 	add(8, 1, 0, 0, "space 8 on its new table");
 	add(11, 1, 0, reuse_dir_10, "space 11, while space 10's directory is rewritten to use 11's table");
 	add(10, 1, 0, 0, "space 10 then");
+	add(0, 4, 0, 0, "space 0 reads its global page");
+	add(1, 1, 0, 0, "space 1");
+	add(2, 1, 0, remap_global_0, "space 2, while space 0's global page is remapped and INVLPG'd");
+	add(0, 4, 0, 0, "space 0's global page then");
 	/* 1000 switches, reading each space's value (spaces 1, 3, 5, 8 and 10 changed
 	 * above: their own expectations). */
 	static const u32 want[NSPACE] = { 3, 0xa17, 0x225, 0x336, 0x447, 0, 0x67, 0x77a, 0x5a5,
@@ -168,6 +185,9 @@ void kmain(void)
 	set_cr3(pd[0]);
 	asm volatile("movl %%cr0, %0" : "=r"(cr0));
 	asm volatile("movl %0, %%cr0" : : "r"(cr0 | 0x80000000u) : "memory");
+	u32 cr4;
+	asm volatile("movl %%cr4, %0" : "=r"(cr4));
+	asm volatile("movl %0, %%cr4" : : "r"(cr4 | 0x80u) : "memory");   /* PGE */
 	printf("paging on, %d address spaces\n", NSPACE);
 	struct frame f = { 0 };
 	enter(&f);
