@@ -114,21 +114,22 @@ class Boot:
     whole wall time, and the guest clock's rate against the host's between the first
     and the last `clock NS` line (1.0: right; the lines' own latency is ~ms)."""
 
-    def __init__(self, to_init, uptime, ops, lines, wall, clock_rate):
+    def __init__(self, to_init, uptime, ops, lines, wall, clock_rate, stderr=""):
         self.to_init, self.uptime, self.ops, self.lines = to_init, uptime, ops, lines
-        self.wall, self.clock_rate = wall, clock_rate
+        self.wall, self.clock_rate, self.stderr = wall, clock_rate, stderr
 
 
 def fail(what, status, lines, err):
     sys.exit("%s failed (status %s); its last lines:\n%s\n%s" % (what, status, "\n".join(lines[-40:]), err))
 
 
-def boot(argv, want, timeout=900):
+def boot(argv, want, timeout=900, env=None):
     """Run a guest to its end; exits (status 1, the guest's last lines) unless it
     printed every op in `want` between BEGIN and END and its run.sh succeeded."""
     t0 = time.monotonic()
     with tempfile.TemporaryFile() as err:     # a file, not a pipe: never fills up
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
+                             env=env)
         killer = threading.Timer(timeout, p.kill)   # a guest that hangs silently
         killer.start()
         to_init, uptime, lines, clocks = None, None, [], []
@@ -154,7 +155,7 @@ def boot(argv, want, timeout=900):
         fail(" ".join(argv) + (" (missing: %s)" % " ".join(missing) if missing else ""),
              p.returncode, lines, stderr)
     rate = (clocks[-1][1] - clocks[0][1]) / 1e9 / (clocks[-1][0] - clocks[0][0])
-    return Boot(to_init, uptime, ops, lines, wall, rate)
+    return Boot(to_init, uptime, ops, lines, wall, rate, stderr)
 
 
 def host_ops(argv, env=None):

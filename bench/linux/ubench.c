@@ -4,6 +4,10 @@
  *   ubench [BUDGET_MS [NAME...]]
  *                            the micro-benchmarks (all, or those NAMEd): each
  *                            line `op NAME NS`
+ *   ubench --count N NAME...
+ *                            exactly N iterations of each NAMEd benchmark, one
+ *                            round: `op NAME NS` (bench/osprofile.py counts the
+ *                            monitor's entries per operation by two such runs)
  *   ubench --time NAME [-C DIR] [-i FILE] CMD ARG...
  *                            one run of CMD (PATH search, stdin FILE, stdout
  *                            /dev/null, in DIR): `op NAME NS`, wall time from
@@ -243,6 +247,7 @@ static double run(void (*fn)(long), long n)
 }
 
 static char **only;                       /* NULL: every benchmark */
+static long fixed_n;                      /* --count N: exactly N iterations, once */
 
 /* `per`: operations in one iteration of fn */
 static void measure(const char *name, void (*fn)(long), int per, double budget)
@@ -252,6 +257,11 @@ static void measure(const char *name, void (*fn)(long), int per, double budget)
 		wanted |= strcmp(*o, name) == 0;
 	if (!wanted)
 		return;
+	if (fixed_n) {
+		printf("op %s %.3f\n", name, run(fn, fixed_n) / fixed_n / per);
+		fflush(stdout);
+		return;
+	}
 	long n = 1;
 	double t;
 	while ((t = run(fn, n)) < budget && n < (1L << 28)) {
@@ -400,6 +410,13 @@ int main(int argc, char **argv)
 	pin_to_one_cpu();
 	if (argc > 2 && strcmp(argv[1], "--time") == 0)
 		return timed(argc, argv);
+	if (argc > 3 && strcmp(argv[1], "--count") == 0) {
+		/* bench/osprofile.py: a known number of operations, so that what the
+		 * monitor counted, between two runs of different N, is per operation */
+		fixed_n = atol(argv[2]);
+		only = argv + 3;
+		return micro(0);
+	}
 	if (argc > 2)
 		only = argv + 2;
 	return micro((argc > 1 ? atof(argv[1]) : 100) * 1e6);

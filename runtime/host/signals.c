@@ -36,6 +36,7 @@
 #include "gdb.h"
 #include "userproc.h"
 #include "isolate.h"
+#include "pfretry.h"
 
 static jmp_buf *resume_point;       /* set while a handler for guest code runs */
 static struct lvm_regs resume_regs;
@@ -83,6 +84,8 @@ void resume(struct lvm_regs *r)
 		if (VCPU->cpl == 3 && cpu.seg[LVM_CS].base + (u64)r->eip >= (u64)mmu_user_top() << 12)
 			mmu_user_fault_limit(r);
 		r->eflags = (r->eflags & ~USER_LIVE) | user_live_flags();
+		if (VCPU->cpl == 3)
+			pfretry_resume(r);
 		vcpu_page_leave();
 		if (isolate_active())
 			isolate_resume(r);   /* all guest code runs in processes of its own */
@@ -270,6 +273,8 @@ static __attribute__((noreturn)) void page_fault(struct lvm_regs *r, u32 addr, u
 			   "read of", addr, gpa);
 	}
 	VCPU->cr[2] = addr;
+	if (user)
+		pfretry_arm(r, addr, access);
 	raise_fault(r, EXC_PF, err);
 }
 
