@@ -27,8 +27,9 @@ int aspaces_count(void)
 	return userproc_active() ? userproc_count() : 1;
 }
 
-int aspaces_switch(u32 page_directory)
+int aspaces_switch(u32 page_directory, bool *fresh)
 {
+	*fresh = false;
 	int n = userproc_count(), pick = -1;
 	for (int i = 0; i < n && pick < 0; i++)
 		if (used[i] && key[i] == page_directory)
@@ -39,6 +40,7 @@ int aspaces_switch(u32 page_directory)
 			if (used[i] < used[pick])
 				pick = i;
 		key[pick] = page_directory;
+		*fresh = true;
 		mmu_stats.aspace_misses++;
 	}
 	used[pick] = ++clock_now;

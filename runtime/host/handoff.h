@@ -17,6 +17,7 @@ struct op { u32 kind, prot; u64 at, len, off; u8 desc[16]; };
 /* The shared page (several, in fact): what each side hands the other. */
 struct handoff {
 	u32 turn;
+	u32 sleepers;                     /* in FUTEX_WAIT on turn: a wake is needed */
 	/* to the child */
 	u64 gregs[NGREG];
 	u16 sel[6];                       /* host CS SS DS ES FS GS */

@@ -351,6 +351,75 @@ static bool fill(u32 lin, int access, bool user, u32 *err)
 	return true;
 }
 
+/* The kernel's touches of user memory after a switch (a system call's arguments
+ * read with get_user, a futex word, copy_to_user): the kernel's view is one for
+ * every address space, so a CR3 load drops the old space's user pages from it, and
+ * the kernel's next touch of each would be a host fault and a fill.  So, per user
+ * process, the user pages the kernel's view had to fill while its space was
+ * current are remembered (the last KHOT), and the CR3 load that makes the space
+ * current again maps those of them that its comparison drops and whose entries are
+ * present and accessed already (the mapping then sets no bit the guest could see)
+ * over the stale mapping: one mmap where a host fault, a munmap and an mmap were. */
+#define KHOT 4
+static u32 khot[ASPACES_MAX][KHOT];        /* pages; 0: none (page 0 never qualifies) */
+static u8 khot_next[ASPACES_MAX];
+static int khot_slot = -1;                 /* the space a CR3 load is making current */
+static u32 khot_redo[KHOT], nredo;
+
+static void khot_note(u32 lin)
+{
+	u32 gpa, flags, page = lin >> 12, slot = (u32)(user_view - user_views);
+	if (!page || !mmu_peek(lin, &gpa, &flags) || !(flags & PTE_U) || (flags & PTE_G))
+		return;
+	for (int i = 0; i < KHOT; i++)
+		if (khot[slot][i] == page)
+			return;
+	khot[slot][khot_next[slot]++ % KHOT] = page;
+}
+
+static bool khot_keep(u32 page)
+{
+	if (khot_slot < 0 || nredo == KHOT || shadow[page] == SHADOW_NONE || (shadow[page] & SHADOW_GLOBAL))
+		return false;
+	for (int i = 0; i < KHOT; i++)
+		if (khot[khot_slot][i] == page)
+			return mmu_accessed_before(page << 12);
+	return false;
+}
+
+/* The kernel's view's stale pages go, but the hot ones it can map again at once. */
+static void drop_stale_kernel(u32 page, u32 n)
+{
+	u32 from = page, end = page + n;
+	for (u32 p = page; khot_slot >= 0 && p < end; p++) {
+		if (!khot_keep(p))
+			continue;
+		if (p > from)
+			drop_stale_view(from, p - from);
+		forget(p);                     /* its host mapping stays until khot_refill */
+		mmu_stats.dropped++;
+		khot_redo[nredo++] = p;
+		from = p + 1;
+	}
+	if (end > from)
+		drop_stale_view(from, end - from);
+}
+
+static void khot_refill(void)
+{
+	for (u32 i = 0; i < nredo; i++) {
+		u32 p = khot_redo[i], err;
+		if (shadow[p] != SHADOW_NONE)
+			continue;                  /* mapped by the fault-around of another */
+		if (fill(p << 12, MMU_READ, false, &err))
+			mmu_stats.kernel_refills++;
+		else
+			view_munmap((void *)(uintptr_t)(p << 12), 0x1000);
+	}
+	nredo = 0;
+	khot_slot = -1;
+}
+
 /* A user process dropped its whole view (userproc.c's queue overflowed). */
 void mmu_user_view_lost(int slot)
 {
@@ -368,6 +437,8 @@ bool mmu_fill(u32 lin, int access, bool user, u32 *err)
 	if (user && views_split())
 		sh = user_view;
 	bool ok = fill(lin, access, user, err);
+	if (ok && !user && userproc_active() && paging_enabled())
+		khot_note(lin);
 	sh = &kernel_view;
 	return ok;
 }
@@ -467,13 +538,19 @@ void mmu_cr3_load(void)
 	}
 	mmu_stats.cr3_loads++;
 	user_top_valid = false;
+	/* The user process of this address space, if a recent one: its view is
+	 * compared with the tables as they are now, whatever changed while it did
+	 * not run; else the least recently used one's, compared the same way. */
+	bool fresh = true;
+	int slot = userproc_active() ? aspaces_switch(VCPU->cr[3] & ~0xfffu, &fresh) : 0;
 	sh = &kernel_view;
-	ptsnap_cr3_load(snap_of(sh), drop_stale);
+	if (userproc_active() && fresh)
+		memset(khot[slot], 0, sizeof khot[slot]);
+	khot_slot = userproc_active() && !fresh ? slot : -1;
+	ptsnap_cr3_load(snap_of(sh), drop_stale_kernel);
+	khot_refill();
 	if (views_split()) {
-		/* The user process of this address space, if a recent one: its view is
-		 * compared with the tables as they are now, whatever changed while it did
-		 * not run; else the least recently used one's, compared the same way. */
-		sh = user_view = &user_views[userproc_active() ? aspaces_switch(VCPU->cr[3] & ~0xfffu) : 0];
+		sh = user_view = &user_views[slot];
 		ptsnap_cr3_load(snap_of(sh), drop_stale);
 	}
 	sh = &kernel_view;

@@ -24,6 +24,7 @@ enum { MMU_READ, MMU_WRITE, MMU_FETCH };
 extern bool mmu_global_leaf;        /* the last successful walk ended at a G entry */
 bool mmu_walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err);
 bool mmu_peek(u32 lin, u32 *gpa, u32 *flags);
+bool mmu_accessed_before(u32 lin);    /* a walk would set no A bit */
 u32 mmu_scan_user_top(void);          /* the lowest page CPL 3 can reach nothing from */
 
 #define ERR_NO_RAM 0xffffffffu      /* a mapping to a physical address with no RAM */
@@ -59,6 +60,6 @@ void mem_map_identity(void);         /* memory.c */
 bool emulate_data(struct lvm_regs *r, const struct insn *in);   /* datainsn.c */
 struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, unrevoked, device_insns,
 		  cr3_loads, dropped, user_runs, user_maps, user_unmaps, user_ldts, user_resets,
-		  aspace_switches, aspace_misses, retry_fills; };
+		  aspace_switches, aspace_misses, retry_fills, kernel_refills; };
 extern struct mmu_stats mmu_stats;
 #endif

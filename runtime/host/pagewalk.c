@@ -70,6 +70,18 @@ bool mmu_walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err
 	return true;
 }
 
+/* Would a walk of `lin` set no Accessed bit (both levels present and accessed)? */
+bool mmu_accessed_before(u32 lin)
+{
+	u32 *pde = gpa_ptr((VCPU->cr[3] & ~0xfffu) + (lin >> 22) * 4, 4);
+	if (!pde || (*pde & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
+		return false;
+	if ((*pde & PDE_PS) && (VCPU->cr[4] & CR4_PSE))
+		return true;
+	u32 *pte = gpa_ptr((*pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, 4);
+	return pte && (*pte & (PTE_P | PTE_A)) == (PTE_P | PTE_A);
+}
+
 /* The walk without side effects, for fault-around: the leaf's physical address and
  * flags (W and U of both levels combined, A, D, G of the leaf); false if absent. */
 bool mmu_peek(u32 lin, u32 *gpa, u32 *flags)

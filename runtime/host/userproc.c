@@ -74,10 +74,23 @@ long futex(u32 *word, int op, u32 val, const struct timespec *t)
 	return syscall(SYS_futex, word, op, val, t, NULL, 0);
 }
 
+/* The turn changes hands with a store; the FUTEX_WAKE system call only when the
+ * other side may be asleep (it counts itself in `sleepers` before it checks the
+ * turn in FUTEX_WAIT, and the giver reads the count after its store: one of the two
+ * sees the other's write).  Most handoffs find the other side spinning. */
 void give_turn(u32 to)
 {
-	__atomic_store_n(&ho->turn, to, __ATOMIC_RELEASE);
-	futex(&ho->turn, FUTEX_WAKE, 1, NULL);
+	__atomic_store_n(&ho->turn, to, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ho->sleepers, __ATOMIC_SEQ_CST))
+		futex(&ho->turn, FUTEX_WAKE, 1, NULL);
+}
+
+static long sleep_on_turn(u32 seen, const struct timespec *t)
+{
+	__atomic_add_fetch(&ho->sleepers, 1, __ATOMIC_SEQ_CST);
+	long r = futex(&ho->turn, FUTEX_WAIT, seen, t);
+	__atomic_sub_fetch(&ho->sleepers, 1, __ATOMIC_SEQ_CST);
+	return r;
 }
 
 static bool my_turn(u32 me)
@@ -106,7 +119,7 @@ void child_wait(void)
 	while (!spin_for(TURN_CHILD)) {
 		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
 		if (t != TURN_CHILD)
-			futex(&ho->turn, FUTEX_WAIT, t, NULL);
+			sleep_on_turn(t, NULL);
 	}
 }
 
@@ -123,10 +136,8 @@ void userproc_select(int slot)
 					    __ATOMIC_ACQUIRE);
 	ho = slots[slot].ho;
 	child = slots[slot].pid;
-	if (__atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE) == TURN_PARKED) {
-		__atomic_store_n(&ho->turn, TURN_MONITOR, __ATOMIC_RELEASE);
-		futex(&ho->turn, FUTEX_WAKE, 1, NULL);
-	}
+	if (__atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE) == TURN_PARKED)
+		give_turn(TURN_MONITOR);
 }
 
 /* --- the child --- */
@@ -377,12 +388,14 @@ static __attribute__((noreturn)) void child_died(int status)
  * the monitor interrupted itself. */
 static void wait_for_child(void)
 {
-	sigset_t events, old;
+	stop_sent = false;
+	if (spin_for(TURN_MONITOR))
+		return;                      /* the usual answer: no system call at all */
+	sigset_t events, old;            /* the timers' signals come in while we sleep */
 	sigemptyset(&events);
 	sigaddset(&events, SIGALRM);
 	sigaddset(&events, SIGIO);
 	sigprocmask(SIG_UNBLOCK, &events, &old);
-	stop_sent = false;
 	while (!spin_for(TURN_MONITOR)) {
 		if (host_events && !stop_sent) {
 			kill(child, SIGUSR1);
@@ -391,7 +404,7 @@ static void wait_for_child(void)
 		/* A stop request the child's system-call gate took on its way back to user
 		 * code is lost (gate_signal): asked again after 2 ms without an answer. */
 		struct timespec t = { 0, (stop_sent ? 2 : 200) * 1000 * 1000 };
-		if (futex(&ho->turn, FUTEX_WAIT, TURN_CHILD, &t) < 0 && errno == ETIMEDOUT) {
+		if (sleep_on_turn(TURN_CHILD, &t) < 0 && errno == ETIMEDOUT) {
 			int status;
 			if (waitpid(child, &status, WNOHANG) == child)
 				child_died(status);

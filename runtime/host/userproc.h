@@ -22,7 +22,8 @@ extern int aspaces_max;                  /* -lvm-aspaces N, LVM_ASPACES (default
 int userproc_count(void);
 void userproc_select(int slot);
 int aspaces_count(void);                 /* user views in use (mmu.c) */
-int aspaces_switch(u32 page_directory);  /* the user process for it, now current */
+int aspaces_switch(u32 page_directory, bool *fresh);  /* its user process, now current;
+                                          * fresh: newly given to this directory */
 void userproc_ldt(const void *desc, u32 size);   /* a modify_ldt(0x11) write (hostseg.c) */
 /* The event a far call to the user system-call gate is (guest_event's sig). */
 #define USERPROC_GATE_EVENT 0x100
