@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 OUT     := out
 PYTEST_ARGS ?=
 
-.PHONY: all setup setup-bench demo demo-netbsd test bench bench-os clean kernels monitor linux initramfs fuzz netbsd
+.PHONY: all setup setup-bench demo demo-netbsd test bench bench-os bench-os-profile clean kernels monitor linux initramfs fuzz netbsd
 all: setup monitor kernels
 
 # The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
@@ -77,6 +77,12 @@ bench: setup monitor kernels
 # against the same i386 binaries on the host; out/bench/os.{md,json,png}.  RUNS=3.
 bench-os: setup-bench monitor linux
 	@$(BIN)/python bench/os.py
+
+# Why each row of that suite costs what it does: the monitor's counters per operation
+# (bench/osprofile.py; out/bench/osprofile.md).  And a change measured: this tree's
+# monitor against another build's, side by side (`bench/osab.py OTHER_MONITOR`).
+bench-os-profile: setup-bench monitor linux
+	@$(BIN)/python bench/osprofile.py
 
 # Linux i386 for lvm: out/linux/<mode>/{bzImage,vmlinux} for each of LINUX_MODES, from
 # LINUX_SRC (default: the tree scripts/linux-source.sh fetches) with tinyconfig and
