@@ -407,6 +407,46 @@ def test_data_after_a_jump_in_a_file_with_16_bit_code_is_data(tmp_path, mode):
     assert "lcall" in {f.rule for f in check_file(str(bare), allow_code16=True)}   # before: refused
     assert rewrite_text(res.text, mode).text == res.text               # idempotent
 
+# NetBSD's i386_trap.S: the table of trap entry points follows the last entry's jmp, in
+# .text under an @function symbol.  Its address bytes decode as whatever the link makes
+# them: once lvm's subroutines moved .text, as push/pop %es.  Data after an unconditional
+# transfer is marked in every hand-written file, not only in those with 16-bit code.
+TRAP_TABLE = """\t.text
+\t.globl Xtrap1f
+Xtrap1f:
+\tpushl $0
+\tpushl $31
+\tjmp alltraps
+\t.size Xtrap1f, . - Xtrap1f
+\t.align 16
+\t.globl Xexceptions
+\t.type Xexceptions,@function
+Xexceptions:
+\t.long 0x07060706, 0x07060706
+\t.size Xexceptions, . - Xexceptions
+alltraps:
+\tpushl %es
+\tcli
+\tret
+"""
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_data_after_a_jump_in_a_hand_written_file_is_data(tmp_path, mode):
+    res = rewrite_text(TRAP_TABLE, mode)
+    assert "__lvm_data_begin_1: .long 0x07060706" in res.text
+    assert "alltraps:\n__lvm_data_end_1: " in res.text                  # at the next instruction
+    assert check_file(str(assemble(res.text, tmp_path / mode)), allow_code16=False) == []
+    assert rewrite_text(res.text, mode).text == res.text               # idempotent
+    # A compiler's output keeps the line filter, and is not looked at for data in .text
+    # (it puts none there): the same bytes are decoded, and refused.
+    gcc = TRAP_TABLE + '\t.ident\t"GCC: (Debian 12.2.0-14) 12.2.0"\n'
+    res = rewrite_text(gcc, mode)
+    assert "__lvm_data_" not in res.text
+    found = check_file(str(assemble(res.text, tmp_path / (mode + "gcc"))), allow_code16=False)
+    assert found and all("es" in f.text for f in found)
+
+
 # -- cost: linear in the input, whatever its shape ------------------------------------------
 # One line of 40,000 `;`-separated statements took 41 s (gas: 0.02 s): each statement
 # summed the lengths of all those before it.  Each of these statements went through a path

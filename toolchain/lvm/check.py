@@ -22,8 +22,8 @@ What counts as what in a code section:
 - data is never decoded: the extent of an STT_OBJECT symbol with a size (`.type x,
   @object` + `.size`, what C data and NetBSD's interrupt stub tables in .text have),
   what lies between `__lvm_data_begin_TAG` and `__lvm_data_end_TAG` symbols (lvm-as
-  puts them around data that follows an unconditional jump in a file with 16-bit
-  code; a kernel developer may write them around any range the guest never
+  puts them around data that follows an unconditional jump in a hand-written file,
+  datamarks.py; a kernel developer may write them around any range the guest never
   executes), and Multiboot headers.
 - padding is not decoded either: the gap between a function's end (st_size) and the
   next symbol when it holds only zeros, nop or int3 (the fills of gas and ld; int3 is

@@ -3,9 +3,12 @@ does not decode it as instructions.
 
 A secondary-CPU trampoline (Linux's, NetBSD's, a teaching kernel's) keeps its GDT
 and far pointers in `.text`, beside its 16-bit code, written with `.word`/`.byte`/
-`.long`; decoded, those bytes read as far calls and segment loads the check would
-refuse.  In a file with 16-bit code, a run of data directives right after an
-unconditional transfer (nothing can fall into it) is data: it goes between
+`.long`; NetBSD's i386_trap.S its table of trap entry points, after the last entry's
+jmp.  Decoded, those bytes read as far calls and segment loads the check would refuse
+(the table's addresses did once lvm's subroutines moved .text).  In a hand-written
+file (rewrite.py's _hand_written: not a compiler's output, or one with 16-bit code),
+a run of data directives right after an unconditional transfer (nothing can fall
+into it) is data: it goes between
 `__lvm_data_begin_N:` and `__lvm_data_end_N:` labels, which the check skips.  The
 decision is made from the statements as written (a trap marker `.byte 0xf4` is not
 data), and a file rewritten before keeps its labels (the pass is idempotent).

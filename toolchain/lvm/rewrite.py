@@ -69,7 +69,7 @@ class Rewriter:
         self.altmacro = False
         self.serial = 0             # expansions so far (for \@)
         self.expanding = 0          # macro invocations being expanded, one in another
-        self.data_marks = None      # a DataMarks in files with 16-bit code (datamarks.py)
+        self.data_marks = None      # a DataMarks in hand-written files (datamarks.py)
         self.prev_marker = False    # the previous statement is a marker: do not rewrite again
         self.pending_prefix = None  # (line index, column) of a prefix-only statement
         self.regions = Code16Regions()
@@ -111,7 +111,7 @@ class Rewriter:
             hot = ascii_hot_lines(text.encode("utf-8", "surrogateescape"), lines) | {
                 i for i, line in enumerate(lines) if '"' in line or not line.isascii()}
         n, i = len(lines), 0
-        if self.data_marks is not None or self.code != 32 or ".code16" in text.lower():
+        if self.data_marks is not None or self.code != 32 or _hand_written(text):
             if self.data_marks is None:
                 self.data_marks = DataMarks(text)
             hot = range(n)
@@ -437,6 +437,15 @@ class Rewriter:
             except OSError:
                 self._key = None
         return self._key
+
+
+def _hand_written(text):
+    """Text a person wrote (data in .text is theirs), not a compiler's: gcc and clang
+    end their output with `.ident "<compiler>"`; a file with 16-bit code is always
+    looked at (a C file may hold a trampoline in top-level asm).  Only compiler output
+    keeps the hot-line filter: it has no data after jumps in code sections, and its
+    debug-info `.long`s would all be scanned."""
+    return '\n\t.ident\t"' not in text or ".code16" in text.lower()
 
 
 def _insert_markers(line, inserts):
