@@ -125,6 +125,14 @@ def render_one_line(template, **kw):
 
 
 def _render_guest(name):
+    if name in isa.MOVSEG_NAMES:
+        _, sreg, reg = name.split("_")
+        def render():
+            ctx = _context()
+            ctx.update(sreg=sreg, reg=reg, reg16=reg[1:], sindex=isa.MOVSEG_SREGS.index(sreg),
+                       sreg_number=isa.SEGMENT_REGS.index(sreg))
+            return _Env.get().get_template("movseg.s.j2").render(**ctx)
+        return _Rendered.get("movseg.s.j2\0%s" % name, render)
     return _Rendered.get("%s.s.j2" % name,
                          lambda: _Env.get().get_template(name + ".s.j2").render(**_context()))
 
