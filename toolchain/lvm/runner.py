@@ -38,7 +38,22 @@ def _is_elf32(path):
 def _marker_signatures():
     from . import isa
     from .guestcode import code
-    return [code("emulate")] + [code(n) for n in isa.MOVSEG_NAMES]
+    sigs = []
+    for sig in [code("emulate")] + [code(n) for n in isa.MOVSEG_NAMES]:
+        # movseg's `jmp __lvm_emulate`: its displacement is the link's (as --32 left
+        # the unresolved -4 there); only the bytes around it are the signature's
+        at = sig.find(b"\xe9\xfc\xff\xff\xff")
+        sigs.append((sig, at + 1 if at >= 0 else -1))
+    return sigs
+
+
+def _matches(buf, target, sig, wild):
+    body = buf[target:target + len(sig)]
+    if len(body) != len(sig):
+        return False
+    if wild < 0:
+        return body == sig
+    return body[:wild] == sig[:wild] and body[wild + 4:] == sig[wild + 4:]
 
 
 def bzimage_startup(data):
@@ -71,7 +86,7 @@ def _bzimage_findings(kernel):
 
     def is_emulate_call(off):
         target = off + 5 + int.from_bytes(buf[off + 1:off + 5], "little", signed=True)
-        return 0 <= target and any(buf[target:target + len(s)] == s for s in sigs)
+        return 0 <= target and any(_matches(buf, target, s, w) for s, w in sigs)
     return sweep(buf, 0, startup, 32, (), is_emulate_call)
 
 
