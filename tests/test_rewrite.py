@@ -76,7 +76,9 @@ CASES = [
     ("fs mov %eax, %ds", None),
     ("push %ds", load("pushl", "sel", SEL["ds"])), ("pushl %cs", load("pushl", "sel", SEL["cs"])),
     ("pushw %gs", load("pushw", "sel", SEL["gs"])), ("push %ss", load("pushl", "sel", SEL["ss"])),
-    ("pop %ds", None), ("popw %es", None), ("popl %fs", None), ("pop %ss", None), ("pop %gs", None),
+    ("pop %ds", "call __lvm_popseg_ds; popl %ds"), ("popl %fs", "call __lvm_popseg_fs; popl %fs"),
+    ("pop %gs", "call __lvm_popseg_gs; popl %gs"), ("popl %es", "call __lvm_popseg_es; popl %es"),
+    ("popw %es", None), ("pop %ss", None), ("gs pop %ds", None),
     ("lds (%eax), %ebx", None), ("les 4(%esp), %edi", None), ("lfs (%eax), %ecx", None),
     ("lgs 8(%esp), %edx", None), ("lss (%eax), %esp", None), ("lssw (%eax), %sp", None),
     # far transfers

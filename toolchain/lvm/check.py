@@ -96,8 +96,8 @@ def runtime_symbols():
         try:
             _runtime_symbols = frozenset(isa.RUNTIME_PREFIX + e.name[:-len(".s.j2")]
                                          for e in os.scandir(GUEST) if e.name.endswith(".s.j2")
-                                         and e.name != "movseg.s.j2") | frozenset(
-                isa.RUNTIME_PREFIX + n for n in isa.MOVSEG_NAMES)
+                                         and e.name not in ("movseg.s.j2", "popseg.s.j2")) | frozenset(
+                isa.RUNTIME_PREFIX + n for n in isa.FASTSEG_NAMES)
         except OSError:
             _runtime_symbols = None
     return _runtime_symbols

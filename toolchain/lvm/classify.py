@@ -160,6 +160,10 @@ def classify(insn):
                     load = _seg_load(rule, insn) or {}
                     if load and not insn.prefixes:
                         family = "seg_load"
+            elif family == "emulate" and rule.name == "pop_seg" and not insn.prefixes:
+                r = _reg(insn.operands[0]) if len(insn.operands) == 1 else None
+                if r in isa.MOVSEG_SREGS and insn.mnemonic.lower() in ("pop", "popl"):
+                    family, load = "seg_pop", dict(sub="popseg_" + r, sreg=r)
             elif family != "emulate" and insn.prefixes:
                 family = "emulate"  # prefixed forms are rare: let the decoder handle them
             return Match(rule=rule, family=family, load=load or {})

@@ -200,9 +200,15 @@ RUNTIME_PREFIX = "__lvm_"
 MOVSEG_SREGS = ("es", "ds", "fs", "gs")
 MOVSEG_REGS = ("eax", "ecx", "edx", "ebx", "ebp", "esi", "edi")
 MOVSEG_NAMES = tuple("movseg_%s_%s" % (s, r) for s in MOVSEG_SREGS for r in MOVSEG_REGS)
+# ... and `popl %sreg` (runtime/guest/popseg.s.j2, popseg_<sreg>), the same way.
+POPSEG_NAMES = tuple("popseg_%s" % s for s in MOVSEG_SREGS)
+FASTSEG_NAMES = MOVSEG_NAMES + POPSEG_NAMES
+
+
 # Subroutines whose call is followed by the original instruction they emulate.
 def emulates_after_call(symbol):
-    return symbol == EMULATE_SYMBOL or symbol.startswith(RUNTIME_PREFIX + "movseg_")
+    return symbol == EMULATE_SYMBOL or symbol.startswith((RUNTIME_PREFIX + "movseg_",
+                                                          RUNTIME_PREFIX + "popseg_"))
 
 # Sections whose code a kernel copies elsewhere before running it: Linux's
 # alternatives (apply_alternatives() copies .altinstr_replacement over the original

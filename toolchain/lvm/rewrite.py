@@ -235,11 +235,12 @@ class Rewriter:
                 lines[pidx] = lines[pidx][:pcol] + marker + "; " + lines[pidx][pcol:]
             return st.text
         family = match.family
-        if self.mode == "trap" or (family in ("emulate", "fast_call", "seg_load") and self.sections.copied()):
+        if self.mode == "trap" or (family in ("emulate", "fast_call", "seg_load", "seg_pop")
+                                   and self.sections.copied()):
             family = "trap"
         if family == "fast_call":
             self.result.runtime.add(match.rule.name)
-        if family == "seg_load":
+        if family in ("seg_load", "seg_pop"):
             self.result.runtime.update((match.load["sub"], "emulate"))
         if family == "emulate":
             self.result.runtime.add("emulate")

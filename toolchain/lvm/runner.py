@@ -39,7 +39,7 @@ def _marker_signatures():
     from . import isa
     from .guestcode import code
     sigs = []
-    for sig in [code("emulate")] + [code(n) for n in isa.MOVSEG_NAMES]:
+    for sig in [code("emulate")] + [code(n) for n in isa.FASTSEG_NAMES]:
         # movseg's `jmp __lvm_emulate`: its displacement is the link's (as --32 left
         # the unresolved -4 there); only the bytes around it are the signature's
         at = sig.find(b"\xe9\xfc\xff\xff\xff")

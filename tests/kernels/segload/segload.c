@@ -135,6 +135,33 @@ void kmain(void)
 	printf("es:AREA with base 0x100: %x\n", w);
 	load_es(0x18);
 
+	/* Pops: the same, the selector from the stack (esp moves past it only when the
+	 * load succeeds). */
+	sum = 0;
+	for (int i = 0; i < 300; i++) {
+		u32 v;
+		asm volatile("pushl $0x50; popl %%es; movl %%es:0, %0; pushl $0x18; popl %%es"
+			     : "=r"(v) : : "memory");
+		sum += v;
+		asm volatile("pushl $0x48; popl %%gs; pushl $0x38; popl %%fs" ::: "memory");
+		sum += gs_word() + fs_word();
+	}
+	printf("300 rounds of pops: sum %x\n", sum);
+	gdt[9] &= ~(1ull << 47);                   /* 0x48 not present */
+	u32 moved;
+	asm volatile("movl %%esp, %%esi\n\t"
+		     "pushl $0x48\n\t"
+		     "movl $2f, %1\n\t"
+		     "popl %%gs\n"
+		     "2:\tmovl %%esi, %0\n\t"
+		     "subl %%esp, %0\n\t"
+		     "movl %%esi, %%esp"
+		     : "=r"(moved), "=m"(resume_at) : : "esi", "memory");
+	printf("pop of a not-present selector: gs %x, esp %u below where it was\n", read_gs(), moved);
+	gdt[9] |= 1ull << 47;
+	asm volatile("pushl $0; popl %%fs; pushl $3; popl %%gs" ::: "memory");
+	printf("popped nulls: fs %x gs %x\n", read_fs(), read_gs());
+
 	/* Three selectors in one register: the ways crowd each other out. */
 	sum = 0;
 	for (int i = 0; i < 300; i++) {
