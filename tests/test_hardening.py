@@ -8,7 +8,10 @@ runs with user code in the monitor's process and in a process of its own
 (-lvm-userproc off/on): where they differ, both outcomes are written here."""
 import pytest
 
+from lvm import vcpu
 from test_kernels import OUT, built, lvm  # noqa: F401  (fixture)
+
+LAYOUT = vcpu.layout()
 
 MODES = ["call", "trap"]
 USERPROC = ["off", "on"]
@@ -42,8 +45,8 @@ def test_user_sees_no_kernel_state_on_the_vcpu_page(built, mode, userproc):
     status, lines, err = run(mode, "user-peek", userproc)
     assert status == 1, (lines, err)
     reads = (["user read 0"] * 3 if userproc == "off" else
-             ["#PF cr2 fffff08c err 4 at cpl 3", "#PF cr2 fffff024 err 4 at cpl 3",
-              "#PF cr2 fffff048 err 4 at cpl 3"])
+             ["#PF cr2 %x err 4 at cpl 3" % a for a in (LAYOUT.addr("saved"), LAYOUT.addr("cr", 3),
+                                                         LAYOUT.addr("dr", 7))])
     assert lines == ["entering user mode"] + reads + ["done"], err
 
 

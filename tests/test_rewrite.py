@@ -66,11 +66,19 @@ CASES = [
     ("mov %ds, %eax", load("movl", "sel", SEL["ds"], "%eax")), ("movl %ss, %ebx", load("movl", "sel", SEL["ss"], "%ebx")),
     ("mov %cs, %ax", load("movw", "sel", SEL["cs"], "%ax")), ("movw %gs, %dx", load("movw", "sel", SEL["gs"], "%dx")),
     ("mov %ds, (%eax)", None), ("movw %es, 4(%esp)", None),
-    ("mov %eax, %ds", None), ("movw %ax, %ss", None), ("mov (%esp), %es", None), ("movw 4(%esp), %fs", None),
-    ("movl %ecx, %gs", None),
+    # a data segment register loaded from a register: movseg's subroutine, the
+    # original in its 32-bit spelling behind it (its 8e /r is what the subroutine skips)
+    ("mov %eax, %ds", "call __lvm_movseg_ds_eax; movl %eax, %ds"),
+    ("movl %ecx, %gs", "call __lvm_movseg_gs_ecx; movl %ecx, %gs"),
+    ("movw %dx, %fs", "call __lvm_movseg_fs_edx; movl %edx, %fs"),
+    ("mov %di, %es", "call __lvm_movseg_es_edi; movl %edi, %es"),
+    ("mov %esp, %ds", None), ("movw %ax, %ss", None), ("mov (%esp), %es", None), ("movw 4(%esp), %fs", None),
+    ("fs mov %eax, %ds", None),
     ("push %ds", load("pushl", "sel", SEL["ds"])), ("pushl %cs", load("pushl", "sel", SEL["cs"])),
     ("pushw %gs", load("pushw", "sel", SEL["gs"])), ("push %ss", load("pushl", "sel", SEL["ss"])),
-    ("pop %ds", None), ("popw %es", None), ("popl %fs", None), ("pop %ss", None), ("pop %gs", None),
+    ("pop %ds", "call __lvm_popseg_ds; popl %ds"), ("popl %fs", "call __lvm_popseg_fs; popl %fs"),
+    ("pop %gs", "call __lvm_popseg_gs; popl %gs"), ("popl %es", "call __lvm_popseg_es; popl %es"),
+    ("popw %es", None), ("pop %ss", None), ("gs pop %ds", None),
     ("lds (%eax), %ebx", None), ("les 4(%esp), %edi", None), ("lfs (%eax), %ecx", None),
     ("lgs 8(%esp), %edx", None), ("lss (%eax), %esp", None), ("lssw (%eax), %sp", None),
     # far transfers

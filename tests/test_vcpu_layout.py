@@ -9,12 +9,15 @@ from lvm import vcpu
 def test_offsets_and_constants_match_gcc(tmp_path):
     data = vcpu.compute()
     names = sorted(data["offsets"])
+    # a member of an array's element: offsetof() wants its first element named
+    c_names = [n.split(".")[0] + "[0]." + n.split(".", 1)[1] if "." in n and n.split(".")[0] + "[]" in
+               data["sizes"] else n for n in names]
     consts = sorted(data["consts"])
     src = tmp_path / "off.c"
     src.write_text(
         '#include <stddef.h>\n#include "lvm/vcpu.h"\n'
         "unsigned int all[] = {%s, sizeof(struct lvm_vcpu), %s};\n"
-        % (", ".join("offsetof(struct lvm_vcpu, %s)" % n for n in names), ", ".join(consts)))
+        % (", ".join("offsetof(struct lvm_vcpu, %s)" % n for n in c_names), ", ".join(consts)))
     obj = tmp_path / "off.o"
     subprocess.run(["gcc", "-m32", "-c", "-I", str(ROOT / "runtime" / "include"), "-o", str(obj), str(src)],
                    check=True)

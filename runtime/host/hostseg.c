@@ -33,6 +33,7 @@
 #include "traps.h"
 #include "userproc.h"
 #include "isolate.h"
+#include "fastseg.h"
 
 u16 host_sel[6] = { GUEST_DS, GUEST_CS, GUEST_DS, GUEST_DS, GUEST_DS, GUEST_DS };
 u64 host_fsbase;                              /* the monitor's TLS, for switch.S */
@@ -90,6 +91,7 @@ static void mirror(int sreg, const struct segment *s, int slot)
 		unimplemented_once("expand-down data segments");
 	if (nothing)
 		d.contents = MODIFY_LDT_CONTENTS_STACK;
+	fastseg_forget_host(sel);                /* its ways stood for the old contents */
 	if (syscall(SYS_modify_ldt, 0x11, &d, sizeof d) < 0)
 		host_bug("modify_ldt for a guest segment (base %#x limit %#x): %m", s->base, s->limit);
 	userproc_ldt(&d, sizeof d);              /* the user process has an LDT of its own */

@@ -14,6 +14,7 @@
 #include "mmu.h"
 #include "userproc.h"
 #include "isolate.h"
+#include "fastseg.h"
 
 #define DESC_BASE(d)  ((u32)(((d) >> 16) & 0xffffff) | (u32)(((d) >> 56) & 0xff) << 24)
 #define DESC_LIMIT(d) ((u32)((d) & 0xffff) | (u32)(((d) >> 48) & 0xf) << 16)
@@ -46,6 +47,7 @@ void segments_reset(void)
 	cpu.ldtr = (struct segment){ .attr = 0x82 };
 	cpu.tr = (struct segment){ .attr = 0x8b };
 	VCPU->cpl = 0;
+	fastseg_flush();
 }
 
 /* The 8-byte descriptor a selector names; false if outside its table. */
@@ -130,6 +132,7 @@ void load_segment(struct lvm_regs *r, int sreg, u16 sel)
 	}
 	set_accessed(d, where);
 	set_segment(sreg, sel, d | 1ull << 40);
+	fastseg_note(sreg, sel, where, d | 1ull << 40);
 }
 
 /* The code descriptor a far transfer lands on; checks common to jmp, call, int, iret. */

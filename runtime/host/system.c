@@ -12,6 +12,7 @@
 #include "cpumodel.h"
 #include "mmu.h"
 #include "irq.h"
+#include "fastseg.h"
 
 #define CR0_PE 0x1
 #define CR0_MP 0x2
@@ -142,8 +143,10 @@ static bool group(struct lvm_regs *r, const struct insn *in)
 		u32 base = mem_read(r, in->seg, in->ea + 2, 4);
 		t->limit = limit;
 		t->base = in->opsize16 ? base & 0xffffff : base;
-		if (in->reg == 2)
+		if (in->reg == 2) {
 			check_host_visible_selectors();
+			fastseg_flush();
+		}
 		return true;
 	}
 	case 4:                                                  /* smsw */

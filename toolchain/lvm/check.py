@@ -95,7 +95,9 @@ def runtime_symbols():
         from .render import GUEST
         try:
             _runtime_symbols = frozenset(isa.RUNTIME_PREFIX + e.name[:-len(".s.j2")]
-                                         for e in os.scandir(GUEST) if e.name.endswith(".s.j2"))
+                                         for e in os.scandir(GUEST) if e.name.endswith(".s.j2")
+                                         and e.name not in ("movseg.s.j2", "popseg.s.j2")) | frozenset(
+                isa.RUNTIME_PREFIX + n for n in isa.FASTSEG_NAMES)
         except OSError:
             _runtime_symbols = None
     return _runtime_symbols
@@ -319,7 +321,7 @@ def _check_elf(name, data, allow_code16):
         for g in secs:
             if g.type == SHT_GROUP and g.info < len(syms) and is_runtime_symbol(syms[g.info].name):
                 runtime_groups.update(struct.unpack_from("<%dI" % (g.size // 4), elfread.body(data, g))[1:])
-        emulate = [i for i, s in enumerate(syms) if s.name == isa.EMULATE_SYMBOL]
+        emulate = [i for i, s in enumerate(syms) if isa.emulates_after_call(s.name)]
         targets = {syms[i].value for i in emulate}
         raw = []
         for sec in secs:

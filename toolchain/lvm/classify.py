@@ -127,6 +127,19 @@ def _load(rule, insn):
     return None
 
 
+def _seg_load(rule, insn):
+    """`mov %r32, %sreg` (or its %r16 form) into a data segment register: the
+    subroutine's name and the instruction as its call site writes it."""
+    ops, m = insn.operands, insn.mnemonic.lower()
+    if rule.name != "mov_seg" or len(ops) != 2 or _reg(ops[1]) not in isa.MOVSEG_SREGS:
+        return None
+    r = _reg(ops[0])
+    r32 = r if r in GP32 else "e" + r if r in GP16 else None
+    if r32 not in isa.MOVSEG_REGS or (m == "movl" and r not in GP32) or (m == "movw" and r not in GP16):
+        return None
+    return dict(sub="movseg_%s_%s" % (_reg(ops[1]), r32), reg=r32, sreg=_reg(ops[1]))
+
+
 def classify(insn):
     """None, UNDECIDED or a Match for an Instruction (see asmsyntax.parse_instruction)."""
     rules = isa.BY_SPELLING.get(insn.mnemonic.lower())
@@ -144,6 +157,13 @@ def classify(insn):
                 load = _load(rule, insn)
                 if load is None:
                     family = "emulate"
+                    load = _seg_load(rule, insn) or {}
+                    if load and not insn.prefixes:
+                        family = "seg_load"
+            elif family == "emulate" and rule.name == "pop_seg" and not insn.prefixes:
+                r = _reg(insn.operands[0]) if len(insn.operands) == 1 else None
+                if r in isa.MOVSEG_SREGS and insn.mnemonic.lower() in ("pop", "popl"):
+                    family, load = "seg_pop", dict(sub="popseg_" + r, sreg=r)
             elif family != "emulate" and insn.prefixes:
                 family = "emulate"  # prefixed forms are rare: let the decoder handle them
             return Match(rule=rule, family=family, load=load or {})

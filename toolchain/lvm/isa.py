@@ -193,6 +193,22 @@ EMULATE_SYMBOL = "__lvm_emulate"
 # from gdb, which debugs the monitor and guest in the same process.
 TRAP_MARKER_BYTE = 0xF4
 RUNTIME_PREFIX = "__lvm_"
+# Call mode's `movl %r32, %sreg` for the data segment registers: a guest subroutine
+# per register pair (runtime/guest/movseg.s.j2, named movseg_<sreg>_<reg>) that
+# finishes a load the monitor has seen before in guest code and otherwise jumps to
+# __lvm_emulate, which emulates the original after the call, as at an emulate site.
+MOVSEG_SREGS = ("es", "ds", "fs", "gs")
+MOVSEG_REGS = ("eax", "ecx", "edx", "ebx", "ebp", "esi", "edi")
+MOVSEG_NAMES = tuple("movseg_%s_%s" % (s, r) for s in MOVSEG_SREGS for r in MOVSEG_REGS)
+# ... and `popl %sreg` (runtime/guest/popseg.s.j2, popseg_<sreg>), the same way.
+POPSEG_NAMES = tuple("popseg_%s" % s for s in MOVSEG_SREGS)
+FASTSEG_NAMES = MOVSEG_NAMES + POPSEG_NAMES
+
+
+# Subroutines whose call is followed by the original instruction they emulate.
+def emulates_after_call(symbol):
+    return symbol == EMULATE_SYMBOL or symbol.startswith((RUNTIME_PREFIX + "movseg_",
+                                                          RUNTIME_PREFIX + "popseg_"))
 
 # Sections whose code a kernel copies elsewhere before running it: Linux's
 # alternatives (apply_alternatives() copies .altinstr_replacement over the original

@@ -203,7 +203,8 @@ class Rewriter:
         if self.code != 32 or name in self.macros:
             self.prev_marker, self.pending_prefix = False, None
             return text
-        if insn.mnemonic.lower() in ("call", "calll") and insn.operands == [isa.EMULATE_SYMBOL]:
+        if (insn.mnemonic.lower() in ("call", "calll") and len(insn.operands) == 1
+                and isa.emulates_after_call(insn.operands[0])):
             self.prev_marker = True
             return text
         match = classify(insn)
@@ -234,10 +235,13 @@ class Rewriter:
                 lines[pidx] = lines[pidx][:pcol] + marker + "; " + lines[pidx][pcol:]
             return st.text
         family = match.family
-        if self.mode == "trap" or (family in ("emulate", "fast_call") and self.sections.copied()):
+        if self.mode == "trap" or (family in ("emulate", "fast_call", "seg_load", "seg_pop")
+                                   and self.sections.copied()):
             family = "trap"
         if family == "fast_call":
             self.result.runtime.add(match.rule.name)
+        if family in ("seg_load", "seg_pop"):
+            self.result.runtime.update((match.load["sub"], "emulate"))
         if family == "emulate":
             self.result.runtime.add("emulate")
         new = render_one_line(family + ".j2", rule=match.rule, load=match.load, insn=insn.text)

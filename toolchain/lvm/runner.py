@@ -32,11 +32,28 @@ def _is_elf32(path):
     return head[:4] == b"\x7fELF" and head[4:5] == b"\x01"
 
 
-# The guest side of __lvm_emulate (runtime/guest/emulate.s.j2), as assembled: a
-# call to it is a call-mode marker in a bzImage, which has no symbols.
-def _emulate_signature():
+# The guest side of __lvm_emulate (runtime/guest/emulate.s.j2) and of each movseg
+# subroutine (which emulates the same way when it cannot finish), as assembled: a
+# call to one is a call-mode marker in a bzImage, which has no symbols.
+def _marker_signatures():
+    from . import isa
     from .guestcode import code
-    return code("emulate")
+    sigs = []
+    for sig in [code("emulate")] + [code(n) for n in isa.FASTSEG_NAMES]:
+        # movseg's `jmp __lvm_emulate`: its displacement is the link's (as --32 left
+        # the unresolved -4 there); only the bytes around it are the signature's
+        at = sig.find(b"\xe9\xfc\xff\xff\xff")
+        sigs.append((sig, at + 1 if at >= 0 else -1))
+    return sigs
+
+
+def _matches(buf, target, sig, wild):
+    body = buf[target:target + len(sig)]
+    if len(body) != len(sig):
+        return False
+    if wild < 0:
+        return body == sig
+    return body[:wild] == sig[:wild] and body[wild + 4:] == sig[wild + 4:]
 
 
 def bzimage_startup(data):
@@ -65,11 +82,11 @@ def _bzimage_findings(kernel):
         return None
     from .sweep import sweep
     pm, startup = found
-    sig, buf = _emulate_signature(), bytearray(pm)
+    sigs, buf = _marker_signatures(), bytearray(pm)
 
     def is_emulate_call(off):
         target = off + 5 + int.from_bytes(buf[off + 1:off + 5], "little", signed=True)
-        return 0 <= target and buf[target:target + len(sig)] == sig
+        return 0 <= target and any(_matches(buf, target, s, w) for s, w in sigs)
     return sweep(buf, 0, startup, 32, (), is_emulate_call)
 
 

@@ -57,6 +57,11 @@ class Layout:
         """The member as a memory operand to write, for rewritten kernel code."""
         return "%%ss:%#x" % self.addr(member, index)
 
+    def field_ref(self, member, index, field):
+        """A field of element `index` of an array of structs, to read (through %cs)."""
+        inner = self.offsets[member + "." + field] - self.offsets[member]
+        return "%%cs:%#x" % (self.addr(member, index) + inner)
+
 
 def _preprocess(path):
     import subprocess                   # only on a cache miss: lvm-as runs per object

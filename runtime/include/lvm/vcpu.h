@@ -29,7 +29,7 @@ typedef unsigned char lvm_u8;
 enum lvm_abi {
 	LVM_VCPU_ADDR = 0xfffff000,   /* guest-linear address of struct lvm_vcpu */
 	LVM_VCPU_MAGIC = 0x4d564c21,  /* "!LVM" */
-	LVM_ABI_VERSION = 3,
+	LVM_ABI_VERSION = 4,
 	LVM_EFLAGS_IF = 0x200,
 	/* EFLAGS bits the guest owns virtually: IF, IOPL, NT, AC.  Everything else
 	 * is the real EFLAGS of the CPU running guest code. */
@@ -59,6 +59,22 @@ enum lvm_abi {
 /* Segment register numbers, in the CPU's encoding order (ModRM.reg of mov sreg). */
 enum lvm_sreg { LVM_ES, LVM_CS, LVM_SS, LVM_DS, LVM_FS, LVM_GS, LVM_LDTR, LVM_TR, LVM_NSEL };
 
+/* Call mode's fast segment loads (runtime/guest/movseg.s.j2): per data segment
+ * register (ES, DS, FS, GS, in that order), the LVM_FASTSEG_WAYS selectors it
+ * was last loaded with at CPL 0 from the GDT, each with the descriptor's bytes as
+ * loaded (A set), their linear address and the host selector that stands for it.
+ * A `mov %reg, %sreg` whose selector is one of them, and whose descriptor in the
+ * GDT still holds those bytes, loads the host selector itself and says so in
+ * `fastseg_used` (way + 1, or LVM_FASTSEG_NULL for a null selector); the monitor
+ * takes the rest from its own copy at its next entry (vcpupage.c). */
+enum lvm_fastseg_abi { LVM_FASTSEG_WAYS = 2, LVM_FASTSEG_NULL = 3 };
+struct lvm_fastseg {
+	lvm_u32 sel;            /* 0: the way is empty */
+	lvm_u32 where;          /* linear address of the descriptor */
+	lvm_u32 desc_lo, desc_hi;
+	lvm_u32 host_sel;
+};
+
 /* Register save area, pushal order reversed: the order the monitor's entry stub
  * stores them in. */
 struct lvm_regs {
@@ -78,6 +94,8 @@ struct lvm_vcpu {
 	lvm_u32 dr[8];          /* dr0 .. dr7 */
 	lvm_u32 sel[LVM_NSEL];  /* selectors as the guest sees them, zero-extended */
 	lvm_u32 reserved0[8];
+	struct lvm_fastseg fastseg[4 * LVM_FASTSEG_WAYS];  /* [ES DS FS GS][way], flat */
+	lvm_u32 fastseg_used[4];
 	/* Written by the monitor's entry stub on a far call; the monitor wipes it once
 	 * read, so it never shows one context's registers to another. */
 	struct lvm_regs saved;
