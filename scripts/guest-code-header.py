@@ -18,7 +18,7 @@ from lvm import isa  # noqa: E402
 
 # Each subroutine, movseg's and popseg's once per register (pair) (isa.FASTSEG_NAMES).
 NAMES = sorted([f[:-len(".s.j2")] for f in os.listdir(os.path.join(ROOT, "runtime", "guest"))
-                if f.endswith(".s.j2") and f not in ("movseg.s.j2", "popseg.s.j2")]
+                if f.endswith(".s.j2") and f != "segload.s.j2"]
                + list(isa.FASTSEG_NAMES))
 
 

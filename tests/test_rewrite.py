@@ -299,6 +299,42 @@ def test_macros_whose_instructions_are_parameters_are_expanded(tmp_path, mode):
     assert rewrite_text(res.text, mode).text == res.text               # idempotent
 
 
+
+# Linux's entry_32.S: SAVE_ALL (a macro gas expands at every entry stub) invokes
+# SWITCH_TO_KERNEL_STACK, whose labels are `.Lend_\@`; an expansion lvm-as writes into
+# a body gas assembles more than once must keep those labels apart in every copy.
+NESTED_SERIAL = """\t.text
+.macro switch op
+\t\\op
+\tjz .Lend_\\@
+\tnop
+.Lend_\\@:
+.endm
+.macro save_all
+\tswitch cli
+\tpushl %eax
+.endm
+\tsave_all
+\tsave_all
+\tswitch sti
+\tswitch sti
+\t.rept 2
+\tswitch cli
+\t.endr
+"""
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_labels_of_expansions_in_repeated_bodies_stay_apart(tmp_path, mode):
+    res = rewrite_text(NESTED_SERIAL, mode)
+    lines = res.text.split("\n")
+    assert ".Lend_100001_\\@:" in lines[8]                 # in save_all: its own \@ too
+    assert ".Lend_100002:" in lines[13] and ".Lend_100003:" in lines[14]
+    assert lines[16] == "\tswitch cli"                       # in a .rept: left to gas
+    obj = assemble(res.text, tmp_path / mode)               # no label defined twice
+    assert [f.text for f in check_file(str(obj))] == ["cli", "cli"]   # the .rept's, for the check
+    assert rewrite_text(res.text, mode).text == res.text
+
 def test_code16_is_left_alone_and_marked(tmp_path):
     src = "\t.text\n\t.code16\n\tcli\n\tlgdt (%si)\n\t.code32\n\tcli\n"
     res = rewrite_text(src, "call")
@@ -454,6 +490,45 @@ def test_data_after_a_jump_in_a_hand_written_file_is_data(tmp_path, mode):
     found = check_file(str(assemble(res.text, tmp_path / (mode + "gcc"))), allow_code16=False)
     assert found and all("es" in f.text for f in found)
 
+
+
+# Linux's idtentry.h: a .rept body (and a .macro one) that gas assembles many times, with
+# padding after the jmp; a label there would be defined once per copy, so none goes there
+# (a macro holding a cli is rewritten in its body, once, not at each invocation).
+REPEATED_BODIES = """\t.text
+\t.macro ent name
+\\name:
+\tpushl $1
+\tjmp alltraps
+\t.long 7
+\t.endm
+\t.macro ent_cli name
+\\name:
+\tcli
+\tjmp alltraps
+\t.long 8
+\t.endm
+spurious_entries_start:
+\t.rept 3
+0:\tpushl $1
+\tjmp alltraps
+\t.fill 0b + 8 - ., 1, 0xcc
+\t.endr
+\tent a
+\tent b
+\tent_cli c
+\tent_cli d
+alltraps:
+\tret
+"""
+
+
+@pytest.mark.parametrize("mode", ["call", "trap"])
+def test_data_in_a_body_gas_repeats_is_not_marked(tmp_path, mode):
+    res = rewrite_text(REPEATED_BODIES, mode)
+    assert "__lvm_data_" not in res.text and "\tjmp alltraps\n\t.long 8" in res.text
+    assemble(res.text, tmp_path / mode)                 # no label defined twice
+    assert rewrite_text(res.text, mode).text == res.text
 
 # -- cost: linear in the input, whatever its shape ------------------------------------------
 # One line of 40,000 `;`-separated statements took 41 s (gas: 0.02 s): each statement

@@ -7,7 +7,7 @@
  * here, per register (ES, DS, FS, GS) in LVM_FASTSEG_WAYS ways: the selector, the
  * descriptor's linear address and bytes as loaded (Accessed set), and the host
  * selector hostseg.c chose for it.  A copy goes on the vCPU page, where the guest
- * subroutine of `movl %reg, %sreg` (runtime/guest/movseg.s.j2) finds it; when the
+ * subroutine of `movl %reg, %sreg` (runtime/guest/segload.s.j2) finds it; when the
  * selector matches a way and the GDT still holds those bytes, the CPU would load
  * the same hidden descriptor and write nothing (A is set), so the subroutine loads
  * the host selector itself and names the way in `fastseg_used`.  At its next entry

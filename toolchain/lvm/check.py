@@ -96,7 +96,7 @@ def runtime_symbols():
         try:
             _runtime_symbols = frozenset(isa.RUNTIME_PREFIX + e.name[:-len(".s.j2")]
                                          for e in os.scandir(GUEST) if e.name.endswith(".s.j2")
-                                         and e.name not in ("movseg.s.j2", "popseg.s.j2")) | frozenset(
+                                         and e.name != "segload.s.j2") | frozenset(
                 isa.RUNTIME_PREFIX + n for n in isa.FASTSEG_NAMES)
         except OSError:
             _runtime_symbols = None

@@ -9,7 +9,9 @@ jmp.  Decoded, those bytes read as far calls and segment loads the check would r
 file (rewrite.py's _hand_written: not a compiler's output, or one with 16-bit code),
 a run of data directives right after an unconditional transfer (nothing can fall
 into it) is data: it goes between
-`__lvm_data_begin_N:` and `__lvm_data_end_N:` labels, which the check skips.  The
+`__lvm_data_begin_N:` and `__lvm_data_end_N:` labels, which the check skips.  Not in
+a .macro/.rept/.irp body, which gas assembles once per copy (Linux's idtentry.h pads
+each entry stub after its jmp in a .rept): a label there would be defined as often.  The
 decision is made from the statements as written (a trap marker `.byte 0xf4` is not
 data), and a file rewritten before keeps its labels (the pass is idempotent).
 """

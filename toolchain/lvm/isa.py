@@ -194,13 +194,13 @@ EMULATE_SYMBOL = "__lvm_emulate"
 TRAP_MARKER_BYTE = 0xF4
 RUNTIME_PREFIX = "__lvm_"
 # Call mode's `movl %r32, %sreg` for the data segment registers: a guest subroutine
-# per register pair (runtime/guest/movseg.s.j2, named movseg_<sreg>_<reg>) that
+# per register pair (runtime/guest/segload.s.j2, named movseg_<sreg>_<reg>) that
 # finishes a load the monitor has seen before in guest code and otherwise jumps to
 # __lvm_emulate, which emulates the original after the call, as at an emulate site.
 MOVSEG_SREGS = ("es", "ds", "fs", "gs")
 MOVSEG_REGS = ("eax", "ecx", "edx", "ebx", "ebp", "esi", "edi")
 MOVSEG_NAMES = tuple("movseg_%s_%s" % (s, r) for s in MOVSEG_SREGS for r in MOVSEG_REGS)
-# ... and `popl %sreg` (runtime/guest/popseg.s.j2, popseg_<sreg>), the same way.
+# ... and `popl %sreg` (runtime/guest/segload.s.j2, popseg_<sreg>), the same way.
 POPSEG_NAMES = tuple("popseg_%s" % s for s in MOVSEG_SREGS)
 FASTSEG_NAMES = MOVSEG_NAMES + POPSEG_NAMES
 

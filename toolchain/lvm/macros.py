@@ -48,7 +48,8 @@ def parse_definition(arg):
 
 
 def expand(macro, args_text, serial):
-    """The body's lines for one invocation with `args_text`, or None if not exact."""
+    """The body's lines for one invocation with `args_text` (`serial`: the text for
+    `\\@`), or None if not exact."""
     values = {}
     positional = []
     vararg = macro.params and macro.params[-1][2] == "vararg"
@@ -116,7 +117,8 @@ def expand_and_rewrite(rw, macro, args, idx, lines):
 
 def _expand_and_rewrite(rw, macro, args, idx, lines):
     rw.serial += 1
-    body = expand(macro, args, 100000 + rw.serial)
+    tag = _serial_tag(rw.blocks, 100000 + rw.serial, macro.body)
+    body = expand(macro, args, tag) if tag is not None else None
     if body is None:
         return None
     saved = (rw.in_comment, rw.result.rewritten, len(rw.result.undecided), set(rw.result.runtime))
@@ -142,6 +144,20 @@ def _expand_and_rewrite(rw, macro, args, idx, lines):
     return None
 
 
+def _serial_tag(blocks, serial, body):
+    """What `\\@` becomes in an expansion written inside `blocks` (the .macro/.rept/.irp
+    bodies open where the invocation is), or None if no text can stand for it.  Gas
+    gives each invocation its own number; an expansion lvm-as writes into a body gas
+    assembles more than once (Linux's SAVE_ALL invoking SWITCH_TO_KERNEL_STACK, whose
+    labels are `.Lend_\\@`) is one text for all its copies.  In a macro body the
+    enclosing macro's own `\\@` tells the copies apart; a .rept/.irp copy has none."""
+    if not blocks:
+        return "%d" % serial
+    if any(not b.startswith(".macro") for b in blocks):
+        return None if any("\\@" in line for line in body) else "%d" % serial
+    return "%d_\\@" % serial
+
+
 def _substitute(line, values, serial):
     out, i, n = [], 0, len(line)
     while i < n:
@@ -154,7 +170,7 @@ def _substitute(line, values, serial):
             i += 3
             continue
         if line.startswith("\\@", i):
-            out.append("%d" % serial)
+            out.append(serial)
             i += 2
             continue
         j = i + 1

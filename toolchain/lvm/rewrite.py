@@ -165,7 +165,10 @@ class Rewriter:
         return new
 
     def _statement(self, text, idx, col, lines):
-        label = self.data_marks.label(text, self.sections.in_code(), self._encoded) if self.data_marks else None
+        # no range opens in a .macro/.rept/.irp body: gas assembles it more than once,
+        # and a label there would be defined as often
+        in_code = self.sections.in_code() and not self.blocks
+        label = self.data_marks.label(text, in_code, self._encoded) if self.data_marks else None
         out = self._statement_body(text, idx, col, lines)
         return "%s: %s" % (label, out.lstrip()) if label else out
 

@@ -59,7 +59,7 @@ enum lvm_abi {
 /* Segment register numbers, in the CPU's encoding order (ModRM.reg of mov sreg). */
 enum lvm_sreg { LVM_ES, LVM_CS, LVM_SS, LVM_DS, LVM_FS, LVM_GS, LVM_LDTR, LVM_TR, LVM_NSEL };
 
-/* Call mode's fast segment loads (runtime/guest/movseg.s.j2): per data segment
+/* Call mode's fast segment loads (runtime/guest/segload.s.j2): per data segment
  * register (ES, DS, FS, GS, in that order), the LVM_FASTSEG_WAYS selectors it
  * was last loaded with at CPL 0 from the GDT, each with the descriptor's bytes as
  * loaded (A set), their linear address and the host selector that stands for it.

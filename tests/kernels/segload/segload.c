@@ -1,7 +1,7 @@
 /* segload.c: `movl %reg, %sreg` at CPL 0, repeated, while the GDT changes under it.
  * In call mode lvm finishes a load of a selector it has seen in that register
  * before in guest code, when the descriptor's bytes are still the same
- * (runtime/guest/movseg.s.j2, runtime/host/fastseg.c); each case here is one where
+ * (runtime/guest/segload.s.j2, runtime/host/fastseg.c); each case here is one where
  * the CPU's result differs from the last load's: a descriptor given a new base, its
  * Accessed bit cleared (the load sets it again), made not present (#NP), given a
  * DPL below the RPL (#GP), a new GDT at another address (lgdt), null selectors,
