@@ -9,8 +9,8 @@ PYTEST_ARGS ?=
 all: setup monitor kernels
 
 # The monitor: 64-bit C, one binary.  vcpu-offsets.h is generated from lvm/vcpu.h.
-MON_SRC  := $(wildcard runtime/host/*.c runtime/host/devices/*.c runtime/host/boot/*.c) runtime/host/switch.S runtime/host/isostub.S runtime/host/usergate.S
-MON_HDR  := $(wildcard runtime/host/*.h runtime/host/devices/*.h runtime/host/boot/*.h runtime/include/lvm/*.h)
+MON_SRC  := $(wildcard runtime/host/*.c runtime/host/mmu/*.c runtime/host/devices/*.c runtime/host/boot/*.c) runtime/host/switch.S runtime/host/isostub.S runtime/host/usergate.S
+MON_HDR  := $(wildcard runtime/host/*.h runtime/host/mmu/*.h runtime/host/devices/*.h runtime/host/boot/*.h runtime/include/lvm/*.h)
 MON_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 -fno-stack-protector -mgeneral-regs-only \
               -Iruntime/include -Iruntime/host -I$(OUT)/gen
 monitor: setup $(OUT)/bin/lvm-monitor

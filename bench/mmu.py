@@ -15,7 +15,7 @@ page.  "call 1 aspace" is call mode with -lvm-aspaces 1: one user process, whose
 mappings a switch to another address space drops (the design before aspaces.c, which
 keeps a user process per recent address space).  "call refill" is call mode with
 LVM_SHADOW=refill: every CR3 load throws the
-shadow away (the design before runtime/host/ptsnap.c, which keeps what the new tables
+shadow away (the design before runtime/host/mmu/ptsnap.c, which keeps what the new tables
 translate the same), for the two designs side by side.  Median of RUNS runs.
 """
 import statistics

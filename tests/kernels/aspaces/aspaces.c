@@ -1,6 +1,6 @@
 /* aspaces.c: what a CR3 load must make visible, whichever address space the guest
  * changed while another was current: lvm keeps shadow mappings across CR3 loads
- * when the tables still translate them the same (runtime/host/ptsnap.c), so this
+ * when the tables still translate them the same (runtime/host/mmu/ptsnap.c), so this
  * kernel changes an inactive space's page table, directory entry, A/D and W bits,
  * reuses a page-table page as data, switches among more spaces than any cache of
  * them would hold, and reloads the same directory after changing it, and prints

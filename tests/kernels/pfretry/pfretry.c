@@ -1,6 +1,6 @@
 /* pfretry.c: user page faults a kernel answers in different ways, and the
  * Accessed/Dirty bits each leaves behind.  lvm maps a user #PF's page just before
- * the faulting instruction runs again (runtime/host/pfretry.c); these are the cases
+ * the faulting instruction runs again (runtime/host/mmu/pfretry.c); these are the cases
  * where that must give what the CPU gives: the retry's own A and D bits (a read
  * sets A only), a kernel that does not fix the fault at once (the retry faults
  * again), one that resumes elsewhere (nothing touched the page: A stays clear), and

@@ -24,7 +24,7 @@
  * may change under while it does not run; the comparison at the CR3 load that
  * makes it current again is what keeps it exact, whatever the guest wrote meanwhile.
  *
- * mmu.c owns the shadow; this file only says which of its pages went stale.
+ * shadow.c owns the shadow; this file only says which of its pages went stale.
  */
 #include "traps.h"
 #include "mmu.h"
