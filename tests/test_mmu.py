@@ -229,7 +229,7 @@ def test_switches_among_recent_address_spaces_keep_their_mappings(built, mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_kernel_touches_after_a_switch_are_mapped_again_exactly(built, mode):
     # khot: a system call in each of 3 spaces reads the same user pages from the
-    # kernel, round robin; lvm maps them again at the CR3 load (mmu.c's hot pages).
+    # kernel, round robin; lvm maps them again at the CR3 load (runtime/host/mmu/khot.c).
     # What each touch sees (a page moved, A/D/P/W cleared, a frame reused while its
     # space was not current) is QEMU's transcript, compared by test_kernels; here,
     # that the refills happen, so that transcript tests them.

@@ -1,8 +1,8 @@
 /* khot.c: the kernel's touches of user memory after a CR3 load, what lvm's "hot
  * pages" must get right.  The kernel's view of memory is one for every address
- * space, so a switch drops the old space's user pages from it; lvm maps again, at the
- * CR3 load, the user pages the kernel touched in that space before (mmu.c, khot), if
- * their entries are present and accessed already.  Here a system call from each of
+ * space, so a switch drops the old space's user pages from it; lvm maps again, at
+ * the CR3 load, the user pages the kernel touched in that space before
+ * (runtime/host/mmu/khot.c), if their entries are present and accessed already.  Here a system call from each of
  * three spaces reads (and writes) the same user addresses from the kernel, round
  * robin, and while a space is not current its entries change: the page moved to
  * another frame, A cleared, D cleared, P cleared, a frame freed and reused; the next
