@@ -72,6 +72,7 @@ class Rewriter:
         self.data_marks = None      # a DataMarks in hand-written files (datamarks.py)
         self.prev_marker = False    # the previous statement is a marker: do not rewrite again
         self.pending_prefix = None  # (line index, column) of a prefix-only statement
+        self._separated = False     # this statement's label came after such a prefix
         self.regions = Code16Regions()
         self._inserts = []          # markers to insert in the line being rewritten
         self._line_has_region = False   # that line holds region symbols already (idempotence)
@@ -175,10 +176,13 @@ class Rewriter:
     def _statement_body(self, text, idx, col, lines):
         st = parse_statement(text, idx + 1)
         body = st.body.strip()
+        self._separated = False
         if st.labels:
             self.prev_marker = False
             if self.pending_prefix and body:
-                raise AsmError(self.filename, idx + 1, "a label separates a prefix from its instruction")
+                # gas assembles the prefix alone, then the label: fine unless what
+                # follows is rewritten (the prefix would go to lvm's code: _rewrite)
+                self._separated, self.pending_prefix = True, None
         if not body:
             return text
         if body.startswith("."):
@@ -227,6 +231,8 @@ class Rewriter:
 
     def _rewrite(self, match, insn, st, idx, col, lines):
         """The statement `st` rewritten for `match` (`insn` as the original text)."""
+        if self._separated:
+            raise AsmError(self.filename, idx + 1, "a label separates a prefix from its instruction")
         self.result.rewritten += 1
         if self.pending_prefix:                      # marker goes in front of the prefix
             pidx, pcol = self.pending_prefix
@@ -255,12 +261,13 @@ class Rewriter:
     def _user(self, match, insn, st, idx, text):
         """User mode: only `sysenter` is rewritten (into the far call of lvm's user
         system-call gate); user code runs natively, everything else stays as written."""
+        prefixed = insn.prefixes or self.pending_prefix or self._separated
         self.prev_marker, self.pending_prefix = False, None
         if match is UNDECIDED:                       # `\insn` in a macro: expand its invocations
             self.result.undecided.append(idx + 1)
             return text
-        if match is None or match.rule.name != "sysenter" or insn.prefixes:
-            return text
+        if match is None or match.rule.name != "sysenter" or prefixed:
+            return text                              # a prefixed sysenter stays as written
         self.result.rewritten += 1
         new = render_one_line("user_gate.j2", insn=insn.text)
         lead = st.body[:len(st.body) - len(st.body.lstrip())]
