@@ -239,6 +239,18 @@ def test_kernel_touches_after_a_switch_are_mapped_again_exactly(built, mode):
     assert s["kernel_refills"] >= 300, s
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_fault_that_nothing_fixes_is_a_loop_reported(built, mode):
+    # pfsweep's sweep (one store faulting on 25,000 fresh pages, more than the loop
+    # limit) is compared with QEMU by test_kernels: faults at one EIP that make
+    # progress run.  With `loop` its handler fixes nothing: the same fault from the
+    # same registers, which lvm ends with a report (QEMU would spin for ever).
+    status, out, err = lvm(OUT / mode / "pfsweep.elf", "-append", "loop")
+    assert status == 4 and b"fixes nothing" in out and b"not fixed" not in out, (out, err)
+    assert b"exception loop: #14 (error code 0x2, cr2 0x40000000) raised 20000 times" in err, err
+    assert b"eip=" in err and b"last events" in err, err
+
+
 @pytest.mark.parametrize("kernel,aspaces", [("uspaces", "1"), ("uspaces", "3"), ("uspaces", "16"),
                                             ("khot", "1"), ("khot", "2")])
 @pytest.mark.parametrize("mode", MODES)

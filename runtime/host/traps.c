@@ -14,7 +14,16 @@
 #include "gdb.h"
 
 static int delivering = -1;        /* vector being delivered, for #DF / triple fault */
-static u32 storm_eip, storm_count; /* the same fault at the same place, again and again */
+/* A guest in a loop: the same fault again and again, from the same state (the
+ * registers, CS, the vector, error code and CR2 all as the last time), with nothing
+ * in between: its handler fixed nothing.  Only the same: one store that sweeps
+ * fresh pages faults at one EIP with a new CR2 each time (a memset of a large
+ * buffer, Linux's page-fault benchmark), an instruction a kernel emulates in its
+ * handler (rdtsc with CR4.TSD) with new registers each time; those make progress
+ * (tests/kernels/pfsweep, whose sweep must stay longer than STORM_LIMIT). */
+#define STORM_LIMIT 20000
+static struct { struct lvm_regs regs; u32 cr2, cs; int vector, err; } storm;
+static u32 storm_count;
 
 u32 guest_eflags(const struct lvm_regs *r)
 {
@@ -60,10 +69,16 @@ void raise_fault(struct lvm_regs *r, int vector, int error_code)
 			error_code = 0;
 		}
 	}
-	if (r->eip == storm_eip && ++storm_count > 100000)
-		kill_guest(r, "exception loop: #%d raised %u times at the same eip", vector, storm_count);
-	if (r->eip != storm_eip)
-		storm_eip = r->eip, storm_count = 0;
+	u32 cr2 = vector == EXC_PF ? VCPU->cr[2] : 0, cs = VCPU->sel[LVM_CS];
+	if (!memcmp(r, &storm.regs, sizeof *r) && cr2 == storm.cr2 && cs == storm.cs &&
+	    vector == storm.vector && error_code == storm.err) {
+		if (++storm_count >= STORM_LIMIT)
+			kill_guest(r, "exception loop: #%d (error code %#x, cr2 %#x) raised %u times "
+				   "at the same eip with the same registers", vector, error_code, cr2, storm_count);
+	} else {
+		storm.regs = *r, storm.cr2 = cr2, storm.cs = cs, storm.vector = vector, storm.err = error_code;
+		storm_count = 0;
+	}
 	trace_event("exception #%d err=%#x at %04x:%08x", vector, error_code, VCPU->sel[LVM_CS], r->eip);
 	int outer = delivering;
 	delivering = vector;
