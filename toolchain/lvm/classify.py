@@ -140,6 +140,27 @@ def _seg_load(rule, insn):
     return dict(sub="movseg_%s_%s" % (_reg(ops[1]), r32), reg=r32, sreg=_reg(ops[1]))
 
 
+def _mem_seg_load(rule, insn):
+    """`mov DISP(%esp), %sreg` (DISP a number) into a data segment register: the
+    subroutine for its displacement's size, and the operand."""
+    ops, m = insn.operands, insn.mnemonic.lower()
+    if rule.name != "mov_seg" or len(ops) != 2 or _reg(ops[1]) not in isa.MOVSEG_SREGS or m == "movl":
+        return None
+    src = ops[0].strip().replace(" ", "")
+    if not src.endswith("(%esp)") or src.startswith("%"):
+        return None
+    text = src[:-len("(%esp)")]
+    try:
+        disp = int(text, 0)
+    except ValueError:
+        return None                      # a symbol or an expression: the decoder's
+    if not 0 < disp < 2**31:
+        return None                      # gas gives 0(%esp) no displacement byte to read,
+                                         # and below %esp go the call and the pushes
+    size = "d8" if -128 <= disp < 128 else "d32"
+    return dict(sub="memseg_%s_%s" % (_reg(ops[1]), size), src="%d(%%esp)" % disp, sreg=_reg(ops[1]))
+
+
 def classify(insn):
     """None, UNDECIDED or a Match for an Instruction (see asmsyntax.parse_instruction)."""
     rules = isa.BY_SPELLING.get(insn.mnemonic.lower())
@@ -160,6 +181,9 @@ def classify(insn):
                     load = _seg_load(rule, insn) or {}
                     if load and not insn.prefixes:
                         family = "seg_load"
+                    elif not insn.prefixes:
+                        load = _mem_seg_load(rule, insn) or {}
+                        family = "seg_mem" if load else family
             elif family == "emulate" and rule.name == "pop_seg" and not insn.prefixes:
                 r = _reg(insn.operands[0]) if len(insn.operands) == 1 else None
                 if r in isa.MOVSEG_SREGS and insn.mnemonic.lower() in ("pop", "popl"):

@@ -202,13 +202,18 @@ MOVSEG_REGS = ("eax", "ecx", "edx", "ebx", "ebp", "esi", "edi")
 MOVSEG_NAMES = tuple("movseg_%s_%s" % (s, r) for s in MOVSEG_SREGS for r in MOVSEG_REGS)
 # ... and `popl %sreg` (runtime/guest/segload.s.j2, popseg_<sreg>), the same way.
 POPSEG_NAMES = tuple("popseg_%s" % s for s in MOVSEG_SREGS)
-FASTSEG_NAMES = MOVSEG_NAMES + POPSEG_NAMES
+# ... and `mov DISP(%esp), %sreg` (a selector in the stack frame: Linux's exit path
+# reloads %fs from pt_regs), memseg_<sreg>_d8 or _d32 by the displacement's size,
+# which the subroutine reads from the instruction after the call.
+MEMSEG_NAMES = tuple("memseg_%s_%s" % (s, d) for s in MOVSEG_SREGS for d in ("d8", "d32"))
+FASTSEG_NAMES = MOVSEG_NAMES + POPSEG_NAMES + MEMSEG_NAMES
 
 
 # Subroutines whose call is followed by the original instruction they emulate.
 def emulates_after_call(symbol):
     return symbol == EMULATE_SYMBOL or symbol.startswith((RUNTIME_PREFIX + "movseg_",
-                                                          RUNTIME_PREFIX + "popseg_"))
+                                                          RUNTIME_PREFIX + "popseg_",
+                                                          RUNTIME_PREFIX + "memseg_"))
 
 # Sections whose code a kernel copies elsewhere before running it: Linux's
 # alternatives (apply_alternatives() copies .altinstr_replacement over the original

@@ -129,7 +129,7 @@ def _render_guest(name):
         _, sreg, reg = name.split("_")
         def render():
             ctx = _context()
-            ctx.update(pop=False, sreg=sreg, reg=reg, reg16=reg[1:], sindex=isa.MOVSEG_SREGS.index(sreg),
+            ctx.update(pop=False, mem=None, sreg=sreg, reg=reg, reg16=reg[1:], sindex=isa.MOVSEG_SREGS.index(sreg),
                        sreg_number=isa.SEGMENT_REGS.index(sreg))
             return _Env.get().get_template("segload.s.j2").render(**ctx)
         return _Rendered.get("segload.s.j2\0%s" % name, render)
@@ -137,10 +137,18 @@ def _render_guest(name):
         sreg = name.split("_")[1]
         def render_pop():
             ctx = _context()
-            ctx.update(pop=True, sreg=sreg, sindex=isa.MOVSEG_SREGS.index(sreg), sreg_number=isa.SEGMENT_REGS.index(sreg),
+            ctx.update(pop=True, mem=None, sreg=sreg, sindex=isa.MOVSEG_SREGS.index(sreg), sreg_number=isa.SEGMENT_REGS.index(sreg),
                        insn_len=1 if sreg in ("ds", "es") else 2)
             return _Env.get().get_template("segload.s.j2").render(**ctx)
         return _Rendered.get("segload.s.j2\0%s" % name, render_pop)
+    if name in isa.MEMSEG_NAMES:
+        _, sreg, size = name.split("_")
+        def render_mem():
+            ctx = _context()
+            ctx.update(pop=False, mem=size, sreg=sreg, sindex=isa.MOVSEG_SREGS.index(sreg),
+                       sreg_number=isa.SEGMENT_REGS.index(sreg), insn_len=4 if size == "d8" else 7)
+            return _Env.get().get_template("segload.s.j2").render(**ctx)
+        return _Rendered.get("segload.s.j2\0%s" % name, render_mem)
     return _Rendered.get("%s.s.j2" % name,
                          lambda: _Env.get().get_template(name + ".s.j2").render(**_context()))
 

@@ -244,12 +244,12 @@ class Rewriter:
                 lines[pidx] = lines[pidx][:pcol] + marker + "; " + lines[pidx][pcol:]
             return st.text
         family = match.family
-        if self.mode == "trap" or (family in ("emulate", "fast_call", "seg_load", "seg_pop")
+        if self.mode == "trap" or (family in ("emulate", "fast_call", "seg_load", "seg_pop", "seg_mem")
                                    and self.sections.copied()):
             family = "trap"
         if family == "fast_call":
             self.result.runtime.add(match.rule.name)
-        if family in ("seg_load", "seg_pop"):
+        if family in ("seg_load", "seg_pop", "seg_mem"):
             self.result.runtime.update((match.load["sub"], "emulate"))
         if family == "emulate":
             self.result.runtime.add("emulate")

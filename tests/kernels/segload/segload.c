@@ -6,7 +6,8 @@
  * Accessed bit cleared (the load sets it again), made not present (#NP), given a
  * DPL below the RPL (#GP), a new GDT at another address (lgdt), null selectors,
  * the per-register ways crowded out; and loads that race a 1 kHz timer whose handler
- * loads the same registers (iret must bring back what the interrupted code had). */
+ * loads the same registers (iret must bring back what the interrupted code had);
+ * the same for `popl %sreg` and for `mov DISP(%esp), %sreg`. */
 #include "desc.h"
 
 #define AREA 0x200000                          /* three 256-byte areas, each tagged */
@@ -161,6 +162,46 @@ void kmain(void)
 	gdt[9] |= 1ull << 47;
 	asm volatile("pushl $0; popl %%fs; pushl $3; popl %%gs" ::: "memory");
 	printf("popped nulls: fs %x gs %x\n", read_fs(), read_gs());
+
+	/* From the stack frame, as Linux's exit path reloads %fs (`mov PT_FS(%esp),
+	 * %fs`): a disp8 and a disp32 form, repeated, a changed descriptor, a fault
+	 * (esp and the register as they were), a null selector. */
+	sum = 0;
+	for (int i = 0; i < 300; i++) {
+		u32 v;
+		asm volatile("subl $256, %%esp\n\t"
+			     "movl $0x40, 36(%%esp)\n\t"
+			     "movl $0x48, 200(%%esp)\n\t"
+			     "mov 36(%%esp), %%fs\n\t"
+			     "mov 200(%%esp), %%gs\n\t"
+			     "movl $0x50, 4(%%esp)\n\t"
+			     "mov 4(%%esp), %%es\n\t"
+			     "movl %%es:0, %0\n\t"
+			     "movl $0x18, 8(%%esp)\n\t"
+			     "mov 8(%%esp), %%es\n\t"
+			     "addl $256, %%esp"
+			     : "=r"(v) : : "memory");
+		sum += v + fs_word() + gs_word();
+	}
+	printf("300 rounds from the stack frame: sum %x\n", sum);
+	set_gdt(8, AREA + 0x200, 0xff, 0x92, 0);   /* 0x40: a new base */
+	asm volatile("subl $8, %%esp; movl $0x40, 4(%%esp); mov 4(%%esp), %%fs; addl $8, %%esp" ::: "memory");
+	printf("0x40 from the stack after a new base: %x\n", fs_word());
+	set_gdt(8, AREA + 0x100, 0xff, 0x92, 0);
+	gdt[9] &= ~(1ull << 47);                   /* 0x48 not present */
+	asm volatile("movl %%esp, %%esi\n\t"
+		     "subl $64, %%esp\n\t"
+		     "movl $0x48, 40(%%esp)\n\t"
+		     "movl $2f, %1\n\t"
+		     "mov 40(%%esp), %%gs\n"
+		     "2:\tmovl %%esi, %0\n\t"
+		     "subl %%esp, %0\n\t"
+		     "movl %%esi, %%esp"
+		     : "=r"(moved), "=m"(resume_at) : : "esi", "memory");
+	printf("a not-present selector from the stack: gs %x, esp %u below\n", read_gs(), moved);
+	gdt[9] |= 1ull << 47;
+	asm volatile("subl $16, %%esp; movl $3, 12(%%esp); mov 12(%%esp), %%fs; addl $16, %%esp" ::: "memory");
+	printf("null from the stack: fs %x\n", read_fs());
 
 	/* Three selectors in one register: the ways crowd each other out. */
 	sum = 0;
