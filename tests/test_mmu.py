@@ -252,10 +252,12 @@ def test_a_fault_that_nothing_fixes_is_a_loop_reported(built, mode):
 
 
 @pytest.mark.parametrize("kernel,aspaces", [("uspaces", "1"), ("uspaces", "3"), ("uspaces", "16"),
-                                            ("khot", "1"), ("khot", "2")])
+                                            ("khot", "1"), ("khot", "2"),
+                                            ("userfpu", "1"), ("userfpu", "2")])
 @pytest.mark.parametrize("mode", MODES)
 def test_address_spaces_beyond_the_cap_are_exact(built, mode, kernel, aspaces):
-    # Fewer user processes than address spaces (1, 3; khot's 3 in 1 or 2), and more
+    # Fewer user processes than address spaces (1, 3; khot's and userfpu's 3 in 1
+    # or 2: one process then holds the x87/SSE state of several spaces), and more
     # (16): the least recently used process goes to another directory (and its hot
     # pages are forgotten); its snapshot comparison keeps it exact, so the
     # transcript is QEMU's whatever the cap.

@@ -22,6 +22,7 @@ struct handoff {
 	u64 gregs[NGREG];
 	u16 sel[6];                       /* host CS SS DS ES FS GS */
 	u64 live_flags;                   /* EFLAGS.ID and NT (signal_entry) */
+	bool fpu_same;                    /* resume with the agreed x87/SSE state: fpu unwritten */
 	u8 fpu[512] __attribute__((aligned(64)));
 	u32 nops;
 	bool unmap_all;                   /* the queue overflowed: start from nothing */
@@ -31,6 +32,7 @@ struct handoff {
 	u64 ev_addr;
 	u64 ev_gregs[NGREG];
 	u16 ev_sel[4];                    /* DS ES FS GS as user code left them */
+	bool ev_fpu_same;                 /* user code left the agreed state: ev_fpu unwritten */
 	u8 ev_fpu[512] __attribute__((aligned(64)));
 };
 
@@ -43,6 +45,18 @@ void apply_ops(void);                   /* a child applies what the monitor queu
 /* The frame's x87/SSE image: the FXSAVE area but its last 48 bytes (the kernel's
  * own words). */
 #define FXSAVE_BYTES 464
+/* The x87/SSE state both sides last handed each other (the agreed state): an image
+ * equal to it is not copied (userproc.c).  Images are 16-aligned, 512 bytes. */
+static inline bool fpu_equal(const u8 *a, const u8 *b)
+{
+	const u64 *x = (const u64 *)a, *y = (const u64 *)b;
+	u64 d = 0;
+	for (int i = 0; i < FXSAVE_BYTES / 8; i++)
+		d |= x[i] ^ y[i];
+	return !d;
+}
+void fpu_report(const u8 *img);         /* a child: the state user code left */
+const u8 *fpu_answer(void);             /* a child: the state to resume with, or NULL: as left */
 /* usergate.c, for the child's signal handler and start. */
 void map_gate(void);
 bool in_gate(const mcontext_t *m);

@@ -3,8 +3,8 @@
  *
  * A `sysenter` in code lvm-as built in user mode (Linux's vDSO) is a far call to
  * LVM_USER_GATE; in a user process (userproc.c) it lands on usergate.S, which
- * saved the registers and calls userproc_gate() here: the extended state saved
- * first (libc's memcpy uses vector registers), the call reported to the monitor on
+ * saved the registers and calls userproc_gate() here: the x87/SSE image taken
+ * first, the call reported to the monitor on
  * the handoff page as a signal would be (USERPROC_GATE_EVENT, RIP the gate), the
  * wait for the turn, the queued mappings applied, and the return by iretq with
  * what the monitor chose, as the signal path's sigreturn would, without the host
@@ -31,10 +31,12 @@ extern char usergate_stub[], usergate_stub_target[], usergate_stub_end[];
 extern char usergate_entry[], usergate_entry_end[], usergate_return_end[];
 __attribute__((noreturn)) void usergate_return(const struct usergate_return *r);
 static u8 gate_stack[64 * 1024] __attribute__((aligned(16)));
-/* The whole extended state, saved before any C runs (libc's memcpy uses vector
- * registers) and restored last; without XSAVE, FXSAVE. */
-static u8 gate_fpu[16384] __attribute__((aligned(64)));
-static bool gate_xsave, gate_tf;
+/* User code's x87/SSE image (FXSAVE): the gate's C uses no vector registers
+ * (-mgeneral-regs-only, fpu.c's memcpy), so the rest of the extended state stays
+ * as user code left it, and this image is reloaded only when the monitor's answer
+ * changed it (userproc.c: the agreed state). */
+static u8 gate_fpu[512] __attribute__((aligned(16)));
+static bool gate_tf;
 #define EFLAGS_TF 0x100u
 #define EFLAGS_NT 0x4000u
 #define EFLAGS_VM 0x20000u
@@ -57,12 +59,6 @@ void map_gate(void)
 	if (mprotect(page, 0x1000, PROT_READ | PROT_EXEC) < 0)
 		_exit(125);
 	usergate_stack_top = (u64)(uintptr_t)(gate_stack + sizeof gate_stack);
-	u32 a, b, c, d;
-	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-	if (c & (1u << 27)) {                                   /* OSXSAVE */
-		asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
-		gate_xsave = b <= sizeof gate_fpu;
-	}
 }
 
 bool in_gate(const mcontext_t *m)
@@ -98,10 +94,7 @@ int gate_signal(int sig, mcontext_t *m)
 
 void userproc_gate(void)
 {
-	if (gate_xsave)
-		asm volatile("xsave64 %0" : "+m"(gate_fpu) : "a"(-1), "d"(-1));
-	else
-		asm volatile("fxsave64 %0" : "=m"(*(u8 (*)[512])gate_fpu));
+	asm volatile("fxsave64 %0" : "=m"(gate_fpu));
 	const struct usergate_regs *g = &usergate_regs;
 	u64 *gr = ho->ev_gregs;
 	memset(gr, 0, sizeof ho->ev_gregs);
@@ -115,7 +108,7 @@ void userproc_gate(void)
 	ho->ev_sig = USERPROC_GATE_EVENT;
 	ho->ev_code = 0;
 	ho->ev_addr = 0;
-	memcpy(ho->ev_fpu, gate_fpu, FXSAVE_BYTES);
+	fpu_report(gate_fpu);
 	give_turn(TURN_MONITOR);
 	child_wait();
 	apply_ops();
@@ -131,12 +124,8 @@ void userproc_gate(void)
 	host_sel[LVM_FS] = ho->sel[4];
 	host_sel[LVM_GS] = ho->sel[5];
 	resume_live_flags = ho->live_flags;
-	memcpy(gate_fpu, ho->fpu, FXSAVE_BYTES);
-	if (gate_xsave) {
-		*(u64 *)(gate_fpu + 512) |= 3;                 /* XSTATE_BV: x87, SSE */
-		asm volatile("xrstor64 %0" : : "m"(gate_fpu), "a"(-1), "d"(-1));
-	} else {
-		asm volatile("fxrstor64 %0" : : "m"(*(u8 (*)[512])gate_fpu));
-	}
+	const u8 *img = fpu_answer();
+	if (img)
+		asm volatile("fxrstor64 %0" : : "m"(*(const u8 (*)[512])img));
 	usergate_return(&r);
 }

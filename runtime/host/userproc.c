@@ -53,7 +53,12 @@ uintptr_t userproc_min_addr = 0x10000;
 
 /* One user process per recent guest address space (aspaces.c picks which runs):
  * `ho` and `child` are the current one's; in a child, its own. */
-static struct slot { pid_t pid; struct handoff *ho; } slots[ASPACES_MAX];
+static struct slot {
+	pid_t pid;
+	struct handoff *ho;
+	bool fpu_known;                     /* fpu: the state agreed with that process */
+	u8 fpu[512] __attribute__((aligned(16)));
+} slots[ASPACES_MAX], *cur;
 static int nslots;
 struct handoff *ho;                     /* handoff.h */
 static pid_t child;
@@ -134,13 +139,42 @@ void userproc_select(int slot)
 	if (ho && slots[slot].ho != ho)
 		__atomic_compare_exchange_n(&ho->turn, &mine, TURN_PARKED, false, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE);
-	ho = slots[slot].ho;
-	child = slots[slot].pid;
+	cur = &slots[slot];
+	ho = cur->ho;
+	child = cur->pid;
 	if (__atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE) == TURN_PARKED)
 		give_turn(TURN_MONITOR);
 }
 
 /* --- the child --- */
+
+/* The x87/SSE state crosses the shared page only when it changed: each side keeps
+ * the image it last sent or received (the agreed state; the monitor one per
+ * process) and sends a flag instead of an image equal to it, which spares a
+ * cross-core copy of 464 bytes each way on most system calls and faults.  The
+ * monitor and the gate (usergate.c) use no vector registers (-mgeneral-regs-only,
+ * fpu.c's memcpy), so what user code left stays live meanwhile. */
+static u8 agreed_fpu[512] __attribute__((aligned(16)));
+static bool agreed_known;
+
+void fpu_report(const u8 *img)
+{
+	ho->ev_fpu_same = agreed_known && fpu_equal(img, agreed_fpu);
+	if (!ho->ev_fpu_same) {
+		memcpy(ho->ev_fpu, img, FXSAVE_BYTES);
+		memcpy(agreed_fpu, img, FXSAVE_BYTES);
+		agreed_known = true;
+	}
+}
+
+const u8 *fpu_answer(void)
+{
+	if (ho->fpu_same)
+		return NULL;
+	memcpy(agreed_fpu, ho->fpu, FXSAVE_BYTES);
+	agreed_known = true;
+	return agreed_fpu;
+}
 
 void apply_ops(void)
 {
@@ -189,14 +223,16 @@ int userproc_child_signal(int sig, siginfo_t *si, void *ucv)
 		asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
 			     : "=m"(ho->ev_sel[0]), "=m"(ho->ev_sel[1]), "=m"(ho->ev_sel[2]),
 			       "=m"(ho->ev_sel[3]));
-		memcpy(ho->ev_fpu, m->fpregs, FXSAVE_BYTES);
+		fpu_report((const u8 *)m->fpregs);
 		give_turn(TURN_MONITOR);
 	}
 	started = true;
 	child_wait();
 	apply_ops();
 	memcpy(m->gregs, ho->gregs, sizeof ho->gregs);
-	fpu_into_frame(uc, ho->fpu);
+	const u8 *img = fpu_answer();
+	if (img)
+		fpu_into_frame(uc, img);
 	host_sel[LVM_FS] = ho->sel[4];
 	host_sel[LVM_GS] = ho->sel[5];
 	resume_live_flags = ho->live_flags;
@@ -424,11 +460,24 @@ __attribute__((noreturn)) static void run(void)
 	for (int i = 0; i < 6; i++)
 		ho->sel[i] = host_sel[order[i]];
 	ho->live_flags = m.gregs[REG_EFL] & (0x200000u | 0x4000u);
-	fpu_guest_get(ho->fpu);
+	/* The agreed state (above) with this process.  If user code left it, the
+	 * guest's state is still where fpu_guest_get() found it (nothing here writes
+	 * the registers, the save area or a frame meanwhile): nothing to load. */
+	static u8 img[512] __attribute__((aligned(16)));
+	fpu_guest_get(img);
+	ho->fpu_same = cur->fpu_known && fpu_equal(img, cur->fpu);
+	if (!ho->fpu_same) {
+		memcpy(ho->fpu, img, FXSAVE_BYTES);
+		memcpy(cur->fpu, img, FXSAVE_BYTES);
+		cur->fpu_known = true;
+	}
 	mmu_stats.user_runs++;
 	give_turn(TURN_CHILD);
 	wait_for_child();
-	fpu_guest_set(ho->ev_fpu);
+	if (!ho->ev_fpu_same) {
+		memcpy(cur->fpu, ho->ev_fpu, FXSAVE_BYTES);
+		fpu_guest_set(cur->fpu);
+	}
 	memcpy(live_sel, ho->ev_sel, sizeof live_sel);
 	memcpy(m.gregs, ho->ev_gregs, sizeof m.gregs);
 	siginfo_t si;
