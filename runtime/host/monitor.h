@@ -69,7 +69,7 @@ void vcpu_page_leave(void);
 void vcpu_page_entered(void);
 struct lvm_regs vcpu_page_take_saved(void);
 
-/* signals.c: trap mode, native faults, system calls; resume() enters the guest */
+/* signals.c, guestsig.c: trap mode, native faults, system calls; resume.c: resume() enters the guest */
 int signals_init(void);
 int allowlist_install(void);                 /* allowlist.c: the monitor's seccomp filter */
 

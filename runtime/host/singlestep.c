@@ -12,7 +12,7 @@
  *    on until the subroutine returns, where the #DB is due, and cleared there;
  *  - a step into the monitor's entry stub (the stub clears TF for the monitor once
  *    it has saved the guest's EFLAGS) or a trap-mode marker leaves a #DB pending,
- *    delivered after the instruction has been emulated (signals.c resume()).
+ *    delivered after the instruction has been emulated (resume.c).
  * A debugger's step (gdbstub.c) rides on the same logic: where a #DB would go to
  * the guest, gdb_step_done() takes it first, and the sti shadow does not merge sti
  * with the next instruction for it.
