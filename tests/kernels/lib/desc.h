@@ -32,6 +32,17 @@ void enter_user(u32 eip, u32 esp) __attribute__((noreturn));
 void pic_init(u8 master_mask, u8 slave_mask);   /* 8259A pair at vectors 0x20/0x28 */
 void load_user(void);                      /* copy user_image[] (user.S) to USER_BASE */
 
+static inline void wrmsr(u32 msr, u32 v)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"(v), "d"(0));
+}
+
+/* lib/sysenter.c: SYSENTER_CS/ESP/EIP set, `hook` called at each sysenter with the
+ * registers as pushal left them (and the flags); its value is user code's %eax. */
+struct sysregs { u32 edi, esi, ebp, esp, ebx, edx, ecx, eax, eflags; };
+void sysenter_init(u32 (*hook)(struct sysregs *r));
+void sysenter_entry(void);
+
 static inline unsigned long long rdtsc(void)
 {
 	unsigned int lo, hi;

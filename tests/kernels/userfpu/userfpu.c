@@ -7,11 +7,11 @@
  * undoing the kernel's change, back to what it reported before), and a task
  * switch, which saves one task's image (FXSAVE) and loads another's (FXRSTOR),
  * between tasks of one space (one host process, two states) and of others.  Six
- * tasks in three spaces (task t in space t % 3) report their registers five times
- * per round (user.S: int $0x80, sysenter, a #PF, two more int $0x80), which the kernel checks against
- * what it expects of each task.  The same program assembled by gas runs under
- * QEMU; the transcripts must be the same, also with one or two lvm user processes
- * for the three spaces. */
+ * tasks in three spaces (task t in space t % 3) report their registers five
+ * times per round (user.S: int $0x80, sysenter, a #PF, two more int $0x80), which
+ * the kernel checks against what it expects of each task.  The same program
+ * assembled by gas runs under QEMU; the transcripts must be the same, also with
+ * one or two lvm user processes for the three spaces. */
 #include "desc.h"
 
 #define P 0x1u
@@ -29,8 +29,6 @@
 
 static u32 pd[NSPACE][1024] __attribute__((aligned(4096)));
 static u32 upt[NSPACE][1024] __attribute__((aligned(4096)));
-static u8 sysenter_stack[4096] __attribute__((aligned(16)));
-void sysenter_entry(void);
 
 /* What the kernel expects of a task at its next report. */
 struct task {
@@ -47,11 +45,6 @@ static u32 rnd(void)
 {
 	seed = seed * 1103515245u + 12345u;
 	return seed >> 16;
-}
-
-static void wrmsr(u32 msr, u32 v)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"(v), "d"(0));
 }
 
 static void check(const char *how, u32 x0, u32 x1, u32 st, u32 mxcsr, int stepped)
@@ -164,9 +157,9 @@ static void hook(struct frame *f)
 /* The sysenter entry: the same report; the kernel sometimes changes %xmm1 (and
  * sometimes puts it back as user code had it) or MXCSR's rounding, and unmaps the
  * data page, which the next read then faults on. */
-void sysenter_c(u32 *r)
+static u32 fast_call(struct sysregs *r)
 {
-	check("sysenter", r[4], r[1], r[0], r[2], 1);     /* pushal: ebx, esi, edi, ebp */
+	check("sysenter", r->ebx, r->esi, r->edi, r->ebp, 1);
 	u32 x = rnd();
 	if (x % 7 == 0)
 		kernel_undo_xmm1();
@@ -176,19 +169,8 @@ void sysenter_c(u32 *r)
 		kernel_set_mxcsr(0x1f80u | (x & 0x6000u));
 	upt[cur % NSPACE][DATA_PTE] &= ~P;
 	asm volatile("invlpg (%0)" : : "r"(DATA) : "memory");
+	return r->eax;
 }
-asm(".text\n"
-    "sysenter_entry:\n\t"
-    "pushfl\n\t"
-    "pushal\n\t"
-    "cld\n\t"
-    "pushl %esp\n\t"
-    "call sysenter_c\n\t"
-    "addl $4, %esp\n\t"
-    "popal\n\t"
-    "popfl\n\t"
-    "sti\n\t"
-    "sysexit");
 
 static void build(void)
 {
@@ -235,9 +217,7 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	wrmsr(0x174, KCODE);
-	wrmsr(0x175, (u32)sysenter_stack + sizeof sysenter_stack);
-	wrmsr(0x176, (u32)sysenter_entry);
+	sysenter_init(fast_call);
 	u32 cr0, cr4;
 	asm volatile("movl %%cr0, %0; movl %%cr4, %1" : "=r"(cr0), "=r"(cr4));
 	asm volatile("movl %0, %%cr4" : : "r"(cr4 | 0x610u));             /* PSE, OSFXSR, OSXMMEXCPT */

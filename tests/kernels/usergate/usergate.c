@@ -7,15 +7,8 @@
 #include "desc.h"
 
 static u8 user_stack[4096] __attribute__((aligned(16)));
-static u8 sysenter_stack[4096] __attribute__((aligned(16)));
 static volatile u32 ticks, fast_calls;
-void sysenter_entry(void);
 void sysenter_landing(void);
-
-static void wrmsr(u32 msr, u32 v)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"(v), "d"(0));
-}
 
 static void timer(int on)
 {
@@ -59,10 +52,8 @@ static void hook(struct frame *f)
 	f->uesp = f->ebp;
 }
 
-struct regs { u32 edi, esi, ebp, esp, ebx, edx, ecx, eax, eflags; };
-
 /* The sysenter entry: CPL 0, IF 0, on the MSR stack; r as the user left them. */
-u32 sysenter_c(struct regs *r)
+static u32 fast_call(struct sysregs *r)
 {
 	if (r->eax == 4) {
 		const u32 *us = (const u32 *)r->ecx;
@@ -81,19 +72,6 @@ u32 sysenter_c(struct regs *r)
 	fast_calls++;
 	return r->eax;
 }
-asm(".text\n"
-    "sysenter_entry:\n\t"
-    "pushfl\n\t"
-    "pushal\n\t"
-    "cld\n\t"
-    "pushl %esp\n\t"
-    "call sysenter_c\n\t"
-    "addl $4, %esp\n\t"
-    "movl %eax, 28(%esp)\n\t"          /* pushal's eax */
-    "popal\n\t"
-    "popfl\n\t"
-    "sti\n\t"                           /* as Linux: its shadow covers the sysexit */
-    "sysexit");
 
 void kmain(void)
 {
@@ -101,9 +79,7 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	wrmsr(0x174, KCODE);
-	wrmsr(0x175, (u32)sysenter_stack + sizeof sysenter_stack);
-	wrmsr(0x176, (u32)sysenter_entry);
+	sysenter_init(fast_call);
 	pic_init(0xff, 0xff);
 	u32 cr0, cr4;
 	asm volatile("movl %%cr0, %0; movl %%cr4, %1" : "=r"(cr0), "=r"(cr4));

@@ -49,11 +49,6 @@ asm(".text\n"
     "addl $1, %eax\n\t"
     "sysexit");
 
-static void wrmsr(u32 msr, u32 v)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"(v), "d"(0));
-}
-
 void kmain(void)
 {
 	serial_init();
