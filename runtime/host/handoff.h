@@ -40,8 +40,13 @@ struct handoff {
 extern struct handoff *ho;
 long futex(u32 *word, int op, u32 val, const struct timespec *t);
 void give_turn(u32 to);
+bool spin_for(u32 me);                  /* ~10 us, or less if parked: true if it came */
+long sleep_on_turn(u32 seen, const struct timespec *t);
 void child_wait(void);                  /* a child's wait for its turn */
+/* userchild.c: the user process's side. */
 void apply_ops(void);                   /* a child applies what the monitor queued */
+int userchild_handlers(void);
+__attribute__((noreturn)) void userchild_main(pid_t monitor);
 /* The frame's x87/SSE image: the FXSAVE area but its last 48 bytes (the kernel's
  * own words). */
 #define FXSAVE_BYTES 464

@@ -22,6 +22,7 @@
  * to that frame (longjmp) for each new entry, so the stack does not grow; entering
  * guest kernel code again leaves it (userproc_left).
  *
+ * The child's side is userchild.c, the turn both sides hand each other handoff.c.
  * The child dies with the monitor (PR_SET_PDEATHSIG) and is killed at its exit;
  * a child that dies otherwise is the monitor's bug, reported so.  It ignores the
  * terminal's signals (the monitor handles them for both).
@@ -60,9 +61,8 @@ static struct slot {
 	u8 fpu[512] __attribute__((aligned(16)));
 } slots[ASPACES_MAX], *cur;
 static int nslots;
-struct handoff *ho;                     /* handoff.h */
 static pid_t child;
-static bool is_child, looping, stop_sent;
+static bool looping, stop_sent;
 static jmp_buf loop;
 static struct lvm_regs next;
 static u16 live_sel[4];
@@ -71,62 +71,7 @@ static u32 ops_max = OPS_MAX;           /* LVM_USERPROC_OPS=N: tests reach the o
 bool userproc_active(void) { return child > 0; }
 int userproc_count(void) { return nslots; }
 
-bool userproc_is_child(void) { return is_child; }
 const u16 *userproc_live_selectors(void) { return looping ? live_sel : NULL; }
-
-long futex(u32 *word, int op, u32 val, const struct timespec *t)
-{
-	return syscall(SYS_futex, word, op, val, t, NULL, 0);
-}
-
-/* The turn changes hands with a store; the FUTEX_WAKE system call only when the
- * other side may be asleep (it counts itself in `sleepers` before it checks the
- * turn in FUTEX_WAIT, and the giver reads the count after its store: one of the two
- * sees the other's write).  Most handoffs find the other side spinning. */
-void give_turn(u32 to)
-{
-	__atomic_store_n(&ho->turn, to, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&ho->sleepers, __ATOMIC_SEQ_CST))
-		futex(&ho->turn, FUTEX_WAKE, 1, NULL);
-}
-
-static long sleep_on_turn(u32 seen, const struct timespec *t)
-{
-	__atomic_add_fetch(&ho->sleepers, 1, __ATOMIC_SEQ_CST);
-	long r = futex(&ho->turn, FUTEX_WAIT, seen, t);
-	__atomic_sub_fetch(&ho->sleepers, 1, __ATOMIC_SEQ_CST);
-	return r;
-}
-
-static bool my_turn(u32 me)
-{
-	return __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE) == me;
-}
-
-/* Spin ~10 us before sleeping: most answers come sooner, and a futex sleep and
- * wake-up cost several microseconds on their own. */
-static bool spin_for(u32 me)
-{
-	for (int i = 0; i < 4000; i++) {
-		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
-		if (t == me)
-			return true;
-		if (t == TURN_PARKED)
-			break;
-		asm volatile("pause");
-	}
-	return my_turn(me);
-}
-
-/* The child's wait for its turn: spin, then sleep on whatever the word says. */
-void child_wait(void)
-{
-	while (!spin_for(TURN_CHILD)) {
-		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
-		if (t != TURN_CHILD)
-			sleep_on_turn(t, NULL);
-	}
-}
 
 /* Make user process `slot` the one user code runs in (aspaces.c).  The one that
  * ran is parked (it stops spinning for a turn that will not come soon); the new
@@ -144,132 +89,6 @@ void userproc_select(int slot)
 	child = cur->pid;
 	if (__atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE) == TURN_PARKED)
 		give_turn(TURN_MONITOR);
-}
-
-/* --- the child --- */
-
-/* The x87/SSE state crosses the shared page only when it changed: each side keeps
- * the image it last sent or received (the agreed state; the monitor one per
- * process) and sends a flag instead of an image equal to it, which spares a
- * cross-core copy of 464 bytes each way on most system calls and faults.  The
- * monitor and the gate (usergate.c) use no vector registers (-mgeneral-regs-only,
- * fpu.c's memcpy), so what user code left stays live meanwhile. */
-static u8 agreed_fpu[512] __attribute__((aligned(16)));
-static bool agreed_known;
-
-void fpu_report(const u8 *img)
-{
-	ho->ev_fpu_same = agreed_known && fpu_equal(img, agreed_fpu);
-	if (!ho->ev_fpu_same) {
-		memcpy(ho->ev_fpu, img, FXSAVE_BYTES);
-		memcpy(agreed_fpu, img, FXSAVE_BYTES);
-		agreed_known = true;
-	}
-}
-
-const u8 *fpu_answer(void)
-{
-	if (ho->fpu_same)
-		return NULL;
-	memcpy(agreed_fpu, ho->fpu, FXSAVE_BYTES);
-	agreed_known = true;
-	return agreed_fpu;
-}
-
-void apply_ops(void)
-{
-	if (ho->unmap_all) {
-		munmap((void *)0, TRAMPOLINE_ADDR);
-		ho->unmap_all = false;
-	}
-	for (u32 i = 0; i < ho->nops; i++) {
-		struct op *o = &ho->ops[i];
-		if (o->kind == OP_MAP) {
-			if (mmap((void *)o->at, o->len, o->prot, MAP_SHARED | MAP_FIXED,
-				 memfd_of_guest(), o->off) != (void *)o->at)
-				_exit(120);                  /* the monitor sees the exit */
-		} else if (o->kind == OP_UNMAP) {
-			munmap((void *)o->at, o->len);
-		} else if (syscall(SYS_modify_ldt, 0x11, o->desc, sizeof o->desc) < 0) {
-			_exit(121);
-		}
-	}
-	ho->nops = 0;
-}
-
-/* The frame's x87/SSE image: the FXSAVE area but its last 48 bytes (the kernel's
- * own words); with XSAVE frames, x87 and SSE marked present so sigreturn loads
- * them rather than their initial state. */
-static void fpu_into_frame(ucontext_t *uc, const u8 *img)
-{
-	u8 *f = (u8 *)uc->uc_mcontext.fpregs;
-	memcpy(f, img, FXSAVE_BYTES);
-	if (*(u32 *)(f + 464) == 0x46505853u)        /* FP_XSTATE_MAGIC1 */
-		*(u64 *)(f + 512) |= 3;                   /* XSTATE_BV: x87, SSE */
-}
-
-int userproc_child_signal(int sig, siginfo_t *si, void *ucv)
-{
-	ucontext_t *uc = ucv;
-	mcontext_t *m = &uc->uc_mcontext;
-	static bool started;
-	if ((m->gregs[REG_CSGSFS] & 0xffff) == HOST_CS && in_gate(m))
-		return gate_signal(sig, m);
-	if (started) {
-		ho->ev_sig = sig;
-		ho->ev_code = si->si_code;
-		ho->ev_addr = (uintptr_t)si->si_addr;
-		memcpy(ho->ev_gregs, m->gregs, sizeof ho->ev_gregs);
-		asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
-			     : "=m"(ho->ev_sel[0]), "=m"(ho->ev_sel[1]), "=m"(ho->ev_sel[2]),
-			       "=m"(ho->ev_sel[3]));
-		fpu_report((const u8 *)m->fpregs);
-		give_turn(TURN_MONITOR);
-	}
-	started = true;
-	child_wait();
-	apply_ops();
-	memcpy(m->gregs, ho->gregs, sizeof ho->gregs);
-	const u8 *img = fpu_answer();
-	if (img)
-		fpu_into_frame(uc, img);
-	host_sel[LVM_FS] = ho->sel[4];
-	host_sel[LVM_GS] = ho->sel[5];
-	resume_live_flags = ho->live_flags;
-	asm volatile("movl %0, %%ds; movl %1, %%es" : : "r"((u32)ho->sel[2]), "r"((u32)ho->sel[3]));
-	return 1;                                    /* signal_entry loads FS and GS */
-}
-
-static void child_main(pid_t monitor)
-{
-	is_child = true;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != monitor)
-		_exit(0);
-	static const int quiet[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGCONT,
-				     SIGALRM, SIGIO, SIGTTIN, SIGTTOU };
-	for (unsigned i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
-		signal(quiet[i], SIG_IGN);
-	/* Nothing of the monitor's view below 4 GiB: the user view starts empty, with
-	 * the user system-call gate's page. */
-	munmap((void *)0, 1ull << 32);
-	map_gate();
-	/* Lives in the handler from here: SIGUSR1 was blocked since before the fork, so
-	 * a stop request the monitor sent early waits for the handler too. */
-	raise(SIGUSR1);
-	sigset_t usr1;
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	sigprocmask(SIG_UNBLOCK, &usr1, NULL);
-	_exit(122);
-}
-
-/* Every handler masks SIGUSR1 too: a stop request that comes while the child
- * waits is for the next run of user code. */
-static int child_handlers(void)
-{
-	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGUSR1 };
-	return signals_route(sigs, sizeof sigs / sizeof sigs[0], SIGUSR1);
 }
 
 static void kill_child(void)
@@ -330,9 +149,9 @@ int userproc_start(void)
 			return -1;
 		}
 		if (pid == 0) {
-			if (child_handlers() < 0)
+			if (userchild_handlers() < 0)
 				_exit(123);
-			child_main(monitor);
+			userchild_main(monitor);
 		}
 		sl->pid = pid;
 	}

@@ -1,0 +1,150 @@
+/* userchild.c: a user process's side of running guest user code (userproc.c).
+ *
+ * The process lives in its signal handler: every signal user code raises (faults,
+ * SIGSYS for system calls, SIGUSR1 when the monitor wants it to stop for an
+ * interrupt) is reported on the shared page, the handler waits for its turn,
+ * applies the mappings and LDT writes the monitor queued, writes the registers it
+ * is given into the frame and returns into user code; the user system-call gate
+ * (usergate.c) does the same without a signal.  It dies with the monitor
+ * (PR_SET_PDEATHSIG) and ignores the terminal's signals.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "traps.h"
+#include "mmu.h"
+#include "userproc.h"
+#include "handoff.h"
+
+static bool is_child;
+
+bool userproc_is_child(void) { return is_child; }
+
+/* The x87/SSE state crosses the shared page only when it changed: each side keeps
+ * the image it last sent or received (the agreed state; the monitor one per
+ * process) and sends a flag instead of an image equal to it, which spares a
+ * cross-core copy of 464 bytes each way on most system calls and faults.  The
+ * monitor and the gate (usergate.c) use no vector registers (-mgeneral-regs-only,
+ * fpu.c's memcpy), so what user code left stays live meanwhile. */
+static u8 agreed_fpu[512] __attribute__((aligned(16)));
+static bool agreed_known;
+
+void fpu_report(const u8 *img)
+{
+	ho->ev_fpu_same = agreed_known && fpu_equal(img, agreed_fpu);
+	if (!ho->ev_fpu_same) {
+		memcpy(ho->ev_fpu, img, FXSAVE_BYTES);
+		memcpy(agreed_fpu, img, FXSAVE_BYTES);
+		agreed_known = true;
+	}
+}
+
+const u8 *fpu_answer(void)
+{
+	if (ho->fpu_same)
+		return NULL;
+	memcpy(agreed_fpu, ho->fpu, FXSAVE_BYTES);
+	agreed_known = true;
+	return agreed_fpu;
+}
+
+void apply_ops(void)
+{
+	if (ho->unmap_all) {
+		munmap((void *)0, TRAMPOLINE_ADDR);
+		ho->unmap_all = false;
+	}
+	for (u32 i = 0; i < ho->nops; i++) {
+		struct op *o = &ho->ops[i];
+		if (o->kind == OP_MAP) {
+			if (mmap((void *)o->at, o->len, o->prot, MAP_SHARED | MAP_FIXED,
+				 memfd_of_guest(), o->off) != (void *)o->at)
+				_exit(120);                  /* the monitor sees the exit */
+		} else if (o->kind == OP_UNMAP) {
+			munmap((void *)o->at, o->len);
+		} else if (syscall(SYS_modify_ldt, 0x11, o->desc, sizeof o->desc) < 0) {
+			_exit(121);
+		}
+	}
+	ho->nops = 0;
+}
+
+/* The frame's x87/SSE image: the FXSAVE area but its last 48 bytes (the kernel's
+ * own words); with XSAVE frames, x87 and SSE marked present so sigreturn loads
+ * them rather than their initial state. */
+static void fpu_into_frame(ucontext_t *uc, const u8 *img)
+{
+	u8 *f = (u8 *)uc->uc_mcontext.fpregs;
+	memcpy(f, img, FXSAVE_BYTES);
+	if (*(u32 *)(f + 464) == 0x46505853u)        /* FP_XSTATE_MAGIC1 */
+		*(u64 *)(f + 512) |= 3;                   /* XSTATE_BV: x87, SSE */
+}
+
+int userproc_child_signal(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	mcontext_t *m = &uc->uc_mcontext;
+	static bool started;
+	if ((m->gregs[REG_CSGSFS] & 0xffff) == HOST_CS && in_gate(m))
+		return gate_signal(sig, m);
+	if (started) {
+		ho->ev_sig = sig;
+		ho->ev_code = si->si_code;
+		ho->ev_addr = (uintptr_t)si->si_addr;
+		memcpy(ho->ev_gregs, m->gregs, sizeof ho->ev_gregs);
+		asm volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
+			     : "=m"(ho->ev_sel[0]), "=m"(ho->ev_sel[1]), "=m"(ho->ev_sel[2]),
+			       "=m"(ho->ev_sel[3]));
+		fpu_report((const u8 *)m->fpregs);
+		give_turn(TURN_MONITOR);
+	}
+	started = true;
+	child_wait();
+	apply_ops();
+	memcpy(m->gregs, ho->gregs, sizeof ho->gregs);
+	const u8 *img = fpu_answer();
+	if (img)
+		fpu_into_frame(uc, img);
+	host_sel[LVM_FS] = ho->sel[4];
+	host_sel[LVM_GS] = ho->sel[5];
+	resume_live_flags = ho->live_flags;
+	asm volatile("movl %0, %%ds; movl %1, %%es" : : "r"((u32)ho->sel[2]), "r"((u32)ho->sel[3]));
+	return 1;                                    /* signal_entry loads FS and GS */
+}
+
+void userchild_main(pid_t monitor)
+{
+	is_child = true;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != monitor)
+		_exit(0);
+	static const int quiet[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGCONT,
+				     SIGALRM, SIGIO, SIGTTIN, SIGTTOU };
+	for (unsigned i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
+		signal(quiet[i], SIG_IGN);
+	/* Nothing of the monitor's view below 4 GiB: the user view starts empty, with
+	 * the user system-call gate's page. */
+	munmap((void *)0, 1ull << 32);
+	map_gate();
+	/* Lives in the handler from here: SIGUSR1 was blocked since before the fork, so
+	 * a stop request the monitor sent early waits for the handler too. */
+	raise(SIGUSR1);
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+	_exit(122);
+}
+
+/* Every handler masks SIGUSR1 too: a stop request that comes while the child
+ * waits is for the next run of user code. */
+int userchild_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS, SIGUSR1 };
+	return signals_route(sigs, sizeof sigs / sizeof sigs[0], SIGUSR1);
+}
