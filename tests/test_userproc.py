@@ -133,3 +133,34 @@ def test_a_full_operation_queue_loses_nothing(built, name, mode, monkeypatch):
     assert (status, got) == (want_status, want), err
     resets = re.search(rb"user_resets (\d+)", err)
     assert resets and int(resets.group(1)) > 0, err
+
+
+def cpus_allowed(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Cpus_allowed_list:"):
+                return line.split()[1]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="placement needs two CPUs")
+@pytest.mark.parametrize("pin", ["", "0"])
+def test_user_processes_share_a_cpu_apart_from_the_monitor(built, pin, monkeypatch):
+    """The monitor on one CPU, every user process on one other (they run one at a
+    time; the one that parks wakes the next on its own CPU); LVM_PIN=0 leaves all
+    of them where the host puts them."""
+    if pin:
+        monkeypatch.setenv("LVM_PIN", pin)
+    else:
+        monkeypatch.delenv("LVM_PIN", raising=False)
+    everywhere = cpus_allowed(os.getpid())
+    p, kid = spinning("call")
+    try:
+        monitor, kids = cpus_allowed(p.pid), {cpus_allowed(k) for k in p.kids}
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+    if pin == "0":
+        assert monitor == everywhere and kids == {everywhere}
+    else:
+        assert len(kids) == 1 and kids != {monitor}, (monitor, kids)
+        assert monitor.isdigit() and kids.pop().isdigit()

@@ -51,11 +51,25 @@ bool spin_for(u32 me)
 		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
 		if (t == me)
 			return true;
-		if (t == TURN_PARKED)
+		if (t == TURN_PARKED || t == TURN_HANDOVER)
 			break;
 		asm volatile("pause");
 	}
 	return my_turn(me);
+}
+
+/* Whoever turns h's TURN_HANDOVER into TURN_PARKED (its process, or the monitor
+ * when that process sleeps) wakes the successor. */
+bool hand_over(struct handoff *h)
+{
+	u32 t = TURN_HANDOVER;
+	if (!__atomic_compare_exchange_n(&h->turn, &t, TURN_PARKED, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return false;
+	struct handoff *next = h->successor;
+	if (__atomic_load_n(&next->sleepers, __ATOMIC_SEQ_CST))
+		futex(&next->turn, FUTEX_WAKE, 1, NULL);
+	return true;
 }
 
 /* The child's wait for its turn: spin, then sleep on whatever the word says. */
@@ -63,7 +77,9 @@ void child_wait(void)
 {
 	while (!spin_for(TURN_CHILD)) {
 		u32 t = __atomic_load_n(&ho->turn, __ATOMIC_ACQUIRE);
-		if (t != TURN_CHILD)
+		if (t == TURN_HANDOVER && hand_over(ho))
+			t = TURN_PARKED;
+		if (t != TURN_CHILD && t != TURN_HANDOVER)
 			sleep_on_turn(t, NULL);
 	}
 }

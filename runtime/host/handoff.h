@@ -9,7 +9,11 @@
 /* TURN_PARKED: the monitor's turn, and this process's not soon (another address
  * space runs): it sleeps at once instead of spinning, which would keep the core
  * from the process that runs next. */
-enum { TURN_MONITOR, TURN_CHILD, TURN_PARKED };
+/* TURN_HANDOVER: parked, and the process that reads it first wakes `successor`
+ * (the next address space's process) on its own CPU: a wake from the monitor's
+ * would be a cross-CPU one, an interrupt that reaches a sleeping virtual CPU
+ * tens of microseconds late (userproc_select). */
+enum { TURN_MONITOR, TURN_CHILD, TURN_PARKED, TURN_HANDOVER };
 enum { OP_MAP = 1, OP_UNMAP, OP_LDT };
 #define OPS_MAX 4096
 struct op { u32 kind, prot; u64 at, len, off; u8 desc[16]; };
@@ -24,6 +28,7 @@ struct handoff {
 	u64 live_flags;                   /* EFLAGS.ID and NT (signal_entry) */
 	bool fpu_same;                    /* resume with the agreed x87/SSE state: fpu unwritten */
 	u8 fpu[512] __attribute__((aligned(64)));
+	struct handoff *successor;        /* TURN_HANDOVER: whom to wake */
 	u32 nops;
 	bool unmap_all;                   /* the queue overflowed: start from nothing */
 	struct op ops[OPS_MAX];
@@ -43,6 +48,7 @@ void give_turn(u32 to);
 bool spin_for(u32 me);                  /* ~10 us, or less if parked: true if it came */
 long sleep_on_turn(u32 seen, const struct timespec *t);
 void child_wait(void);                  /* a child's wait for its turn */
+bool hand_over(struct handoff *h);     /* TURN_HANDOVER taken: its successor woken */
 /* userchild.c: the user process's side. */
 void apply_ops(void);                   /* a child applies what the monitor queued */
 int userchild_handlers(void);
