@@ -202,8 +202,10 @@ int userproc_start(void)
 			return -1;
 		}
 		if (pid == 0) {
-			if (placed)
+			if (placed) {
 				sched_setaffinity(0, sizeof user_cpu, &user_cpu);
+				spin_rounds = 100000;
+			}
 			if (userchild_handlers() < 0)
 				_exit(123);
 			userchild_main(monitor);
