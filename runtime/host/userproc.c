@@ -202,15 +202,15 @@ int userproc_start(void)
 			return -1;
 		}
 		if (pid == 0) {
-			if (placed) {
-				sched_setaffinity(0, sizeof user_cpu, &user_cpu);
+			if (placed)
 				spin_rounds = 100000;
-			}
 			if (userchild_handlers() < 0)
 				_exit(123);
 			userchild_main(monitor);
 		}
 		sl->pid = pid;
+		if (placed)                  /* here: it may not have run yet when we go on */
+			sched_setaffinity(pid, sizeof user_cpu, &user_cpu);
 	}
 	sigprocmask(SIG_SETMASK, &was, NULL);
 	if (placed)
