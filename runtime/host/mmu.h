@@ -45,7 +45,7 @@ extern bool mmu_cr3_refill;         /* LVM_SHADOW=refill: it keeps only global p
 struct ptsnap;
 struct ptsnap *ptsnap_new(void);
 void ptsnap_reset(struct ptsnap *s);
-void ptsnap_filled(struct ptsnap *s, u32 first, u32 last, void (*drop)(u32 page, u32 n));
+void ptsnap_filled(struct ptsnap *s, u32 first, u32 last, bool global, void (*drop)(u32 page, u32 n));
 u32 ptsnap_cr3_load(struct ptsnap *s, void (*drop)(u32 page, u32 n));
 /* A device's loads from its mirror page (mmio.c) run natively, or trap from now on
  * (the mirror's mappings go). */

@@ -24,6 +24,14 @@
  * may change under while it does not run; the comparison at the CR3 load that
  * makes it current again is what keeps it exact, whatever the guest wrote meanwhile.
  *
+ * A slot whose every fill since its snapshot was of a global page (CR4.PGE, G:
+ * a kernel's own mappings) is not compared at all: the TLB keeps global entries
+ * across a CR3 load, and the shadow keeps its global pages whatever the
+ * comparison says (shadow.c), so it would only have updated the copy.  Under
+ * Linux that is two of the six slots compared per load.  The copy then falls
+ * behind; a later non-global fill makes the slot compared again, and what the
+ * stale part of the copy makes it drop is global or unmapped: nothing.
+ *
  * shadow.c owns the shadow; this file only says which of its pages went stale.
  */
 #include "traps.h"
@@ -36,6 +44,7 @@
 struct ptsnap {
 	u32 pde[SLOTS];                   /* the entry each active slot was filled through */
 	bool active[SLOTS];
+	bool local[SLOTS];                /* a non-global page filled since the snapshot */
 	u32 table[SLOTS][1024];           /* its page table as the fills saw it */
 };
 #define snap_pde (s->pde)
@@ -77,7 +86,7 @@ void ptsnap_reset(struct ptsnap *s)
  * A slot filled through another directory entry than the one it was snapshot with
  * (the guest changed the entry without a CR3 load) is snapshot anew, and its older
  * pages, made from the old table, go: the copy could no longer vouch for them. */
-void ptsnap_filled(struct ptsnap *s, u32 first, u32 last, void (*drop)(u32 page, u32 n))
+void ptsnap_filled(struct ptsnap *s, u32 first, u32 last, bool global, void (*drop)(u32 page, u32 n))
 {
 	u32 slot = first >> 10, base = slot << 10;
 	u32 *pde = pd_entry(slot);
@@ -93,11 +102,13 @@ void ptsnap_filled(struct ptsnap *s, u32 first, u32 last, void (*drop)(u32 page,
 		}
 		snap_pde[slot] = *pde;
 		active[slot] = true;
+		s->local[slot] = !global;
 		if (pt)
 			for (u32 i = 0; i < 1024; i++)
 				snap[slot][i] = pt[i];
 		return;
 	}
+	s->local[slot] |= !global;
 	if (pt)
 		for (u32 p = first; p <= last; p++)
 			snap[slot][p & 1023] = pt[p & 1023];
@@ -149,8 +160,10 @@ u32 ptsnap_cr3_load(struct ptsnap *s, void (*drop)(u32 page, u32 n))
 			continue;
 		}
 		const u32 *pt = page_table(*pde);
-		if (pt)
+		if (pt && s->local[slot])
 			compare_table(s, slot, pt, drop);
+		else if (pt)
+			;                              /* global pages only: kept, as the TLB does */
 		else if (!large(*pde)) {
 			drop(slot << 10, 1024);        /* a table outside RAM: nothing to vouch with */
 			active[slot] = false;

@@ -272,7 +272,7 @@ bool shadow_fill(u32 lin, int access, bool user, u32 *err)
 		remember(page, (user_ok ? SHADOW_USER_OK : SHADOW_KERNEL_ONLY) |
 			 (global ? SHADOW_GLOBAL : 0) | (writable ? SHADOW_WRITABLE : 0));
 	if (paging_enabled())
-		ptsnap_filled(snap_of(sh), first, last, drop_stale);
+		ptsnap_filled(snap_of(sh), first, last, global, drop_stale);
 	mmu_stats.fills++;
 	mmu_stats.around += last - first;
 	return true;

@@ -3,7 +3,10 @@
  * mappings work in every address space, INVLPG removes a global translation,
  * toggling CR4.PGE removes them all, and a loop of address-space switches that
  * touches global pages (lvm keeps their shadow across CR3 loads: tests/test_mmu.py
- * counts the refills). */
+ * counts the refills).  Last, a region that held global pages only (lvm does not
+ * compare those at a CR3 load) gets a non-global page, whose entry then changes:
+ * the CR3 load after it must show the new one, as must an INVLPG of a global
+ * page whose entry changed while the region went uncompared. */
 #include "desc.h"
 
 #define P 0x1u
@@ -74,6 +77,18 @@ void kmain(void)
 			sum += rd(VA + i * 0x1000);
 	}
 	printf("1000 switches over %u global pages: sum %x\n", NGLOBAL, sum);
+
+	gpt[1] = 0x700000 | P | W | G;                 /* changed behind the kept copy */
+	gpt[100] = 0x700000 | P | W;                    /* not global */
+	set_cr3(pd[0]);
+	printf("a non-global page among global ones: %x; ", rd(VA + 100 * 0x1000));
+	gpt[100] = 0x701000 | P | W;
+	set_cr3(pd[1]);
+	printf("after its entry changed and a CR3 load: %x; ", rd(VA + 100 * 0x1000));
+	gpt[100] = 0;
+	set_cr3(pd[0]);
+	invlpg(VA + 0x1000);
+	printf("after INVLPG of the changed global one: %x\n", rd(VA + 0x1000));
 	printf("done\n");
 	exit(0);
 }
