@@ -42,6 +42,10 @@ void mmu_invlpg(u32 lin);
 void mmu_cr3_load(void);            /* keeps what the new tables translate the same */
 extern bool mmu_cr3_refill;         /* LVM_SHADOW=refill: it keeps only global pages */
 /* ptsnap.c: what the shadow pages were made from (mmu.c's only) */
+/* tlb.c: the monitor's own TLB for its walks (pagewalk.c); flushed by mmu.c. */
+void tlb_flush(void);
+void tlb_fill(u32 lin, u32 gpa, u32 flags);
+bool tlb_lookup(u32 lin, int access, bool user, u32 *gpa);
 struct ptsnap;
 struct ptsnap *ptsnap_new(void);
 void ptsnap_reset(struct ptsnap *s);

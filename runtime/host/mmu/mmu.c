@@ -96,6 +96,7 @@ static void flush_view(void *keep_global)
 
 void mmu_flush(bool keep_global)
 {
+	tlb_flush();
 	mmu_stats.flushes++;
 	user_top_stale();
 	if (!(keep_global && (VCPU->cr[4] & CR4_PGE) && paging_enabled())) {
@@ -134,6 +135,7 @@ bool mmu_cr3_refill;
 
 void mmu_cr3_load(void)
 {
+	tlb_flush();
 	if (!paging_enabled() || mmu_cr3_refill) {
 		mmu_flush(true);
 		return;
@@ -173,6 +175,7 @@ static void invlpg_view(void *a)
 
 void mmu_invlpg(u32 lin)
 {
+	tlb_flush();
 	if (!paging_enabled())
 		return;
 	mmu_stats.invlpgs++;

@@ -24,6 +24,7 @@ bool paging_enabled(void)
  * the host may map the page writable now (a write was allowed and D is set);
  * mmu_global_leaf whether it ended at a global entry (CR4.PGE). */
 bool mmu_global_leaf;
+static u32 leaf_flags;                   /* W, U of both levels and the leaf's D (tlb.c) */
 
 bool mmu_walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err)
 {
@@ -66,6 +67,7 @@ bool mmu_walk(u32 lin, int access, bool user, u32 *gpa, bool *writable, u32 *err
 	if (write)
 		*leaf |= PTE_D;
 	*writable = w_allowed && (*leaf & PTE_D);
+	leaf_flags = (flags & (PTE_W | PTE_U)) | (*leaf & PTE_D);
 	mmu_global_leaf = (*leaf & PTE_G) && (VCPU->cr[4] & CR4_PGE);
 	return true;
 }
@@ -104,6 +106,7 @@ bool mmu_peek(u32 lin, u32 *gpa, u32 *flags)
 	return true;
 }
 
+/* The monitor's translation of an access: its own TLB's (tlb.c), else a walk. */
 bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err)
 {
 	bool writable;
@@ -112,7 +115,12 @@ bool mmu_translate(u32 lin, int access, bool user, u32 *gpa, u32 *err)
 		*err = 0;
 		return true;
 	}
-	return mmu_walk(lin, access, user, gpa, &writable, err);
+	if (tlb_lookup(lin, access, user, gpa))
+		return true;
+	if (!mmu_walk(lin, access, user, gpa, &writable, err))
+		return false;
+	tlb_fill(lin, *gpa, leaf_flags);
+	return true;
 }
 
 /* Copy between guest linear memory and dst/src, page by page, for the monitor.
