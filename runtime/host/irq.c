@@ -288,7 +288,12 @@ void check_interrupts(struct lvm_regs *r)
 {
 	bool was_pending = VCPU->pending;
 	poll_sources();
-	lapic_refresh();
+	/* The Current Count on the local APIC's mirror: only kernel code reads it (the
+	 * page is the kernel's), so not for a return to CPL 3, but for an interrupt
+	 * taken there. */
+	bool refreshed = VCPU->cpl != 3;
+	if (refreshed)
+		lapic_refresh();
 	bool shadow = cpu.sti_shadow;
 	cpu.sti_shadow = false;
 	/* None while a debugger steps or is about to stop the guest: it stops at the
@@ -307,6 +312,8 @@ void check_interrupts(struct lvm_regs *r)
 	int vector = acknowledge();
 	if (vector < 0)
 		return;
+	if (!refreshed)
+		lapic_refresh();
 	trace_event("interrupt vector %d at %04x:%08x", vector, VCPU->sel[LVM_CS], r->eip);
 	deliver(r, vector, NO_ERROR_CODE, false);
 }

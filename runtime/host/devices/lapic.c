@@ -8,7 +8,8 @@
  * page (mmio.c) with what each reads as, rewritten after every change: a kernel
  * reading its APIC ID in every lock runs natively.  Writes trap.  The one register
  * that changes by itself, the timer's Current Count, is the mirror's problem: it is
- * refreshed there whenever the monitor runs, but a guest that spins on it (NetBSD's
+ * refreshed there whenever the monitor resumes kernel code (only the kernel maps
+ * the page), but a guest that spins on it (NetBSD's
  * delay(): its ATA probe took 8.5 s instead of 0.3) would see it stand still.  So
  * while the timer counts, reads trap and are exact, until QUIET_READS reads in a
  * row have left the Current Count alone (a kernel that reads only its ID, in every
