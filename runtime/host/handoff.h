@@ -45,7 +45,7 @@ struct handoff {
 extern struct handoff *ho;
 long futex(u32 *word, int op, u32 val, const struct timespec *t);
 void give_turn(u32 to);
-bool spin_for(u32 me);                  /* ~10 us, or less if parked: true if it came */
+bool spin_for(u32 me);                  /* ~0.1 ms, or less if parked: true if it came */
 extern int spin_rounds;                 /* how long spin_for spins (pauses) */
 long sleep_on_turn(u32 seen, const struct timespec *t);
 void child_wait(void);                  /* a child's wait for its turn */

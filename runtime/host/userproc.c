@@ -190,7 +190,7 @@ int userproc_start(void)
 			perror("lvm: a user process's shared page");
 			return -1;
 		}
-		slots[i].ho->turn = TURN_MONITOR;
+		slots[i].ho->turn = TURN_PARKED;    /* asleep at once: one of them runs */
 	}
 	for (nslots = 0; nslots < aspaces_max; nslots++) {
 		struct slot *sl = &slots[nslots];
@@ -203,7 +203,7 @@ int userproc_start(void)
 		}
 		if (pid == 0) {
 			if (placed)
-				spin_rounds = 100000;
+				spin_rounds = 25000;
 			if (userchild_handlers() < 0)
 				_exit(123);
 			userchild_main(monitor);
@@ -215,6 +215,7 @@ int userproc_start(void)
 	sigprocmask(SIG_SETMASK, &was, NULL);
 	if (placed)
 		sched_setaffinity(0, sizeof monitor_cpu, &monitor_cpu);
+	ho = NULL;
 	userproc_select(0);
 	return 0;
 }
