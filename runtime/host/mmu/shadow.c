@@ -131,23 +131,32 @@ void forget(u32 page)
 	nlive--;
 }
 
-/* ptsnap.c found pages [page, page + n) stale: unmap them, in runs, but global
- * ones (the TLB keeps those across a CR3 load) and lvm's own top pages. */
+/* ptsnap.c found pages [page, page + n) stale: unmap them, but global ones (the
+ * TLB keeps those across a CR3 load) and lvm's own top pages.  One unmapping per
+ * stretch between kept pages, holes included (nothing of this view is mapped
+ * there): a dropped 4 MiB region was a host call per run of pages, and in a user
+ * process each is a queued operation on the way back to user code. */
 void drop_stale_view(u32 page, u32 n)
 {
 	u32 end = page + n < SHADOW_END >> 12 ? page + n : SHADOW_END >> 12;
-	while (page < end) {
-		if (shadow[page] == SHADOW_NONE || (shadow[page] & SHADOW_GLOBAL)) {
-			page++;
+	u32 from = 0, to = 0;                    /* the stretch to unmap, if to > from */
+	for (u32 p = page; p < end; p++) {
+		if (shadow[p] == SHADOW_NONE)
+			continue;
+		if (shadow[p] & SHADOW_GLOBAL) {
+			if (to > from)
+				view_munmap((void *)(uintptr_t)(from << 12), (to - from) << 12);
+			from = to = 0;
 			continue;
 		}
-		u32 run = page;
-		while (run < end && shadow[run] != SHADOW_NONE && !(shadow[run] & SHADOW_GLOBAL))
-			forget(run++);
-		view_munmap((void *)(uintptr_t)(page << 12), (run - page) << 12);
-		mmu_stats.dropped += run - page;
-		page = run;
+		forget(p);
+		mmu_stats.dropped++;
+		if (to <= from)
+			from = p;
+		to = p + 1;
 	}
+	if (to > from)
+		view_munmap((void *)(uintptr_t)(from << 12), (to - from) << 12);
 }
 
 
