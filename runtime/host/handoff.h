@@ -31,6 +31,8 @@ struct handoff {
 	struct handoff *successor;        /* TURN_HANDOVER: whom to wake */
 	u32 nops;
 	bool unmap_all;                   /* the queue overflowed: start from nothing */
+	bool view_lost;                   /* from the child: it dropped its view whole (the
+	                                     host's mapping bound, userchild.c) */
 	struct op ops[OPS_MAX];
 	/* to the monitor */
 	int ev_sig, ev_code;

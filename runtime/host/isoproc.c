@@ -54,11 +54,38 @@ static u64 ram_bytes;                     /* the memfd's size when the processes
 
 bool isolate_active(void) { return kproc.pid > 0; }
 
+static __attribute__((noreturn)) void died(struct proc *p, int status);
+
+/* A process killed from outside while stopped (SIGKILL) is gone for ptrace
+ * (ESRCH) before waitpid has its status: wait for that (briefly: a tracee that is
+ * merely running when the monitor expected it stopped is lvm's bug) and report the
+ * death as iso_wait_for would. */
+static void gone(pid_t pid)
+{
+	struct proc *p = pid == kproc.pid ? &kproc : pid == uproc.pid ? &uproc : NULL;
+	int st;
+	for (int i = 0; p && i < 1000; i++) {
+		pid_t w = waitpid(pid, &st, __WALL | WNOHANG);
+		if (w == pid && !WIFSTOPPED(st))
+			died(p, st);
+		if (w == pid) {
+			p->pending = st;             /* a stop after all: not a death */
+			return;
+		}
+		usleep(1000);
+	}
+}
+
 long iso_pt(int req, pid_t pid, void *addr, void *data)
 {
 	long v = ptrace(req, pid, addr, data);
-	if (v < 0 && req != PTRACE_PEEKDATA)
+	if (v < 0 && req != PTRACE_PEEKDATA) {
+		int err = errno;
+		if (err == ESRCH)
+			gone(pid);
+		errno = err;
 		host_bug("ptrace(%d) of lvm's isolated process %d: %m", req, pid);
+	}
 	return v;
 }
 

@@ -9,6 +9,7 @@
  * (PR_SET_PDEATHSIG) and ignores the terminal's signals.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -53,8 +54,23 @@ const u8 *fpu_answer(void)
 	return agreed_fpu;
 }
 
+/* The host bounds a process's mappings (vm.max_map_count, 65,530 by default), and
+ * scattered guest pages are one each: user code that touches every other page of
+ * 700 MiB has 90,000.  At the bound an mmap fails with ENOMEM, and so does a
+ * munmap that would split a mapping in two, which would leave a stale page mapped.
+ * Either way the view goes whole (unmapping everything splits nothing), the rest of
+ * the queue's mappings with it, and the monitor is told before it reads the next
+ * report (view_lost): user code refills what it touches again. */
+static bool view_lost_here(void)
+{
+	munmap((void *)0, TRAMPOLINE_ADDR);
+	ho->view_lost = true;
+	return true;
+}
+
 void apply_ops(void)
 {
+	bool lost = false;
 	if (ho->unmap_all) {
 		munmap((void *)0, TRAMPOLINE_ADDR);
 		ho->unmap_all = false;
@@ -62,11 +78,15 @@ void apply_ops(void)
 	for (u32 i = 0; i < ho->nops; i++) {
 		struct op *o = &ho->ops[i];
 		if (o->kind == OP_MAP) {
-			if (mmap((void *)o->at, o->len, o->prot, MAP_SHARED | MAP_FIXED,
-				 memfd_of_guest(), o->off) != (void *)o->at)
-				_exit(120);                  /* the monitor sees the exit */
+			if (!lost && mmap((void *)o->at, o->len, o->prot, MAP_SHARED | MAP_FIXED,
+					  memfd_of_guest(), o->off) != (void *)o->at) {
+				if (errno != ENOMEM)
+					_exit(120);                  /* the monitor sees the exit */
+				lost = view_lost_here();
+			}
 		} else if (o->kind == OP_UNMAP) {
-			munmap((void *)o->at, o->len);
+			if (!lost && munmap((void *)o->at, o->len) < 0 && errno == ENOMEM)
+				lost = view_lost_here();
 		} else if (syscall(SYS_modify_ldt, 0x11, o->desc, sizeof o->desc) < 0) {
 			_exit(121);
 		}

@@ -353,6 +353,11 @@ __attribute__((noreturn)) static void run(void)
 	mmu_stats.user_runs++;
 	give_turn(TURN_CHILD);
 	wait_for_child();
+	if (ho->view_lost) {             /* before the report's fault is looked at */
+		ho->view_lost = false;
+		mmu_stats.user_resets++;
+		mmu_user_view_lost((int)(cur - slots));
+	}
 	if (!ho->ev_fpu_same) {
 		memcpy(cur->fpu, ho->ev_fpu, FXSAVE_BYTES);
 		fpu_guest_set(cur->fpu);

@@ -13,6 +13,7 @@
  * machine's CPU has none; a host process per address space and privilege level
  * is the other).
  */
+#include <errno.h>
 #include <sys/mman.h>
 #include "traps.h"
 #include "shadow.h"
@@ -45,6 +46,25 @@ void revoke_account(u32 page, int delta)
 void revoke_forget(void)
 {
 	revocable = revocable_low = 0;
+}
+
+/* The monitor's own view at the host's bound on a process's mappings
+ * (vm.max_map_count, 65,530 by default; userchild.c says how a user process meets
+ * it): an mmap fails with ENOMEM there, and so do an mprotect and a munmap that
+ * would split a mapping (revocation's, a stale page's).  The view goes whole
+ * (unmapping everything splits nothing) and refills on demand; a caller in the
+ * middle of a walk over its pages finds them forgotten already.  Here, the lowest
+ * of mmu/'s files, because revocation meets the bound too. */
+void local_view_drop(void)
+{
+	for (u32 i = 0; i < nmapped; i++)
+		shadow[mapped[i]] = SHADOW_NONE;
+	nmapped = nlive = 0;
+	munmap((void *)0, SHADOW_END);
+	revoke_forget();
+	if (!paging_enabled())
+		mem_map_identity();
+	mmu_stats.kernel_resets++;
 }
 
 void user_top_stale(void)
@@ -116,17 +136,24 @@ void mmu_user_top_stale(void)
 static u32 hot[HOT_MAX];                 /* first page of each hot block */
 static u32 nhot, entries;
 
-static void protect(u32 page, u32 len, int prot)
+/* False: the host's mapping bound was met and the view is gone (local_view_drop). */
+static bool protect(u32 page, u32 len, int prot)
 {
-	if (mprotect((void *)(uintptr_t)(page << 12), len << 12, prot) < 0)
+	if (mprotect((void *)(uintptr_t)(page << 12), len << 12, prot) == 0)
+		return true;
+	if (errno != ENOMEM)
 		host_bug("mprotect of the shadow at %#x: %m", page << 12);
+	local_view_drop();
+	return false;
 }
 
-static void revoke_run(u32 page, u32 len)
+static bool revoke_run(u32 page, u32 len)
 {
-	protect(page, len, PROT_NONE);
+	if (!protect(page, len, PROT_NONE))
+		return false;
 	for (u32 p = page; p < page + len; p++)
 		shadow[p] |= SHADOW_REVOKED;
+	return true;
 }
 
 /* Give back the revoked pages in [page, page + len), in runs of equal rights. */
@@ -141,7 +168,8 @@ static void restore(u32 page, u32 len)
 		while (page + n < end && n < 255 &&
 		       (shadow[page + n] & (SHADOW_REVOKED | SHADOW_WRITABLE)) == st)
 			n++;
-		protect(page, n, PROT_READ | PROT_EXEC | (st & SHADOW_WRITABLE ? PROT_WRITE : 0));
+		if (!protect(page, n, PROT_READ | PROT_EXEC | (st & SHADOW_WRITABLE ? PROT_WRITE : 0)))
+			return;                        /* nothing is mapped any more */
 		for (u32 p = page; p < page + n; p++) {
 			shadow[p] &= ~SHADOW_REVOKED;
 			revoke_account(p, 1);
@@ -192,12 +220,12 @@ void mmu_enter_user(void)
 			len++;
 			continue;
 		}
-		if (len)
-			revoke_run(start, len);
+		if (len && !revoke_run(start, len))
+			return;                        /* the view went whole: nothing to revoke */
 		start = p, len = 1;
 	}
-	if (len)
-		revoke_run(start, len);
+	if (len && !revoke_run(start, len))
+		return;
 	if (low_only)
 		revocable -= revocable_low;
 	else

@@ -68,8 +68,8 @@ void view_munmap(void *at, u64 len)
 		isolate_unmap(sh != &kernel_view, (uintptr_t)at, len);
 	else if (sh->remote)
 		userproc_unmap((int)(sh - user_views), (uintptr_t)at, len);
-	else
-		munmap(at, len);
+	else if (munmap(at, len) < 0 && errno == ENOMEM)
+		local_view_drop();
 }
 
 /* Isolated mode: the kernel's view is a process's too (isolate.c). */
@@ -173,6 +173,11 @@ static bool map_run(u32 lin, u32 file_off, u32 pages, int prot)
 	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
 	if (view_mmap(at, pages << 12, prot, file_off) == at)
 		return true;
+	if (errno == ENOMEM && !sh->remote) {
+		local_view_drop();
+		if (view_mmap(at, pages << 12, prot, file_off) == at)
+			return true;
+	}
 	if (errno == EPERM && lin < 0x10000)
 		return false;
 	host_bug("shadow mapping of %#x: %m", lin);
