@@ -137,6 +137,32 @@ int iso_wait_for(struct proc *p)
 
 static struct iso_op *op(struct proc *p, u64 nr);
 
+static bool mapping_call(u64 nr) { return nr == SYS_mremap || nr == SYS_mprotect || nr == SYS_munmap; }
+
+/* Call i of the n queued failed with ENOMEM: the host's bound on a process's
+ * mappings (vm.max_map_count; userchild.c says why), met by a mapping, or by an
+ * mprotect or munmap that would split one.  The process's view goes whole (an
+ * unmapping of everything below lvm's top pages splits nothing; guest RAM's
+ * masters are above 4 GiB), the queue's other mapping calls with it, the rest
+ * run; the MMU forgets the view and refills it on demand.  With paging off the
+ * kernel's process holds the identity map instead, never near the bound. */
+static bool map_bound_met(struct proc *p, u32 i, u32 n, struct user_regs_struct *s)
+{
+	struct iso_op *ops = p->area->ops;
+	if (!mapping_call(ops[i].nr) || (p == &kproc && !paging_enabled()))
+		return false;
+	u32 out = 0;
+	ops[out++] = (struct iso_op){ .nr = SYS_munmap, .a = { 0, TRAMPOLINE_ADDR } };
+	for (u32 k = i + 1; k < n; k++)
+		if (!mapping_call(ops[k].nr))
+			ops[out++] = ops[k];
+	mmu_isolated_view_lost(p == &uproc);
+	s->rip = STUB(iso_stub_ops);
+	s->rbx = (u64)(uintptr_t)ops;
+	s->r12 = out;
+	return true;
+}
+
 /* Run the queue: each call stops at the filter, and goes on (the stub runs: no
  * guest code can be running); int3 at the end. */
 void iso_run_ops(struct proc *p)
@@ -167,6 +193,10 @@ void iso_run_ops(struct proc *p)
 			continue;                    /* a stop asked for before: not now */
 		if (WSTOPSIG(st) == SIGILL && s.rip == STUB(iso_stub_fail)) {
 			u32 i = (s.rbx - (u64)(uintptr_t)p->area->ops) / sizeof(struct iso_op);
+			if (i < n && -s.rax == ENOMEM && map_bound_met(p, i, n, &s)) {
+				iso_pt(PTRACE_SETREGS, p->pid, NULL, &s);
+				continue;
+			}
 			host_bug("host call %u of %u (system call %llu) in lvm's isolated %s process "
 				 "failed: %s", i, n, (unsigned long long)p->area->ops[i < n ? i : 0].nr,
 				 p->name, strerror((int)-s.rax));

@@ -37,6 +37,7 @@ extern u64 resume_live_flags;
 void regs_to_mcontext(mcontext_t *m, const struct lvm_regs *r);
 __attribute__((noreturn)) void guest_event(int sig, siginfo_t *si, mcontext_t *m);
 void mmu_user_view_lost(int slot);
+void mmu_isolated_view_lost(bool user);   /* isoproc.c: that process unmapped its view */
 int memfd_of_guest(void);
 /* The live DS ES FS GS of user code at its last event, for sync_user_selectors(). */
 const u16 *userproc_live_selectors(void);

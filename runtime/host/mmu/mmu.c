@@ -23,14 +23,27 @@
 #include "shadow.h"
 
 /* A user process dropped its whole view (userproc.c's queue overflowed). */
-void mmu_user_view_lost(int slot)
+static void view_lost(struct view *v)
 {
 	struct view *was = sh;
-	sh = &user_views[slot];
+	sh = v;
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
 	nmapped = nlive = 0;
 	sh = was;
+}
+
+void mmu_user_view_lost(int slot) { view_lost(&user_views[slot]); }
+
+/* Isolated mode: a process of isolate.c unmapped its view whole (the host's
+ * mapping bound; userchild.c says why). */
+void mmu_isolated_view_lost(bool user)
+{
+	view_lost(user ? &user_views[0] : &kernel_view);
+	if (!user)
+		revoke_forget();
+	mmu_stats.user_resets += user;
+	mmu_stats.kernel_resets += !user;
 }
 
 /* User code's faults come from its own process when there is one: its view. */
