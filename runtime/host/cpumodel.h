@@ -5,4 +5,6 @@
 struct cpuid_leaf { u32 eax, ebx, ecx, edx; };
 struct cpuid_leaf cpuid_model(u32 leaf, u32 subleaf);
 u64 host_tsc(void);
+void cpuid_fault_here(void);            /* a user process: its CPUID traps */
+void cpuid_fault_probe(void);           /* the monitor: say once if it cannot */
 #endif

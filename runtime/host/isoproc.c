@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "console.h"
+#include "cpumodel.h"
 #include "irq.h"
 #include "isolate.h"
 #include "isoproc.h"
@@ -307,6 +308,8 @@ static void child_main(struct proc *p, pid_t monitor)
 		    syscall(SYS_rseq, area, __rseq_size, 1, 0x53053053) < 0)
 			_exit(128);              /* RSEQ_FLAG_UNREGISTER, x86's RSEQ_SIG */
 	}
+	if (p == &uproc)
+		cpuid_fault_here();          /* user code's CPUID: the model's answer (cpuid.c) */
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
 		_exit(127);
 	raise(SIGSTOP);

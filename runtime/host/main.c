@@ -5,6 +5,7 @@
 #include "stats.h"
 #include "console.h"
 #include "monitor.h"
+#include "cpumodel.h"
 #include "traps.h"
 #include "irq.h"
 #include "mmu.h"
@@ -263,6 +264,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	userproc_wanted = userproc_option && !gdb_wanted() && !isolate_wanted;
+	if (userproc_wanted || isolate_wanted)
+		cpuid_fault_probe();
 	if (userproc_start() < 0 || isolate_start() < 0)
 		return EXIT_HOST_BUG;
 	fflush(stdout);
