@@ -7,10 +7,7 @@
  * for the growth and for the free; bench/mmu.py prints them next to QEMU's.
  * Built like the test kernels. */
 #include "desc.h"
-
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
+#include "paging.h"
 
 #define HEAP 0x1000000u                     /* 16 MiB: the user's heap, growing */
 #define PAGES (48u * 256)                   /* 48 MiB */
@@ -21,8 +18,6 @@ static u32 kpd[1024] __attribute__((aligned(4096)));        /* the scheduler's *
 static u32 low[4][1024] __attribute__((aligned(4096)));     /* 0-16 MiB */
 static u32 heap_pt[PAGES / 1024][1024] __attribute__((aligned(4096)));
 static u32 next_frame = FRAMES_TOP, mapped;
-
-static void set_cr3(u32 v) { asm volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
 
 static void hook(struct frame *f)
 {
@@ -37,12 +32,12 @@ static void hook(struct frame *f)
 		next_frame -= 0x1000;
 		heap_pt[page >> 10][page & 1023] = next_frame | P | W | U;
 		mapped++;
-		set_cr3((u32)pd);                 /* the address space changed */
+		set_cr3(pd);                      /* the address space changed */
 		return;
 	}
 	if (f->vector == 0x40) {                  /* the timer: to the scheduler and back */
-		set_cr3((u32)kpd);
-		set_cr3((u32)pd);
+		set_cr3(kpd);
+		set_cr3(pd);
 		*(volatile u32 *)0xfee000b0 = 0;  /* EOI */
 		return;
 	}
@@ -52,7 +47,7 @@ static void hook(struct frame *f)
 		if (f->eax == 3) {               /* free the heap, CR3 after each page */
 			for (u32 i = 0; i < PAGES; i++) {
 				heap_pt[i >> 10][i & 1023] = 0;
-				set_cr3((u32)pd);
+				set_cr3(pd);
 			}
 			next_frame = FRAMES_TOP;
 			mapped = 0;
@@ -77,19 +72,16 @@ void kmain(void)
 	set_gate(0x40, 0xe, 0);
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
-	for (int t = 0; t < 4; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	identity_tables(low, 4, P | W);
 	for (int i = 0; i < 0x110; i++)
 		low[1][i] |= U;                       /* 4 MiB + 1 MiB + 64 KiB: the user's */
-	for (int t = 0; t < 4; t++)
-		pd[t] = kpd[t] = (u32)low[t] | P | W | U;
+	map_tables(pd, low, 4, P | W | U);
+	map_tables(kpd, low, 4, P | W | U);
 	for (u32 t = 0; t < PAGES / 1024; t++)
 		pd[(HEAP >> 22) + t] = (u32)heap_pt[t] | P | W | U;
-	pd[0x3fb] = kpd[0x3fb] = 0xfec00000u | P | W | 0x80;    /* 4 MiB page over the APICs */
-	asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");
-	set_cr3((u32)pd);
-	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	pd[0x3fb] = kpd[0x3fb] = 0xfec00000u | P | W | PS;     /* 4 MiB page over the APICs */
+	set_cr4(get_cr4() | CR4_PSE);
+	paging_on(pd, 0);
 	volatile u32 *apic = (u32 *)0xfee00000;
 	apic[0x3e0 / 4] = 0xb;                        /* divide by 1 */
 	apic[0x320 / 4] = 0x20040;                    /* periodic, vector 0x40 */

@@ -6,10 +6,8 @@
  * test kernels' layout.  lvm protects the first with segment limits, the second by
  * unmapping the kernel's pages on each return to user mode (bench/mmu.py). */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
 #define USER_SIZE 0x50000
 
 static u32 pd[1024] __attribute__((aligned(4096)));
@@ -43,17 +41,11 @@ void kmain(void)
 	set_gate(0x80, 0xe, 3);
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++) {
-			u32 a = t * 0x400000 + i * 0x1000;
-			low[t][i] = a | P | W;
-			if (a >= USER_BASE && a < USER_BASE + USER_SIZE)
-				low[t][i] |= U;
-		}
-	pd[0] = (u32)low[0] | P | W | U;
-	pd[1] = (u32)low[1] | P | W | U;
+	identity_tables(low, 2, P | W);
+	for (u32 a = USER_BASE; a < USER_BASE + USER_SIZE; a += 0x1000)
+		low[a >> 22][(a >> 12) & 0x3ff] |= U;
+	map_tables(pd, low, 2, P | W | U);
 	load_user();
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
-	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	paging_on(pd, 0);
 	enter_user(USER_BASE, USER_BASE + USER_SIZE);
 }

@@ -8,17 +8,12 @@
  * over memory (bench/mmu.py compares it with the same loop in a host process).
  * Built like the test kernels. */
 #include "desc.h"
-
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
+#include "paging.h"
 
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 pd2[1024] __attribute__((aligned(4096)));
 static u32 low[4][1024] __attribute__((aligned(4096)));      /* 0-16 MiB */
 static u32 low2[4][1024] __attribute__((aligned(4096)));     /* the same, pd2's own tables */
-
-static void set_cr3(u32 v) { asm volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
 
 #define AREA 0x800000                         /* 8-12 MiB: 1024 pages to touch */
 
@@ -40,7 +35,7 @@ static void hook(struct frame *f)
 		if (f->eax == 3) {                    /* the other address space */
 			static int other;
 			other ^= 1;
-			set_cr3(other ? (u32)pd2 : (u32)pd);
+			set_cr3(other ? pd2 : pd);
 		}
 		if (f->eax == 4)
 			report_cycles("user-cr3-switch+10-pages", f->ebx, 1);
@@ -63,24 +58,20 @@ void kmain(void)
 	set_gate(0x80, 0xe, 3);
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
-	for (int t = 0; t < 4; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	identity_tables(low, 4, P | W);
 	for (int i = 0; i < 0x110; i++)
 		low[1][i] |= U;                       /* 4 MiB + 1 MiB + 64 KiB: the user's */
-	for (int t = 0; t < 4; t++) {
+	for (int t = 0; t < 4; t++)
 		for (int i = 0; i < 1024; i++)
 			low2[t][i] = low[t][i];
-		pd[t] = (u32)low[t] | P | W | U;
-		pd2[t] = (u32)low2[t] | P | W | U;
-	}
-	set_cr3((u32)pd);
-	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	map_tables(pd, low, 4, P | W | U);
+	map_tables(pd2, low2, 4, P | W | U);
+	paging_on(pd, 0);
 
 	unsigned long long t0;
 	touch(1024);                              /* warm everything once */
-	set_cr3((u32)pd2);                        /* away and back: nothing of pd's is kept */
-	set_cr3((u32)pd);
+	set_cr3(pd2);                             /* away and back: nothing of pd's is kept */
+	set_cr3(pd);
 	t0 = rdtsc();
 	touch(1024);
 	report_cycles("shadow-fill-per-page", rdtsc() - t0, 1024);
@@ -91,15 +82,15 @@ void kmain(void)
 		u32 reps = 20000 / sizes[s];
 		t0 = rdtsc();
 		for (u32 r = 0; r < reps; r++) {
-			set_cr3(r & 1 ? (u32)pd2 : (u32)pd);
+			set_cr3(r & 1 ? pd2 : pd);
 			touch(sizes[s]);
 		}
 		report_cycles(names[s], rdtsc() - t0, reps);
 	}
-	set_cr3((u32)pd);
+	set_cr3(pd);
 	t0 = rdtsc();
 	for (u32 r = 0; r < 200; r++) {
-		set_cr3((u32)pd);
+		set_cr3(pd);
 		touch(100);
 	}
 	report_cycles("cr3-reload+100-pages", rdtsc() - t0, 200);
@@ -107,9 +98,9 @@ void kmain(void)
 	/* Device registers: the local APIC ID (a load: from the mirror page, natively)
 	 * and the TPR (a store: trapped and emulated). */
 	volatile u32 *apic_id = (u32 *)0xfee00020, *tpr = (u32 *)0xfee00080;
-	pd[0x3fb] = 0xfec00000u | P | W | 0x80;       /* 4 MiB page over both APICs */
-	asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");
-	set_cr3((u32)pd);
+	pd[0x3fb] = 0xfec00000u | P | W | PS;         /* 4 MiB page over both APICs */
+	set_cr4(get_cr4() | CR4_PSE);
+	set_cr3(pd);
 	u32 sum = *apic_id;
 	t0 = rdtsc();
 	for (int i = 0; i < 100000; i++)

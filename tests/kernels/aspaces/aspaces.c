@@ -9,12 +9,8 @@
  * reloads of an unchanged directory over 16 pages: tests/test_mmu.py counts that
  * they cost no refills. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define A 0x20u
-#define D 0x40u
-#define PS 0x80u
 #define NSPACE 40
 #define VA 0x40000000u                       /* slot 0x100: each space's own table */
 #define VA4M 0x40400000u                     /* slot 0x101: a 4 MiB page */
@@ -25,12 +21,6 @@ static u32 upt[NSPACE][1024] __attribute__((aligned(4096)));
 static u32 alt[1024] __attribute__((aligned(4096)));
 static u32 low[4][1024] __attribute__((aligned(4096)));     /* 0-16 MiB, shared */
 static volatile u32 fault_cr2, fault_err, faulted;
-
-static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
-static u32 cr0(void) { u32 v; asm volatile("movl %%cr0, %0" : "=r"(v)); return v; }
-static void set_cr0(u32 v) { asm volatile("movl %0, %%cr0" : : "r"(v) : "memory"); }
-static u32 cr4(void) { u32 v; asm volatile("movl %%cr4, %0" : "=r"(v)); return v; }
-static void set_cr4(u32 v) { asm volatile("movl %0, %%cr4" : : "r"(v) : "memory"); }
 
 /* A load or store that may fault: the hook notes the #PF and resumes at the label
  * whose address is in %edi; a faulted load gives 0xdead. */
@@ -75,24 +65,19 @@ void kmain(void)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	for (int t = 0; t < 4; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	identity_tables(low, 4, P | W);
 	for (int k = 0; k < 64; k++)
 		*(volatile u32 *)FRAME(k) = k;
 	*(volatile u32 *)0x1000000 = 0x16;               /* the two 4 MiB frames */
 	*(volatile u32 *)0x1400000 = 0x20;
 	for (int s = 0; s < NSPACE; s++) {
-		for (int t = 0; t < 4; t++)
-			pd[s][t] = (u32)low[t] | P | W;
-		pd[s][4] = 0x1000000 | P | W | PS;           /* 16-24 MiB: identity, 4 MiB pages */
-		pd[s][5] = 0x1400000 | P | W | PS;
+		map_tables(pd[s], low, 4, P | W);
+		identity_4m(pd[s], 4, 2, P | W);             /* 16-24 MiB */
 		pd[s][VA >> 22] = (u32)upt[s] | P | W;
 		upt[s][0] = FRAME(s) | P | W;
 	}
-	set_cr4(cr4() | 0x10);                           /* PSE */
-	set_cr3(pd[0]);
-	set_cr0(cr0() | 0x80010000u);                    /* PG, WP */
+	set_cr4(get_cr4() | CR4_PSE);
+	paging_on(pd[0], CR0_WP);
 	printf("paging on, %d spaces\n", NSPACE);
 
 	printf("space 0: %x; ", rd(VA));

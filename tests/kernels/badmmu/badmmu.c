@@ -17,14 +17,10 @@
  * The last five have no QEMU-identical outcome (QEMU reads unassigned memory as
  * zeros or ones); lvm must stop with a clear report, never crash or hang. */
 #include "desc.h"
-
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
+#include "paging.h"
 
 static u32 pd[1024] __attribute__((aligned(4096)));
-static u32 pt0[1024] __attribute__((aligned(4096)));
-static u32 pt1[1024] __attribute__((aligned(4096)));
+static u32 pt[2][1024] __attribute__((aligned(4096)));      /* 0-8 MiB */
 
 static void hook(struct frame *f)
 {
@@ -44,14 +40,10 @@ static void hook(struct frame *f)
 
 static void paging(u32 cr3)
 {
-	for (int i = 0; i < 1024; i++) {
-		pt0[i] = (i * 0x1000) | P | W;
-		pt1[i] = (0x400000 + i * 0x1000) | P | W;
-	}
-	pd[0] = (u32)pt0 | P | W | U;
-	pd[1] = (u32)pt1 | P | W;
-	asm volatile("movl %0, %%cr3" : : "r"(cr3) : "memory");
-	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax", "memory");
+	identity_tables(pt, 2, P | W);
+	pd[0] = (u32)pt[0] | P | W | U;
+	pd[1] = (u32)pt[1] | P | W;
+	paging_on((const void *)cr3, 0);
 }
 
 /* A user program copied to physical 0x500000 and mapped at virtual page 0 and 1. */
@@ -68,10 +60,10 @@ static void user_at_zero(int code_at_zero)
 	for (u32 i = 0; i < sizeof user_data_prog; i++)
 		phys[0x1000 + i] = user_data_prog[i];
 	paging((u32)pd);
-	pt0[0] = 0x500000 | P | W | U;                 /* page 0: user data (and code) */
-	pt0[1] = 0x501000 | P | W | U;                 /* page 1: user code */
-	pt0[2] = 0x502000 | P | W | U;                 /* page 2: user stack */
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
+	pt[0][0] = 0x500000 | P | W | U;              /* page 0: user data (and code) */
+	pt[0][1] = 0x501000 | P | W | U;              /* page 1: user code */
+	pt[0][2] = 0x502000 | P | W | U;              /* page 2: user stack */
+	set_cr3(pd);
 	u32 entry = 0x1000;
 	if (code_at_zero) {
 		for (u32 i = 0; i < sizeof user_data_prog; i++)
@@ -118,11 +110,11 @@ void kmain(u32 magic, u32 *mbi)
 		paging((u32)pd);
 		pd[1] |= U;
 		for (int i = 0; i < 1024; i++)
-			pt1[i] |= U;                           /* 4-8 MiB: the user's */
+			pt[1][i] |= U;                        /* 4-8 MiB: the user's */
 		static u32 top[1024] __attribute__((aligned(4096)));
 		top[1023] = 0x600000 | P | W | U;          /* 0xfffff000, for the user */
 		pd[1023] = (u32)top | P | W | U;
-		asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
+		set_cr3(pd);
 		printf("entering user mode\n");
 		enter_user(0x500000, 0x510000);
 	} else if (streq(cmd, "kernel-top")) {
@@ -130,13 +122,13 @@ void kmain(u32 magic, u32 *mbi)
 		static u32 top[1024] __attribute__((aligned(4096)));
 		top[1022] = 0x600000 | P | W;              /* 0xffffe000 */
 		pd[1023] = (u32)top | P | W;
-		asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
+		set_cr3(pd);
 		*(volatile u32 *)0xffffe010 = 1;
 		printf("wrote there\n");
 	} else if (streq(cmd, "pde-reserved")) {
 		paging((u32)pd);
-		asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");
-		pd[3] = 0x800000 | 0x2000 | P | W | 0x80;        /* 4 MiB page, bit 13 set */
+		set_cr4(get_cr4() | CR4_PSE);
+		pd[3] = 0x800000 | 0x2000 | P | W | PS;          /* 4 MiB page, bit 13 set */
 		asm volatile("invlpg 0xc00000" : : : "memory");
 		printf("read through it: %x\n", *(volatile u32 *)0xc00000);
 	} else if (streq(cmd, "cr3-outside")) {
@@ -149,7 +141,7 @@ void kmain(u32 magic, u32 *mbi)
 		printf("read through it: %x\n", *(volatile u32 *)0x800000);
 	} else if (streq(cmd, "pte-outside")) {
 		paging((u32)pd);
-		pt1[5] = 0xf0000000u | P | W;
+		pt[1][5] = 0xf0000000u | P | W;
 		asm volatile("invlpg 0x405000" : : : "memory");
 		printf("read through it: %x\n", *(volatile u32 *)0x405000);
 	} else {

@@ -23,10 +23,8 @@
  * Programs run single-stepped (TF), so "long" after 64 instructions is exact in
  * both; a timer would not be. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
 static u32 CODE = 0x40000;                 /* 0x700000 with "above" */
 #define NPROG 150
 #define LEN 48
@@ -130,15 +128,11 @@ void kmain(u32 magic, u32 *mbi)
 		if (c[0] == 'a' && c[1] == 'b' && c[2] == 'o' && c[3] == 'v' && c[4] == 'e')
 			CODE = 0x700000;                   /* the user part above the kernel */
 	printf("seed %u\n", seed);
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	identity_tables(low, 2, P | W);
 	for (u32 a = CODE; a < CODE + 0x10000; a += 0x1000)
 		low[a >> 22][(a >> 12) & 0x3ff] |= U;      /* the user part: 64 KiB */
-	pd[0] = (u32)low[0] | P | W | U;
-	pd[1] = (u32)low[1] | P | W | U;
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	map_tables(pd, low, 2, P | W | U);
+	paging_on(pd, CR0_WP);
 	asm volatile("movl %%cr4, %%eax; orl $0x600, %%eax; movl %%eax, %%cr4" ::: "eax");  /* SSE on */
 	pic_init(0xff, 0xff);
 	*(volatile u16 *)CODE = 0x30cd;                    /* int $0x30: the first program, please */

@@ -4,10 +4,8 @@
  * sharer, makes it writable again) and retries the instruction.  Each process
  * must see only its own writes: its own frames behind the same virtual address. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
 #define USER_PAGES 0x11                         /* 0x400000-0x410fff */
 
 struct proc { u32 *pd, *pt; struct frame f; int done; };
@@ -19,9 +17,6 @@ static struct proc procs[2] = { { pd[0], pt[0] }, { pd[1], pt[1] } };
 static int cur;
 static u8 refs[0x800];                        /* per frame below 8 MiB */
 static u32 next_frame = 0x600000;
-
-static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
-static void invlpg(u32 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
 static void fork(struct frame *f)
 {
@@ -112,8 +107,7 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	for (int i = 0; i < 1024; i++)
-		kpt[i] = (i * 0x1000) | P | W;             /* the kernel: 0-4 MiB, supervisor */
+	identity_tables(&kpt, 1, P | W);               /* the kernel: 0-4 MiB, supervisor */
 	for (int i = 0; i < USER_PAGES; i++) {
 		pt[0][i] = (0x400000 + i * 0x1000) | P | W | U;
 		refs[(0x400000 >> 12) + i] = 1;
@@ -123,8 +117,7 @@ void kmain(void)
 	pd[0][0] = (u32)kpt | P | W;
 	pd[0][1] = (u32)pt[0] | P | W | U;
 	load_user();
-	set_cr3(pd[0]);
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	paging_on(pd[0], CR0_WP);
 	printf("paging on, starting the parent\n");
 	enter_user(USER_BASE, 0x411000);
 }

@@ -8,10 +8,8 @@
  * the CR3 load after it must show the new one, as must an INVLPG of a global
  * page whose entry changed while the region went uncompared. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define G 0x100u
 #define VA 0x50000000u
 #define NGLOBAL 8
 
@@ -19,10 +17,6 @@ static u32 pd[2][1024] __attribute__((aligned(4096)));
 static u32 kpt[2][1024] __attribute__((aligned(4096)));
 static u32 gpt[1024] __attribute__((aligned(4096)));
 
-static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
-static u32 cr4(void) { u32 v; asm volatile("movl %%cr4, %0" : "=r"(v)); return v; }
-static void set_cr4(u32 v) { asm volatile("movl %0, %%cr4" : : "r"(v) : "memory"); }
-static void invlpg(u32 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 static u32 rd(u32 va) { return *(volatile u32 *)va; }
 
 static void hook(struct frame *f)
@@ -38,9 +32,7 @@ void kmain(void)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			kpt[t][i] = (t * 0x400000 + i * 0x1000) | P | W | G;   /* the kernel: global */
+	identity_tables(kpt, 2, P | W | G);            /* the kernel: global */
 	for (int i = 0; i < NGLOBAL; i++) {
 		gpt[i] = (0x600000 + i * 0x1000) | P | W | G;
 		*(volatile u32 *)(0x600000 + i * 0x1000) = 0x600 + i;
@@ -48,14 +40,12 @@ void kmain(void)
 	*(volatile u32 *)0x700000 = 0x700;
 	*(volatile u32 *)0x701000 = 0x701;
 	for (int s = 0; s < 2; s++) {
-		pd[s][0] = (u32)kpt[0] | P | W;
-		pd[s][1] = (u32)kpt[1] | P | W;
+		map_tables(pd[s], kpt, 2, P | W);
 		pd[s][VA >> 22] = (u32)gpt | P | W;
 	}
-	set_cr4(cr4() | 0x80);                          /* PGE */
-	set_cr3(pd[0]);
-	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
-	printf("paging on, cr4 %x\n", cr4());
+	set_cr4(get_cr4() | CR4_PGE);
+	paging_on(pd[0], 0);
+	printf("paging on, cr4 %x\n", get_cr4());
 	printf("space 0: %x; ", rd(VA));
 	set_cr3(pd[1]);
 	printf("space 1: %x\n", rd(VA));
@@ -64,8 +54,8 @@ void kmain(void)
 	invlpg(VA);
 	printf("after INVLPG of a global page: %x\n", rd(VA));
 	gpt[0] = 0x701000 | P | W | G;
-	set_cr4(cr4() & ~0x80u);
-	set_cr4(cr4() | 0x80u);
+	set_cr4(get_cr4() & ~CR4_PGE);
+	set_cr4(get_cr4() | CR4_PGE);
 	printf("after toggling CR4.PGE: %x\n", rd(VA));
 	gpt[0] = 0x600000 | P | W | G;
 	invlpg(VA);

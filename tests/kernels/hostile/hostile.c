@@ -102,8 +102,6 @@ static void user(u32 which)
 	enter_user(USER_BASE, 0x41f000);
 }
 
-static u32 get_cr0(void) { u32 v; asm volatile("movl %%cr0, %0" : "=r"(v)); return v; }
-
 static void scribble(void)
 {
 	paging();

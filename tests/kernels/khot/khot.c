@@ -9,12 +9,8 @@
  * touch after the switch back must see the new entry, set A and D as the CPU would
  * and fault where it would.  Each step is one entry into user mode (user.S). */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
-#define A 0x20u
-#define D 0x40u
 #define NSPACE 3
 #define DATA 0x500000u                          /* two user pages per space */
 #define DATA2 0x501000u
@@ -26,8 +22,6 @@
 static u32 pd[NSPACE][1024] __attribute__((aligned(4096)));
 static u32 upt[NSPACE][1024] __attribute__((aligned(4096)));
 static u32 kpt[3][1024] __attribute__((aligned(4096)));     /* 0-12 MiB, supervisor */
-
-static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
 
 /* The kernel's reads and writes of user memory, resumed past by the #PF handler
  * (kernel_fault) with FAULTED in %eax, as a kernel's exception table would. */
@@ -148,9 +142,7 @@ static void hook(struct frame *f)
 
 static void build_spaces(void)
 {
-	for (int i = 0; i < 3; i++)
-		for (int j = 0; j < 1024; j++)
-			kpt[i][j] = (i * 0x400000u + j * 0x1000u) | P | W;
+	identity_tables(kpt, 3, P | W);
 	for (int k = 0; k < NSPACE; k++) {
 		for (int j = 0; j < 1024; j++)
 			upt[k][j] = kpt[1][j];                        /* supervisor by default */
@@ -199,10 +191,7 @@ void kmain(void)
 	want[2][0] = 0xc0, want[2][1] = 0xc6;
 	for (int i = 0; i < 300; i++)
 		add(i % NSPACE, 0, check, 0);
-	u32 cr0;
-	set_cr3(pd[0]);
-	asm volatile("movl %%cr0, %0" : "=r"(cr0));
-	asm volatile("movl %0, %%cr0" : : "r"(cr0 | 0x80010000u) : "memory");   /* PG, WP */
+	paging_on(pd[0], CR0_WP);
 	printf("paging on, %d address spaces\n", NSPACE);
 	enter_user(USER_BASE, STACK_TOP);
 }

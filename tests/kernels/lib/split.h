@@ -5,10 +5,7 @@
 #ifndef SPLIT_H
 #define SPLIT_H
 #include "desc.h"
-
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
+#include "paging.h"
 
 static u32 split_pd[1024] __attribute__((aligned(4096)));
 static u32 split_low[2][1024] __attribute__((aligned(4096)));
@@ -16,9 +13,7 @@ static u32 split_high[1024] __attribute__((aligned(4096)));
 
 static u32 paging_split(void)
 {
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			split_low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	identity_tables(split_low, 2, P | W);
 	for (int i = 0; i < 0x20; i++)
 		split_low[1][i] |= U;                          /* 0x400000-0x41ffff: the user part */
 	for (int i = 0; i < 16; i++)
@@ -26,8 +21,7 @@ static u32 paging_split(void)
 	split_pd[0] = (u32)split_low[0] | P | W;
 	split_pd[1] = (u32)split_low[1] | P | W | U;
 	split_pd[0x300] = (u32)split_high | P | W;
-	asm volatile("movl %0, %%cr3" : : "r"(split_pd) : "memory");
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	paging_on(split_pd, CR0_WP);
 	return (u32)split_pd;
 }
 #endif

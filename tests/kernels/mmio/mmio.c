@@ -5,6 +5,7 @@
  * masking, EOI, the timer one-shot and periodic) and from the PIT through the
  * I/O APIC.  Timer facts only, never counts that depend on the emulator's speed. */
 #include "desc.h"
+#include "paging.h"
 
 #define LAPIC 0xfee00000u
 #define IOAPIC 0xfec00000u
@@ -123,14 +124,12 @@ static u32 pt[1024] __attribute__((aligned(4096)));
 
 static void paging_alias(void)
 {
-	for (int i = 0; i < 8; i++)
-		pd[i] = (i << 22) | 0x83;                   /* 0-32 MiB, 4 MiB pages */
+	identity_4m(pd, 0, 8, P | W);                       /* 0-32 MiB */
 	pt[0] = LAPIC | 0x13;                               /* PCD PWT: an uncached device page */
 	pt[1] = IOAPIC | 0x13;
-	pd[0x300] = (u32)pt | 0x3;                          /* 0xc0000000: the APICs */
-	asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
-	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	pd[0x300] = (u32)pt | P | W;                        /* 0xc0000000: the APICs */
+	set_cr4(get_cr4() | CR4_PSE);
+	paging_on(pd, 0);
 	lapic_base = 0xc0000000u;
 }
 

@@ -6,10 +6,8 @@
  * directory), and, for a 4 MiB page, after an INVLPG of another address inside it;
  * and a page table entry made present needs no flush at all. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define PS 0x80u
 #define VA 0x50000000u                  /* 4 KiB pages, each on one of two frames */
 #define VL 0x60000000u                  /* a 4 MiB page, at 8 or 12 MiB */
 #define FA 0x600000u                    /* frames of the 4 KiB pages: FA + 4 KiB * n */
@@ -21,11 +19,6 @@ static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 kpt[2][1024] __attribute__((aligned(4096)));
 static u32 vpt[1024] __attribute__((aligned(4096)));
 static u32 hits;
-
-static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
-static u32 cr4(void) { u32 v; asm volatile("movl %%cr4, %0" : "=r"(v)); return v; }
-static void set_cr4(u32 v) { asm volatile("movl %0, %%cr4" : : "r"(v) : "memory"); }
-static void invlpg(u32 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
 static void hook(struct frame *f)
 {
@@ -83,18 +76,13 @@ void kmain(void)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			kpt[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
-	pd[0] = (u32)kpt[0] | P | W;
-	pd[1] = (u32)kpt[1] | P | W;
-	pd[2] = 0x800000 | P | W | PS;                  /* 8-16 MiB, identity */
-	pd[3] = 0xc00000 | P | W | PS;
+	identity_tables(kpt, 2, P | W);
+	map_tables(pd, kpt, 2, P | W);
+	identity_4m(pd, 2, 2, P | W);                   /* 8-16 MiB */
 	pd[VA >> 22] = (u32)vpt | P | W;
 	pd[VL >> 22] = 0x800000 | P | W | PS;
-	set_cr4(cr4() | 0x10);                          /* PSE */
-	set_cr3(pd);
-	asm volatile("movl %%cr0, %%eax; orl $0x80000000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	set_cr4(get_cr4() | CR4_PSE);
+	paging_on(pd, 0);
 
 	/* NPAGES pages at scattered addresses, so that a cache of translations the
 	 * kernel's own accesses share keeps some of them from one interrupt to the next. */

@@ -4,12 +4,7 @@
  * INVLPG, and CR3 switches between two address spaces (page 0 included: programs
  * linked at 0 use it, and an emulator may treat it apart). */
 #include "desc.h"
-
-#define P 0x1u
-#define W 0x2u
-#define A 0x20u
-#define D 0x40u
-#define PS 0x80u
+#include "paging.h"
 
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 pd2[1024] __attribute__((aligned(4096)));
@@ -30,10 +25,6 @@ static u32 cr(int n)
 	}
 	return v;
 }
-
-static void set_cr0(u32 v) { asm volatile("movl %0, %%cr0" : : "r"(v) : "memory"); }
-static void set_cr3(u32 v) { asm volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
-static void invlpg(u32 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
 static void hook(struct frame *f)
 {
@@ -63,11 +54,8 @@ void kmain(void)
 	serial_init();
 	desc_init();
 	trap_hook = hook;
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
-	pd[0] = (u32)low[0] | P | W;
-	pd[1] = (u32)low[1] | P | W;
+	identity_tables(low, 2, P | W);
+	map_tables(pd, low, 2, P | W);
 	pd[0x100] = 0x400000 | P | W | PS;          /* 0x40000000: a 4 MiB page at 4 MiB */
 	pd[0x140] = (u32)extra | P | W;
 	for (int i = 0; i < 1024; i++)
@@ -79,9 +67,8 @@ void kmain(void)
 	*(volatile u32 *)0x600000 = 0x600600;
 	*(volatile u32 *)0x700000 = 0x700700;
 
-	asm volatile("movl %%cr4, %%eax; orl $0x10, %%eax; movl %%eax, %%cr4" ::: "eax");   /* PSE */
-	set_cr3((u32)pd);
-	set_cr0(cr(0) | 0x80000000u);
+	set_cr4(get_cr4() | CR4_PSE);
+	paging_on(pd, 0);
 	printf("paging on: cr0 %x\n", cr(0));
 
 	volatile u32 *big = (u32 *)0x40000010;
@@ -101,7 +88,7 @@ void kmain(void)
 	volatile u32 *ro = (u32 *)0x50001000;
 	*ro = 0x1111;                                /* CR0.WP = 0: the kernel may write */
 	printf("WP=0 write to read-only: %x\n", *ro);
-	set_cr0(cr(0) | 0x10000);
+	set_cr0(cr(0) | CR0_WP);
 	extra[1] = 0x601000 | P;
 	invlpg(0x50001000);
 	*ro = 0x2222;                                /* CR0.WP = 1: #PF, made writable */
@@ -112,9 +99,9 @@ void kmain(void)
 	invlpg(0x50000000);
 	printf("after INVLPG: %x\n", *v);
 
-	set_cr3((u32)pd2);
+	set_cr3(pd2);
 	printf("address space 2: %x\n", *v);
-	set_cr3((u32)pd);
+	set_cr3(pd);
 	printf("address space 1: %x\n", *v);
 
 	/* Page 0, through a pointer the compiler cannot see is null. */
@@ -123,10 +110,10 @@ void kmain(void)
 	*(volatile u32 *)0x703000 = 0x703703;
 	*(volatile u32 *)0x704000 = 0x704704;
 	*zero = 0x1234;
-	set_cr3((u32)pd2);
+	set_cr3(pd2);
 	printf("page 0 in address space 2: %x\n", *zero);
 	*zero = 0x2345;
-	set_cr3((u32)pd);
+	set_cr3(pd);
 	printf("page 0 in address space 1: %x\n", *zero);
 	low[0][0] = 0x704000 | P | W;
 	invlpg(0);

@@ -6,12 +6,8 @@
  * again), one that resumes elsewhere (nothing touched the page: A stays clear), and
  * one that fixes it while another address space runs first. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
-#define A 0x20u
-#define D 0x40u
 #define PAGE(n) (0x500000u + (n) * 0x1000u)     /* the probed pages: PTEs 0x100.. */
 
 static u32 pd[2][1024] __attribute__((aligned(4096)));
@@ -22,8 +18,6 @@ static u32 elsewhere;                           /* nonzero: resume there after a
 static int other_space;                         /* fix, then run the other CR3 first */
 
 static u32 *pte_of(u32 va) { return &upt[(va >> 12) & 0x3ff]; }
-static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
-static void invlpg(u32 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
 static void page_fault(struct frame *f, u32 va)
 {
@@ -91,15 +85,13 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	for (int i = 0; i < 1024; i++)
-		kpt[i] = (i * 0x1000) | P | W;             /* the kernel: 0-4 MiB, supervisor */
+	identity_tables(&kpt, 1, P | W);               /* the kernel: 0-4 MiB, supervisor */
 	for (int i = 0; i < 0x20; i++)
 		upt[i] = (0x400000 + i * 0x1000) | P | W | U;  /* the program and its stack */
 	pd[0][0] = pd[1][0] = (u32)kpt | P | W;
 	pd[0][1] = (u32)upt | P | W | U;
 	load_user();
-	set_cr3(pd[0]);
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	paging_on(pd[0], CR0_WP);
 	printf("paging on\n");
 	enter_user(USER_BASE, 0x420000);
 }

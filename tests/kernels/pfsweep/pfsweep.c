@@ -8,9 +8,8 @@
  * STORM_LIMIT, 20,000).  With `-append loop` the handler fixes nothing: that is a
  * loop, which lvm ends with a report (test_mmu); QEMU runs it to LOOP_LIMIT. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
 #define WINDOW 0x40000000u                      /* 1 GiB: PDE 256, one page table */
 #define FRAME 0x800000u
 #define SWEEP 25000
@@ -44,7 +43,7 @@ static void hook(struct frame *f)
 	wpt[i] = FRAME | P | W;
 	if (prev >= 0) {
 		wpt[prev] = 0;
-		asm volatile("invlpg (%0)" : : "r"(WINDOW + prev * 0x1000u) : "memory");
+		invlpg(WINDOW + prev * 0x1000u);
 	}
 	prev = i;
 }
@@ -55,16 +54,10 @@ void kmain(u32 magic, const u32 *mbi)
 	desc_init();
 	trap_hook = hook;
 	fixing = !streq(cmdline_last_word(magic, mbi), "loop");
-	for (int i = 0; i < 3; i++)
-		for (int j = 0; j < 1024; j++)
-			kpt[i][j] = (i * 0x400000u + j * 0x1000u) | P | W;
-	for (int i = 0; i < 3; i++)
-		pd[i] = (u32)kpt[i] | P | W;
+	identity_tables(kpt, 3, P | W);
+	map_tables(pd, kpt, 3, P | W);
 	pd[WINDOW >> 22] = (u32)wpt | P | W;
-	asm volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
-	u32 cr0;
-	asm volatile("movl %%cr0, %0" : "=r"(cr0));
-	asm volatile("movl %0, %%cr0" : : "r"(cr0 | 0x80000000u) : "memory");
+	paging_on(pd, 0);
 	printf("paging on; %s\n", fixing ? "sweeping" : "a handler that fixes nothing");
 	for (u32 n = 0; n < SWEEP; n++) {
 		volatile u32 *p = (volatile u32 *)(WINDOW + (n % 1024) * 0x1000u);

@@ -13,11 +13,8 @@
  * assembled by gas runs under QEMU; the transcripts must be the same, also with
  * one or two lvm user processes for the three spaces. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
-#define PS 0x80u
 #define NSPACE 3
 #define NTASK 6
 #define ROUNDS 600
@@ -96,7 +93,7 @@ static void switch_to(int n, struct frame *f)
 	asm volatile("fxsave %0" : "=m"(tasks[cur].fpu));
 	cur = n;
 	asm volatile("fxrstor %0" : : "m"(tasks[n].fpu));
-	asm volatile("movl %0, %%cr3" : : "r"(pd[n % NSPACE]) : "memory");
+	set_cr3(pd[n % NSPACE]);
 	*f = tasks[n].f;
 }
 
@@ -168,7 +165,7 @@ static u32 fast_call(struct sysregs *r)
 	else if (x % 11 == 2)
 		kernel_set_mxcsr(0x1f80u | (x & 0x6000u));
 	upt[cur % NSPACE][DATA_PTE] &= ~P;
-	asm volatile("invlpg (%0)" : : "r"(DATA) : "memory");
+	invlpg(DATA);
 	return r->eax;
 }
 
@@ -226,9 +223,7 @@ void kmain(void)
 	build();
 	cur = 0;
 	asm volatile("fxrstor %0" : : "m"(tasks[0].fpu));
-	asm volatile("movl %0, %%cr3" : : "r"(pd[0]) : "memory");
-	asm volatile("movl %%cr0, %0" : "=r"(cr0));
-	asm volatile("movl %0, %%cr0" : : "r"(cr0 | 0x80000000u) : "memory");
+	paging_on(pd[0], 0);
 	printf("paging on, %d tasks in %d spaces\n", NTASK, NSPACE);
 	enter_user(USER_BASE, STACK_TOP);
 }

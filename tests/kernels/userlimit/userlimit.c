@@ -5,10 +5,7 @@
  * user-accessible up there work, with or without INVLPG.  (lvm guards that half
  * with segment limits instead of unmapping it: tests/test_mmu.py counts that.) */
 #include "desc.h"
-
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
+#include "paging.h"
 
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 low[2][1024] __attribute__((aligned(4096)));
@@ -61,9 +58,7 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;
+	identity_tables(low, 2, P | W);
 	for (int i = 0; i < 0x12; i++)
 		low[1][i] |= U;                          /* 0x400000-0x411fff: the user part */
 	low[1][0x12] = 0;
@@ -78,8 +73,7 @@ void kmain(void)
 	*(volatile u32 *)0x605000 = 0x5555;
 	pd[0x1ff] = (u32)mid | P | W | U;
 	load_user();
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");
+	paging_on(pd, CR0_WP);
 	*(volatile u32 *)0xc0000008 = 0x8;              /* the kernel uses its half */
 	asm volatile("movl %%cr4, %%eax; orl $0x600, %%eax; movl %%eax, %%cr4" ::: "eax");  /* SSE */
 	printf("entering user mode\n");

@@ -2,10 +2,7 @@
  * natively; a kernel page, a read-only page and an unmapped page each give the
  * kernel a #PF with CR2 and the error code (U, W, P bits) the CPU sets. */
 #include "desc.h"
-
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
+#include "paging.h"
 
 static u32 pd[1024] __attribute__((aligned(4096)));
 static u32 low[2][1024] __attribute__((aligned(4096)));
@@ -37,20 +34,16 @@ void kmain(void)
 	desc_init();
 	trap_hook = hook;
 	set_gate(0x80, 0xe, 3);
-	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < 1024; i++)
-			low[t][i] = (t * 0x400000 + i * 0x1000) | P | W;     /* supervisor */
+	identity_tables(low, 2, P | W);                  /* supervisor */
 	for (int i = 0; i < 0x11; i++)
 		low[1][i] |= U;                      /* 0x400000-0x410fff: user code, data, stack */
 	low[1][0x11] = 0x411000 | P | U;         /* 0x411000: user, read-only */
 	low[1][0x12] = 0;                        /* 0x412000: not present */
-	pd[0] = (u32)low[0] | P | W | U;
-	pd[1] = (u32)low[1] | P | W | U;
+	map_tables(pd, low, 2, P | W | U);
 	*(volatile u32 *)0x411000 = 0x411411;
 
 	load_user();
-	asm volatile("movl %0, %%cr3" : : "r"(pd));
-	asm volatile("movl %%cr0, %%eax; orl $0x80010000, %%eax; movl %%eax, %%cr0" ::: "eax");  /* PG, WP */
+	paging_on(pd, CR0_WP);
 	printf("paging on, entering user mode\n");
 	enter_user(USER_BASE, 0x411000);
 }

@@ -8,12 +8,8 @@
  * what user code sees.  Each step is
  * one entry into user mode (user.S), ended by its int $0x80 or its #PF. */
 #include "desc.h"
+#include "paging.h"
 
-#define P 0x1u
-#define W 0x2u
-#define U 0x4u
-#define D 0x40u
-#define G 0x100u
 #define GLOBAL 0x503000u                        /* space 0's global page */
 #define NSPACE 12
 #define DATA 0x500000u                          /* each space's data page */
@@ -27,8 +23,6 @@ static u32 pd[NSPACE][1024] __attribute__((aligned(4096)));
 static u32 upt[NSPACE][1024] __attribute__((aligned(4096)));
 static u32 spare_pt[1024] __attribute__((aligned(4096)));
 static u32 kpt[3][1024] __attribute__((aligned(4096)));     /* 0-12 MiB, supervisor */
-
-static void set_cr3(u32 *p) { asm volatile("movl %0, %%cr3" : : "r"(p) : "memory"); }
 
 struct step { int space, op; u32 arg; void (*before)(void); const char *what; };
 
@@ -56,7 +50,7 @@ static void remap_global_0(void)
 {
 	*(u32 *)FRAME(51) = 0x6a1;
 	upt[0][(GLOBAL >> 12) & 0x3ff] = FRAME(51) | P | W | U | G;
-	asm volatile("invlpg (%0)" : : "r"(GLOBAL) : "memory");
+	invlpg(GLOBAL);
 }
 
 static struct step script[1200];
@@ -117,9 +111,7 @@ static void hook(struct frame *f)
 
 static void build_spaces(void)
 {
-	for (int i = 0; i < 3; i++)
-		for (int j = 0; j < 1024; j++)
-			kpt[i][j] = (i * 0x400000u + j * 0x1000u) | P | W;
+	identity_tables(kpt, 3, P | W);
 	for (int k = 0; k < NSPACE; k++) {
 		for (int j = 0; j < 1024; j++)
 			upt[k][j] = kpt[1][j];                        /* supervisor by default */
@@ -181,13 +173,8 @@ void kmain(void)
 			k = 2;
 		add(k, 1, want[k], 0, 0);
 	}
-	u32 cr0;
-	set_cr3(pd[0]);
-	asm volatile("movl %%cr0, %0" : "=r"(cr0));
-	asm volatile("movl %0, %%cr0" : : "r"(cr0 | 0x80000000u) : "memory");
-	u32 cr4;
-	asm volatile("movl %%cr4, %0" : "=r"(cr4));
-	asm volatile("movl %0, %%cr4" : : "r"(cr4 | 0x80u) : "memory");   /* PGE */
+	paging_on(pd[0], 0);
+	set_cr4(get_cr4() | CR4_PGE);
 	printf("paging on, %d address spaces\n", NSPACE);
 	struct frame f = { 0 };
 	enter(&f);
