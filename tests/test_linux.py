@@ -121,8 +121,8 @@ def qemu_tls(initramfs):
 
 
 @pytest.mark.parametrize("mode, extra", [("call", ()), ("trap", ()), ("call", ("--isolate",)),
-                                         ("trap", ("--isolate",))],
-                         ids=["call", "trap", "call-isolated", "trap-isolated"])
+                                         ("trap", ("--isolate",)), ("call", ("-lvm-userproc", "off"))],
+                         ids=["call", "trap", "call-isolated", "trap-isolated", "call-in-process"])
 def test_tls_threads_signals_ldt_match_qemu(built, initramfs, qemu_tls, mode, extra):
     status, out, err = run_lvm(mode, initramfs, "tls.sh", extra=extra)
     assert status == 0, (status, out[-3000:], err[-2000:])

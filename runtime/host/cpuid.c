@@ -13,8 +13,11 @@
  * lvm's user process and its registers, and so do processes once there are more
  * address spaces than user processes.  So lvm's user processes run with the host's
  * CPUID faulting on (arch_prctl ARCH_SET_CPUID, where the CPU has it): a CPUID
- * there is a #GP the monitor answers from this model (guestsig.c, system.c), as
- * the kernel's.  Where the CPU has no faulting, lvm says so once.
+ * there is a #GP answered from this model (userchild.c; guestsig.c and system.c
+ * for an isolated process), as the kernel's.  With user code in the monitor's
+ * process (-lvm-userproc off, a debugger) the monitor faults CPUID itself: after
+ * cpuid_fault_probe() it asks the host nothing.  Where the CPU has no faulting,
+ * lvm says so once.
  */
 #include <asm/prctl.h>
 #include <cpuid.h>
@@ -24,7 +27,9 @@
 #include <x86intrin.h>
 #include "cpumodel.h"
 
-/* In a user process: CPUID traps from now on (the setting lasts until execve). */
+/* In a user process (or the monitor, when user code runs in it: its own CPUIDs
+ * are the cached ones above, asked before): CPUID traps from now on (the setting
+ * lasts until execve). */
 void cpuid_fault_here(void)
 {
 	syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0);

@@ -264,10 +264,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	userproc_wanted = userproc_option && !gdb_wanted() && !isolate_wanted;
-	if (userproc_wanted || isolate_wanted)
-		cpuid_fault_probe();
+	cpuid_fault_probe();
 	if (userproc_start() < 0 || isolate_start() < 0)
 		return EXIT_HOST_BUG;
+	if (!userproc_active() && !isolate_active())
+		cpuid_fault_here();          /* user code in this process: its CPUID traps too */
 	fflush(stdout);
 	if (allowlist_install() < 0)
 		return EXIT_HOST_BUG;
