@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include "traps.h"
@@ -114,12 +115,22 @@ static void fpu_into_frame(ucontext_t *uc, const u8 *img)
  * everything else goes to the monitor, which emulates CPUID the same way. */
 static bool flat_code(u16 cs) { return cs == GUEST_CS || cs == host_user_cs; }  /* base 0 */
 
+/* The bytes at user code's address, or false: a #GP's address need not be mapped
+ * (the host's return to user code with a state it refuses faults at the target:
+ * Linux's syscall_arg_fault selftest), so not a plain load, which would fault here. */
+static bool user_bytes(u32 addr, u8 *b, u32 n)
+{
+	struct iovec to = { b, n }, from = { (void *)(uintptr_t)addr, n };
+	return syscall(SYS_process_vm_readv, getpid(), &to, 1, &from, 1, 0) == (long)n;
+}
+
 static bool cpuid_here(mcontext_t *m)
 {
 	greg_t *g = m->gregs;
-	const u8 *at = (const u8 *)(uintptr_t)(u32)g[REG_RIP];
+	u8 at[2];
 	if (g[REG_TRAPNO] != 13 || g[REG_ERR] || (g[REG_EFL] & 0x100) ||
-	    !flat_code((u16)g[REG_CSGSFS]) || at[0] != 0x0f || at[1] != 0xa2)
+	    !flat_code((u16)g[REG_CSGSFS]) || !user_bytes((u32)g[REG_RIP], at, 2) ||
+	    at[0] != 0x0f || at[1] != 0xa2)
 		return false;
 	struct cpuid_leaf l = cpuid_model((u32)g[REG_RAX], (u32)g[REG_RCX]);
 	g[REG_RAX] = l.eax, g[REG_RBX] = l.ebx, g[REG_RCX] = l.ecx, g[REG_RDX] = l.edx;
