@@ -27,9 +27,7 @@ static void view_lost(struct view *v)
 {
 	struct view *was = sh;
 	sh = v;
-	for (u32 i = 0; i < nmapped; i++)
-		shadow[mapped[i]] = SHADOW_NONE;
-	nmapped = nlive = 0;
+	view_forget_all();
 	sh = was;
 }
 
@@ -94,9 +92,7 @@ static void flush_view(void *keep_global)
 		unmap_where(not_global);
 		return;
 	}
-	for (u32 i = 0; i < nmapped; i++)
-		shadow[mapped[i]] = SHADOW_NONE;
-	nmapped = nlive = 0;
+	view_forget_all();
 	view_munmap((void *)0, SHADOW_END);    /* page 0 too, where lvm may map it */
 	if (!sh->remote) {
 		revoke_forget();

@@ -55,11 +55,16 @@ void revoke_forget(void)
  * (unmapping everything splits nothing) and refills on demand; a caller in the
  * middle of a walk over its pages finds them forgotten already.  Here, the lowest
  * of mmu/'s files, because revocation meets the bound too. */
-void local_view_drop(void)
+void view_forget_all(void)
 {
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
 	nmapped = nlive = 0;
+}
+
+void local_view_drop(void)
+{
+	view_forget_all();
 	munmap((void *)0, SHADOW_END);
 	revoke_forget();
 	if (!paging_enabled())

@@ -69,6 +69,7 @@ static inline bool to_revoke(u8 st) { return (st & (SHADOW_KIND | SHADOW_REVOKED
 void revoke_account(u32 page, int delta); /* a to_revoke() entry more or less */
 bool revoke_give_back(u32 page);          /* a kernel access to a revoked page */
 void revoke_forget(void);                 /* the kernel's view was unmapped whole */
+void view_forget_all(void);               /* sh's state: nothing mapped (the caller unmapped it) */
 void local_view_drop(void);               /* the host's mapping bound: unmap it whole */
 void user_top_stale(void);                /* the tables changed: recompute at CPL 3 entry */
 #endif
