@@ -240,6 +240,19 @@ def test_kernel_touches_after_a_switch_are_mapped_again_exactly(built, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_host_page_tables_are_kept_by_anchors(built, mode):
+    # anchors: user code and the kernel touch both ends of 2 MiB ranges, where lvm
+    # keeps a PROT_NONE page per range so the host keeps its page table there
+    # (runtime/host/mmu/anchor.c); each touch of such a page while the guest has not
+    # mapped it must be the guest's fault, and a page the guest maps there takes the
+    # anchor's place (QEMU's transcript, test_kernels).  Here: that anchors are
+    # placed, in both views, so that the transcript tests them.
+    status, out, err = run_with_stats(OUT / mode / "anchors.elf")
+    assert status == 1 and out.endswith(b"done\r\n"), (out, err)
+    assert stats(err)["anchors"] >= 8, err
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_fault_that_nothing_fixes_is_a_loop_reported(built, mode):
     # pfsweep's sweep (one store faulting on 25,000 fresh pages, more than the loop
     # limit) is compared with QEMU by test_kernels: faults at one EIP that make

@@ -14,7 +14,7 @@
  * would be a cross-CPU one, an interrupt that reaches a sleeping virtual CPU
  * tens of microseconds late (userproc_select). */
 enum { TURN_MONITOR, TURN_CHILD, TURN_PARKED, TURN_HANDOVER };
-enum { OP_MAP = 1, OP_UNMAP, OP_LDT };
+enum { OP_MAP = 1, OP_UNMAP, OP_LDT, OP_ANCHOR };
 #define OPS_MAX 4096
 struct op { u32 kind, prot; u64 at, len, off; u8 desc[16]; };
 

@@ -78,7 +78,7 @@ static void print_stats(void)
 		"revoked %llu unrevoked %llu device_insns %llu cr3_loads %llu dropped %llu "
 		"user_runs %llu user_maps %llu user_unmaps %llu user_ldts %llu user_resets %llu "
 		"aspace_switches %llu aspace_misses %llu retry_fills %llu kernel_refills %llu "
-		"kernel_resets %llu\n",
+		"kernel_resets %llu anchors %llu\n",
 		(unsigned long long)mmu_stats.fills,
 		(unsigned long long)mmu_stats.around,
 		(unsigned long long)mmu_stats.mirror_fills, (unsigned long long)mmu_stats.flushes,
@@ -90,7 +90,8 @@ static void print_stats(void)
 		(unsigned long long)mmu_stats.user_ldts, (unsigned long long)mmu_stats.user_resets,
 		(unsigned long long)mmu_stats.aspace_switches, (unsigned long long)mmu_stats.aspace_misses,
 		(unsigned long long)mmu_stats.retry_fills,
-		(unsigned long long)mmu_stats.kernel_refills, (unsigned long long)mmu_stats.kernel_resets);
+		(unsigned long long)mmu_stats.kernel_refills, (unsigned long long)mmu_stats.kernel_resets,
+		(unsigned long long)mmu_stats.anchors);
 	stats_print();
 }
 

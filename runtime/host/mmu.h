@@ -64,6 +64,6 @@ void mem_map_identity(void);         /* memory.c */
 bool emulate_data(struct lvm_regs *r, const struct insn *in);   /* datainsn.c */
 struct mmu_stats { u64 fills, around, mirror_fills, flushes, invlpgs, revoked, unrevoked, device_insns,
 		  cr3_loads, dropped, user_runs, user_maps, user_unmaps, user_ldts, user_resets,
-		  aspace_switches, aspace_misses, retry_fills, kernel_refills, kernel_resets; };
+		  aspace_switches, aspace_misses, retry_fills, kernel_refills, kernel_resets, anchors; };
 extern struct mmu_stats mmu_stats;
 #endif

@@ -87,6 +87,11 @@ void apply_ops(void)
 					_exit(120);                  /* the monitor sees the exit */
 				lost = view_lost_here();
 			}
+		} else if (o->kind == OP_ANCHOR) {
+			/* optional (mmu/anchor.c): at the mapping bound it is left out */
+			if (!lost)
+				mmap((void *)o->at, o->len, PROT_NONE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 		} else if (o->kind == OP_UNMAP) {
 			if (!lost && munmap((void *)o->at, o->len) < 0 && errno == ENOMEM)
 				lost = view_lost_here();

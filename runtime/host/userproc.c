@@ -260,6 +260,15 @@ void userproc_unmap(int slot, u64 at, u64 len)
 		*o = (struct op){ .kind = OP_UNMAP, .at = at, .len = len };
 }
 
+/* Optional: never the operation that overflows the queue (the mapping after it). */
+bool userproc_anchor(int slot, u64 at)
+{
+	if (slots[slot].ho->nops + 2 > ops_max)
+		return false;
+	*new_op(slot, OP_ANCHOR) = (struct op){ .kind = OP_ANCHOR, .at = at, .len = 0x1000 };
+	return true;
+}
+
 void userproc_ldt(const void *desc, u32 size)
 {
 	if (!userproc_active())

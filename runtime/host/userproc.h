@@ -16,6 +16,7 @@ void userproc_left(void);                /* resume() enters guest code here inst
 /* The user view's mappings (mmu.c), applied by the process before it runs again. */
 void userproc_map(int slot, u64 at, u64 len, int prot, u64 off);
 void userproc_unmap(int slot, u64 at, u64 len);
+bool userproc_anchor(int slot, u64 at);    /* a PROT_NONE page (mmu/anchor.c) */
 /* One user process per recent address space (aspaces.c): how many, which runs. */
 #define ASPACES_MAX 16
 extern int aspaces_max;                  /* -lvm-aspaces N, LVM_ASPACES (default 8) */

@@ -60,6 +60,7 @@ void view_forget_all(void)
 	for (u32 i = 0; i < nmapped; i++)
 		shadow[mapped[i]] = SHADOW_NONE;
 	nmapped = nlive = 0;
+	anchor_forget_all();
 }
 
 void local_view_drop(void)

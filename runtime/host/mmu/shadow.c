@@ -62,14 +62,21 @@ static void *view_mmap(void *at, u64 len, int prot, u64 off)
 }
 
 
-void view_munmap(void *at, u64 len)
+static void host_unmap(u32 page, u32 n)
 {
+	void *at = (void *)(uintptr_t)(page << 12);
+	u64 len = (u64)n << 12;
 	if (sh->remote && isolate_active())
 		isolate_unmap(sh != &kernel_view, (uintptr_t)at, len);
 	else if (sh->remote)
 		userproc_unmap((int)(sh - user_views), (uintptr_t)at, len);
 	else if (munmap(at, len) < 0 && errno == ENOMEM)
 		local_view_drop();
+}
+
+void view_munmap(void *at, u64 len)
+{
+	anchor_unmap((u32)((uintptr_t)at >> 12), (u32)(len >> 12), host_unmap);
 }
 
 /* Isolated mode: the kernel's view is a process's too (isolate.c). */
@@ -171,6 +178,7 @@ void drop_stale(u32 page, u32 n)
 static bool map_run(u32 lin, u32 file_off, u32 pages, int prot)
 {
 	void *at = (void *)(uintptr_t)(lin & ~0xfffu);
+	anchor_before_map(lin >> 12, pages);
 	if (view_mmap(at, pages << 12, prot, file_off) == at)
 		return true;
 	if (errno == ENOMEM && !sh->remote) {

@@ -36,6 +36,7 @@ struct view {
 	u32 nlive;                         /* entries of st[] not NONE (mapped may repeat) */
 	bool remote;
 	struct ptsnap *snap;               /* what its pages were made from */
+	u16 anchor[(SHADOW_END >> 21) + 1]; /* per 2 MiB: its anchor page + 1, 0: none (anchor.c) */
 };
 extern struct view kernel_view, user_views[ASPACES_MAX];
 extern struct view *user_view;            /* the current address space's */
@@ -59,6 +60,12 @@ void drop_stale_view(u32 page, u32 n);    /* unmapped, in runs, but global pages
 void drop_stale(u32 page, u32 n);         /* ptsnap's answer for sh */
 bool shadow_fill(u32 lin, int access, bool user, u32 *err);
 bool shadow_drop_mirrors(void);          /* false: more than it knew; flush */
+
+/* anchor.c: a PROT_NONE page per 2 MiB a view maps into, so that the host keeps
+ * its page table there */
+void anchor_before_map(u32 page, u32 n);
+void anchor_unmap(u32 page, u32 n, void (*unmap)(u32 page, u32 n));
+void anchor_forget_all(void);             /* sh was unmapped whole */
 
 /* khot.c: the kernel's touches of user memory, mapped again at a CR3 load */
 void khot_note(u32 lin);
