@@ -64,9 +64,23 @@ const u8 *fpu_answer(void)
  * Either way the view goes whole (unmapping everything splits nothing), the rest of
  * the queue's mappings with it, and the monitor is told before it reads the next
  * report (view_lost): user code refills what it touches again. */
+/* Which pages of the view are mapped readable here, as the queue left them: where
+ * user code's bytes may be read with a plain load (user_bytes). */
+static u64 readable[(1ull << 32) >> 12 >> 6];
+
+static void note_readable(u64 at, u64 len, bool on)
+{
+	for (u64 p = at >> 12; p < (at + len + 0xfff) >> 12 && p < 1u << 20; p++)
+		if (on)
+			readable[p >> 6] |= 1ull << (p & 63);
+		else
+			readable[p >> 6] &= ~(1ull << (p & 63));
+}
+
 static bool view_lost_here(void)
 {
 	munmap((void *)0, TRAMPOLINE_ADDR);
+	memset(readable, 0, sizeof readable);
 	ho->view_lost = true;
 	return true;
 }
@@ -76,6 +90,7 @@ void apply_ops(void)
 	bool lost = false;
 	if (ho->unmap_all) {
 		munmap((void *)0, TRAMPOLINE_ADDR);
+		memset(readable, 0, sizeof readable);
 		ho->unmap_all = false;
 	}
 	for (u32 i = 0; i < ho->nops; i++) {
@@ -86,13 +101,19 @@ void apply_ops(void)
 				if (errno != ENOMEM)
 					_exit(120);                  /* the monitor sees the exit */
 				lost = view_lost_here();
+			} else if (!lost) {
+				note_readable(o->at, o->len, o->prot & PROT_READ);
 			}
 		} else if (o->kind == OP_ANCHOR) {
 			/* optional (mmu/anchor.c): at the mapping bound it is left out */
-			if (!lost)
+			if (!lost) {
+				note_readable(o->at, o->len, false);
 				mmap((void *)o->at, o->len, PROT_NONE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+			}
 		} else if (o->kind == OP_UNMAP) {
+			if (!lost)
+				note_readable(o->at, o->len, false);
 			if (!lost && munmap((void *)o->at, o->len) < 0 && errno == ENOMEM)
 				lost = view_lost_here();
 		} else if (syscall(SYS_modify_ldt, 0x11, o->desc, sizeof o->desc) < 0) {
@@ -122,9 +143,17 @@ static bool flat_code(u16 cs) { return cs == GUEST_CS || cs == host_user_cs; }  
 
 /* The bytes at user code's address, or false: a #GP's address need not be mapped
  * (the host's return to user code with a state it refuses faults at the target:
- * Linux's syscall_arg_fault selftest), so not a plain load, which would fault here. */
+ * Linux's syscall_arg_fault selftest), so a plain load only where this process
+ * mapped the pages readable (`readable`), else process_vm_readv, which fails
+ * instead of faulting (but costs 1.6 us here, a sixth of the CPUID's answer). */
+static bool is_readable(u32 p) { return readable[p >> 6] >> (p & 63) & 1; }
+
 static bool user_bytes(u32 addr, u8 *b, u32 n)
 {
+	if (is_readable(addr >> 12) && is_readable((u32)(addr + n - 1) >> 12)) {
+		memcpy(b, (const void *)(uintptr_t)addr, n);
+		return true;
+	}
 	struct iovec to = { b, n }, from = { (void *)(uintptr_t)addr, n };
 	return syscall(SYS_process_vm_readv, getpid(), &to, 1, &from, 1, 0) == (long)n;
 }
