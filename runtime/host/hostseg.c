@@ -44,13 +44,17 @@ static u32 user_limit = 0xffffffffu;          /* last byte CPL 3 may reach */
  * takes the slot of the guest's own GDT index, so that user code reading the
  * register sees the guest's index (with TI set): glibc's pthread_create() passes
  * `%gs >> 3` to clone() as the TLS entry, and Linux refuses any other with EINVAL.
- * The fixed slots sit at the top, out of the guest indices' way: 8176-8181 a
- * guest segment register's mirror at CPL 0, 8184-8189 at CPL 3 for a selector of
- * the guest's LDT (or an index among the fixed slots), 8190 and 8191 the flat code
- * and data segments cut at the user limit.  (Two registers loaded from one GDT
- * index share its slot: if the guest changes the entry and reloads only one, the
- * other follows, where the CPU would keep the old descriptor cached.) */
-enum { SLOT_KERNEL = 8176, SLOT_USER = 8184, SLOT_USER_CODE = 8190, SLOT_USER_DATA = 8191 };
+ * The fixed slots sit above the GDT indices kernels use (Linux 32, NetBSD and xv6
+ * fewer), and within the LDT's first 4 KiB: the host allocates an LDT as large as
+ * its highest entry and copies it whole at every write, so a write costs 1.3 us
+ * here with entry 511 the highest and 19 us with entry 8191 (where these slots
+ * were: two LDT writes per fork+exec, in the monitor and in every user process).
+ * 496-501 a guest segment register's mirror at CPL 0, 504-509 at CPL 3 for a
+ * selector of the guest's LDT (or a GDT index from 496 up), 510 and 511 the flat
+ * code and data segments cut at the user limit.  (Two registers loaded from one
+ * GDT index share its slot: if the guest changes the entry and reloads only one,
+ * the other follows, where the CPU would keep the old descriptor cached.) */
+enum { SLOT_KERNEL = 496, SLOT_USER = 504, SLOT_USER_CODE = 510, SLOT_USER_DATA = 511 };
 static int slot(int sreg, bool user)
 {
 	u16 sel = cpu.seg[sreg].sel;
