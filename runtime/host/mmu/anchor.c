@@ -29,9 +29,11 @@ static bool applies(void)
 	return paging_enabled() && !(sh->remote && isolate_active());
 }
 
+/* The lowest page an anchor may take: the host's vm.mmap_min_addr, page 1 at least. */
 static u32 lowest_page(void)
 {
-	return (userproc_min_addr + 0xfff) >> 12 ? (u32)((userproc_min_addr + 0xfff) >> 12) : 1;
+	u32 p = (u32)((userproc_min_addr + 0xfff) >> 12);
+	return p ? p : 1;
 }
 
 static void place(u32 range, u32 page)
